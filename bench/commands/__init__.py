@@ -1,0 +1,1 @@
+"""One module per ``kdbench`` command group; see :mod:`bench.cli`."""

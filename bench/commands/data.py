@@ -1,0 +1,9 @@
+"""`kdbench data` (not built yet)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Placeholder until the data command group lands: adds nothing."""

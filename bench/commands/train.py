@@ -1,0 +1,9 @@
+"""`kdbench train` (not built yet)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Placeholder until the train command group lands: adds nothing."""

@@ -1,0 +1,1 @@
+"""Datasets: fetch, parse, encode, split, fingerprint and cache."""

@@ -1,0 +1,1 @@
+"""KD-DAGFM models in pure PyTorch."""

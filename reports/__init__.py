@@ -1,0 +1,1 @@
+"""Static HTML report site built read-only from the results store."""
