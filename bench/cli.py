@@ -1,8 +1,8 @@
 """The ``kdbench`` command: parse, call, print. Each command group lives in ``bench/commands/<group>.py``.
 
-A group module exposes ``register(subparsers)``, which adds its parser(s) and sets ``func`` to a callable taking
-the parsed namespace and returning an exit status. Behind each sits a plain keyword-only function that tests
-call directly.
+A group module exposes ``register(subparsers)``, which adds its parser(s) and sets ``func`` to a callable
+taking the parsed namespace and returning an exit status. Behind each sits a plain keyword-only function
+that tests call directly.
 """
 
 from __future__ import annotations

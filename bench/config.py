@@ -53,7 +53,7 @@ class TrialConfig:
     # ---- construction -------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrialConfig:
-        """Build from a (partial) mapping over the defaults; raise :class:`ConfigError` listing every problem."""
+        """Build from a partial mapping over the defaults; raise ConfigError listing every problem."""
         problems: list[str] = []
         known = {f.name: f for f in dataclasses.fields(cls)}
         clean: dict[str, Any] = {}
@@ -126,6 +126,10 @@ class TrialConfig:
 _INVALID = object()
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _convert(key: str, value: Any, annotation: Any, problems: list[str]) -> Any:
     """Coerce ``value`` to the field's type, accepting only lossless conversions (``3.0`` for an int: no)."""
     kind = str(annotation)
@@ -141,9 +145,8 @@ def _convert(key: str, value: Any, annotation: Any, problems: list[str]) -> Any:
     elif kind == "str":
         if isinstance(value, str):
             return value
-    elif kind.startswith("tuple"):
-        if isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            return tuple(value)
+    elif kind.startswith("tuple") and isinstance(value, (list, tuple)) and all(_is_int(v) for v in value):
+        return tuple(value)
     problems.append(f"{key} must be of type {kind.replace('tuple[int, ...]', 'list of int')}, got {value!r}")
     return _INVALID
 

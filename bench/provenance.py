@@ -91,7 +91,7 @@ def _version(dist: str) -> str | None:
 
 @functools.cache
 def environment() -> dict[str, object]:
-    """The environment a result was produced in: git sha/dirty, Python and library versions, CPU, GPU, host."""
+    """Where a result was produced: git sha/dirty, Python and library versions, CPU, GPU, host."""
     env: dict[str, object] = dict(git_info())
     env.update(
         kdbench=_version("kdbench"),

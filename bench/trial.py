@@ -1,0 +1,342 @@
+"""One full KD-DAGFM run: teacher_training -> distillation -> finetuning (MODEL_SPEC.md).
+
+``run_trial`` backs ``kdbench train``, every sweep trial and every regression case. It is plain Python:
+the caller observes it through ``report(phase, epoch, metrics)``, called after every epoch. Each phase
+trains with Adam, evaluates validation AUC / log loss every epoch, early-stops on validation AUC and hands
+its *best* state (kept in memory) to the next phase.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from bench.batches import TensorSplit, epoch_batches, to_tensor_split
+from bench.config import TrialConfig
+from bench.errors import ConfigError, TrialError
+from bench.metrics import auc, logloss_from_logits
+from bench.provenance import code_fingerprint
+from bench.teacher_cache import TeacherCache, teacher_cache_key
+from models import KDDAGFM, PHASES
+from models.cost import kd_parameter_counts, student_flops, teacher_flops
+
+__all__ = ["PhaseResult", "ReportFn", "TrialResult", "resolve_device", "run_trial"]
+
+ReportFn = Callable[[str, int, dict[str, float]], None]
+EVAL_BATCH_SIZE = 65536  # evaluation batches: as large as memory allows, there is no backward pass
+
+
+@dataclasses.dataclass
+class PhaseResult:
+    """The outcome of one phase, measured at its best epoch (the state handed on)."""
+
+    name: str
+    epochs: int
+    best_epoch: int
+    valid_auc: float
+    valid_logloss: float
+    test_auc: float
+    test_logloss: float
+    seconds: float  # wall time of the phase: training + per-epoch validation
+    samples_per_s: float  # training samples per second of training-step time
+
+
+@dataclasses.dataclass
+class TrialResult:
+    """Everything one trial produced; ``to_dict()`` is the JSON shape of docs/CONTRACTS.md."""
+
+    config: dict[str, Any]
+    config_hash: str
+    config_family: str
+    dataset_fingerprint: str
+    seed: int
+    device: str
+    wall_seconds: float
+    teacher_cache_hit: bool
+    embedding_params: int
+    teacher: dict[str, Any]
+    student: dict[str, Any]
+    phases: list[PhaseResult]
+    epochs: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def phase(self, name: str) -> PhaseResult:
+        for phase in self.phases:
+            if phase.name == name:
+                return phase
+        raise KeyError(name)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU; anything else is passed to ``torch.device``."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as e:
+        raise ConfigError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from e
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for, but CUDA is not available here: use --device cpu")
+    return resolved
+
+
+def run_trial(
+    config: Mapping[str, Any] | TrialConfig,
+    dataset: Any,
+    report: ReportFn | None = None,
+    *,
+    device: str | torch.device = "auto",
+    teacher_cache: TeacherCache | None = None,
+    threads: int | None = None,
+) -> TrialResult:
+    """Run the three KD phases of ``config`` on ``dataset`` (a :class:`bench.data.Dataset`).
+
+    ``threads`` sets torch's intra-op threads (default: ``$OMP_NUM_THREADS`` if set, else torch's default);
+    a sweep passes the CPUs each trial was given. Raises :class:`ConfigError` before any work for a bad
+    config and :class:`TrialError` for a non-finite loss or running out of device memory.
+    """
+    cfg = config if isinstance(config, TrialConfig) else TrialConfig.from_dict(config)
+    dev = resolve_device(device)
+    threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0")) or None
+    if threads:
+        torch.set_num_threads(threads)
+    started = time.perf_counter()
+
+    torch.manual_seed(cfg.seed)  # fixes the initialisation of embedding, teacher and student
+    model = KDDAGFM(
+        dataset.vocab_sizes, cfg.embedding_size, cfg.teacher, cfg.teacher_kwargs(), cfg.student_kwargs()
+    ).to(dev)
+    splits = {
+        name: to_tensor_split(split.x, split.y, dev)
+        for name, split in (("train", dataset.train), ("valid", dataset.valid), ("test", dataset.test))
+    }
+    trainer = _PhaseTrainer(model, splits, cfg, dev, report)
+
+    try:
+        teacher_phase, cache_hit = _teacher_phase(trainer, model, cfg, dataset.fingerprint, teacher_cache)
+        phases = [teacher_phase, trainer.run("distillation")]
+        if cfg.finetune:
+            phases.append(trainer.run("finetuning"))
+    except torch.OutOfMemoryError as e:
+        raise TrialError(
+            f"out of device memory in phase {trainer.current_phase}: lower batch_size or embedding_size"
+        ) from e
+
+    params = kd_parameter_counts(model)
+    num_fields = len(dataset.vocab_sizes)
+    probe = splits["test"].x
+    teacher_costs = {
+        "params": params["teacher"],
+        "flops": teacher_flops(cfg.teacher, num_fields, cfg.embedding_size, **cfg.teacher_kwargs()),
+        **_latencies(lambda x: model.teacher(model.embedding(x)), probe, dev),
+    }
+    student_costs = {
+        "params": params["student"],
+        "flops": student_flops(num_fields, cfg.embedding_size, **cfg.student_kwargs()),
+        **_latencies(lambda x: model.student(model.embedding(x)), probe, dev),
+    }
+    last = phases[-1]
+    return TrialResult(
+        config=cfg.to_dict(),
+        config_hash=cfg.config_hash(),
+        config_family=cfg.config_hash(include_seed=False),
+        dataset_fingerprint=dataset.fingerprint,
+        seed=cfg.seed,
+        device=_device_name(dev),
+        wall_seconds=time.perf_counter() - started,
+        teacher_cache_hit=cache_hit,
+        embedding_params=params["embedding"],
+        teacher={**_phase_metrics(teacher_phase), **teacher_costs, "from_cache": cache_hit},
+        student={**_phase_metrics(last), **student_costs, "from_cache": False},
+        phases=phases,
+        epochs=trainer.epoch_log,
+    )
+
+
+def _teacher_phase(
+    trainer: _PhaseTrainer,
+    model: KDDAGFM,
+    cfg: TrialConfig,
+    fingerprint: str,
+    cache: TeacherCache | None,
+) -> tuple[PhaseResult, bool]:
+    """Train the teacher, or load it from the cache; returns the phase result and whether it was a hit."""
+    if cache is None:
+        return trainer.run("teacher_training"), False
+    key = teacher_cache_key(cfg.to_dict(), fingerprint, code_fingerprint())
+    with cache.claim(key):  # a concurrent trial wanting this teacher waits here, then hits
+        entry = cache.get(key)
+        if entry is not None:
+            model.embedding.load_state_dict(entry.embedding_state)
+            model.teacher.load_state_dict(entry.teacher_state)
+            return PhaseResult(**{**entry.metrics, "epochs": 0, "seconds": 0.0}), True
+        phase = trainer.run("teacher_training")
+        cache.put(key, model.embedding.state_dict(), model.teacher.state_dict(), dataclasses.asdict(phase))
+        return phase, False
+
+
+class _PhaseTrainer:
+    """Runs phases on one model and data; keeps the per-epoch log and the count of student epochs."""
+
+    def __init__(
+        self,
+        model: KDDAGFM,
+        splits: dict[str, TensorSplit],
+        cfg: TrialConfig,
+        device: torch.device,
+        report: ReportFn | None,
+    ) -> None:
+        self.model, self.splits, self.cfg, self.device, self.report = model, splits, cfg, device, report
+        self.labels = {name: split.y.cpu().numpy() for name, split in splits.items() if name != "train"}
+        self.epoch_log: list[dict[str, Any]] = []
+        self.student_epochs = 0
+        self.current_phase = ""
+
+    def run(self, phase: str) -> PhaseResult:
+        """Train ``phase`` with early stopping; leave the model in its best state; evaluate it on test."""
+        cfg, model, train = self.cfg, self.model, self.splits["train"]
+        self.current_phase = phase
+        parameters = model.set_phase(phase)
+        optimizer = torch.optim.Adam(parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # One generator per phase, seeded from (seed, phase): a teacher taken from the cache leaves the
+        # student's shuffling exactly as if the teacher had been trained in this process.
+        shuffle = torch.Generator().manual_seed(cfg.seed * len(PHASES) + PHASES.index(phase))
+        best_auc, best_epoch, best_state, stale = -math.inf, 0, None, 0
+        best_valid: tuple[float, float] = (math.nan, math.nan)
+        phase_start, train_seconds, epoch = time.perf_counter(), 0.0, 0
+        for epoch in range(1, cfg.max_epochs + 1):
+            epoch_start = time.perf_counter()
+            train_loss = self._train_epoch(phase, optimizer, train, shuffle)
+            epoch_train_seconds = time.perf_counter() - epoch_start
+            train_seconds += epoch_train_seconds
+            if not math.isfinite(train_loss):
+                raise TrialError(
+                    f"non-finite training loss in phase {phase}, epoch {epoch} "
+                    f"(lr {cfg.lr}, alpha {cfg.alpha}, beta {cfg.beta}): lower lr or beta"
+                )
+            valid_auc, valid_logloss = self.evaluate("valid", phase)
+            if phase != "teacher_training":
+                self.student_epochs += 1
+            metrics = {
+                "train_loss": train_loss,
+                "valid_auc": valid_auc,
+                "valid_logloss": valid_logloss,
+                "seconds": time.perf_counter() - epoch_start,
+                "samples_per_s": len(train) / epoch_train_seconds,
+                "student_epoch": self.student_epochs,
+            }
+            self.epoch_log.append({"phase": phase, "epoch": epoch, **metrics})
+            if self.report is not None:
+                self.report(phase, epoch, metrics)
+            if valid_auc > best_auc:
+                best_auc, best_epoch, stale = valid_auc, epoch, 0
+                best_valid = (valid_auc, valid_logloss)
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                stale += 1
+                if stale >= cfg.patience:
+                    break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        test_auc, test_logloss = self.evaluate("test", phase)
+        return PhaseResult(
+            name=phase,
+            epochs=epoch,
+            best_epoch=best_epoch,
+            valid_auc=best_valid[0],
+            valid_logloss=best_valid[1],
+            test_auc=test_auc,
+            test_logloss=test_logloss,
+            seconds=time.perf_counter() - phase_start,
+            samples_per_s=len(train) * epoch / train_seconds if train_seconds else 0.0,
+        )
+
+    def _train_epoch(
+        self, phase: str, optimizer: torch.optim.Optimizer, train: TensorSplit, shuffle: torch.Generator
+    ) -> float:
+        """One pass over the training split; returns the mean training loss."""
+        cfg, model = self.cfg, self.model
+        loss_sum = torch.zeros((), device=self.device)
+        for x, y in epoch_batches(train, cfg.batch_size, generator=shuffle):
+            with self._autocast():
+                loss = model.loss((x, y), phase, cfg.alpha, cfg.beta)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * y.shape[0]
+        return float(loss_sum) / len(train)  # the epoch's one sync point with the device
+
+    @torch.inference_mode()
+    def evaluate(self, split_name: str, phase: str) -> tuple[float, float]:
+        """(AUC, log loss) on a split of the model that ``phase`` scores (teacher or student)."""
+        split, model = self.splits[split_name], self.model
+        model.eval()
+        with self._autocast():
+            logits = torch.cat([model.predict(x, phase) for x in split.x.split(EVAL_BATCH_SIZE)]).float()
+        model.set_phase(phase)  # restore the phase's train/eval modes
+        return auc(self.labels[split_name], logits.cpu().numpy()), logloss_from_logits(split.y, logits)
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.cfg.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+def _phase_metrics(phase: PhaseResult) -> dict[str, float]:
+    return {
+        "test_auc": phase.test_auc,
+        "test_logloss": phase.test_logloss,
+        "valid_auc": phase.valid_auc,
+        "valid_logloss": phase.valid_logloss,
+    }
+
+
+def _latencies(
+    forward: Callable[[torch.Tensor], torch.Tensor], probe: torch.Tensor, device: torch.device
+) -> dict[str, float]:
+    """Median inference latency in ms at batch 1 and batch 4096 (rows of ``probe``, repeated if needed)."""
+    big = probe[torch.arange(4096, device=probe.device) % probe.shape[0]]
+    return {
+        "latency_ms_b1": _median_ms(forward, probe[:1], device, budget_s=0.5, max_repeats=50),
+        "latency_ms_b4096": _median_ms(forward, big, device, budget_s=2.0, max_repeats=10),
+    }
+
+
+@torch.inference_mode()
+def _median_ms(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    device: torch.device,
+    *,
+    budget_s: float,
+    max_repeats: int,
+) -> float:
+    """Median wall time of ``forward(x)`` over up to ``max_repeats`` runs (at least 3) within ``budget_s``."""
+    forward(x)  # warm-up: allocator, lazy init
+    times: list[float] = []
+    deadline = time.perf_counter() + budget_s
+    for _ in range(max_repeats):
+        start = time.perf_counter()
+        forward(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+        if len(times) >= 3 and time.perf_counter() > deadline:
+            break
+    return 1000 * statistics.median(times)
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"

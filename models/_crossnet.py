@@ -1,0 +1,43 @@
+"""CrossNet teacher: the DCN-V2 cross network without its DNN."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["CrossNet"]
+
+
+class CrossNet(nn.Module):
+    """DCN-V2 cross network: ``(batch, fields, dim) -> logits (batch,)``.
+
+    ``x0 = flatten(E)`` ``(batch, F·D)``; ``x_{l+1} = x0 ⊙ (W_l x_l + b_l) + x_l`` with full-rank
+    ``W_l`` (F·D × F·D); ``logit = Linear(F·D -> 1)(x_depth)``. Layer ``l`` reaches order ``l+1``.
+
+    Init: ``W_l`` xavier-normal and ``b_l`` zero (DCN-V2 / RecBole ``DCNV2``); the reference KD code leaves
+    ``W_l`` standard normal, whose scale grows with ``sqrt(F·D)`` per layer.
+    """
+
+    def __init__(self, num_fields: int, embedding_size: int, depth: int = 3) -> None:
+        super().__init__()
+        if depth < 1 or num_fields < 1 or embedding_size < 1:
+            raise ValueError(
+                f"num_fields, embedding_size and depth must be positive, got {num_fields}, "
+                f"{embedding_size}, {depth}"
+            )
+        n = num_fields * embedding_size
+        self.depth = depth
+        self.weight = nn.ParameterList(
+            nn.Parameter(nn.init.xavier_normal_(torch.empty(n, n))) for _ in range(depth)
+        )
+        self.bias = nn.ParameterList(nn.Parameter(torch.zeros(n)) for _ in range(depth))
+        self.linear = nn.Linear(n, 1)
+
+    def forward(self, emb: torch.Tensor) -> torch.Tensor:
+        """``emb`` ``(batch, fields, dim)`` -> logits ``(batch,)``."""
+        x0 = emb.flatten(1)  # (batch, F·D)
+        x = x0
+        for w, b in zip(self.weight, self.bias, strict=True):
+            # addmm: x @ W^T + b is one GEMM; rows of W are outputs, as in W x_l.
+            x = x0 * torch.addmm(b, x, w.t()) + x
+        return self.linear(x).squeeze(-1)

@@ -1,0 +1,40 @@
+"""Shared fixtures: an isolated $KDBENCH_HOME for the whole session and small datasets."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests._synthetic import SyntheticDataset, make_synthetic
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kdbench_home(tmp_path_factory: pytest.TempPathFactory):
+    """Every test runs with its own cache root, never the user's ~/.cache/kdbench.
+
+    The ml-100k wheel is fetched at most once per session into it. CI may point
+    ``KDBENCH_TEST_DOWNLOADS`` at a folder that survives runs to skip even that fetch.
+    """
+    home = tmp_path_factory.mktemp("kdbench_home")
+    previous = os.environ.get("KDBENCH_HOME")
+    os.environ["KDBENCH_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("KDBENCH_HOME", None)
+    else:
+        os.environ["KDBENCH_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def synthetic() -> SyntheticDataset:
+    """6 fields whose label is a 3rd-order interaction of fields 0-2 (plus noise): ~8k rows."""
+    return make_synthetic(rows=8000, seed=0)
+
+
+@pytest.fixture(scope="session")
+def ml100k(kdbench_home):
+    """The embedded MovieLens-100K default dataset (fetched from the recbole wheel once per session)."""
+    from bench.data import prepare
+
+    return prepare("ml-100k")
