@@ -6,6 +6,8 @@ converted at the boundary with ``raise ... from e`` so the cause stays in the tr
 
 from __future__ import annotations
 
+from search_spaces import SearchSpaceError as _SpaceError  # loads yaml only, not optuna
+
 __all__ = [
     "ConfigError",
     "DatasetError",
@@ -31,7 +33,7 @@ class DatasetError(KdbenchError):
     """A dataset source is missing, malformed or cannot be fetched."""
 
 
-class SearchSpaceError(KdbenchError):
+class SearchSpaceError(KdbenchError, _SpaceError):
     """A search-space YAML is malformed or describes an impossible space."""
 
 
