@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pickle
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ class TeacherCache:
             state = torch.load(weights, map_location="cpu", weights_only=True)
             metrics = json.loads(meta.read_text())
             return CachedTeacher(state["embedding"], state["teacher"], metrics)
-        except (OSError, RuntimeError, KeyError, ValueError, EOFError):
+        except (OSError, RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError):
             return None
 
     def put(

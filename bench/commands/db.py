@@ -1,9 +1,136 @@
-"""`kdbench db` (not built yet)."""
+"""`kdbench db info|upgrade` and `kdbench export`: look at, migrate, or take out the results database."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.errors import StoreError
+from bench.store import ResultStore, schema_version_supported, upgrade_database
+
+__all__ = ["EXPORT_FORMATS", "export", "info", "register", "upgrade"]
+
+EXPORT_FORMATS = ("csv", "parquet")
+_DB_HELP = "results database URL (default: sqlite:///kdbench.db in the working directory)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Placeholder until the db command group lands: adds nothing."""
+    db = subparsers.add_parser("db", help="inspect or upgrade the results database")
+    db.set_defaults(func=lambda _args: _usage(db))
+    actions = db.add_subparsers(dest="db_command", metavar="ACTION")
+    p = actions.add_parser("info", help="schema version and row counts")
+    p.add_argument("--db", metavar="URL", help=_DB_HELP)
+    p.set_defaults(func=_info_cmd)
+    p = actions.add_parser("upgrade", help="migrate an older database to this kdbench's schema")
+    p.add_argument("--db", metavar="URL", help=_DB_HELP)
+    p.set_defaults(func=_upgrade_cmd)
+
+    p = subparsers.add_parser("export", help="write every results table to CSV or Parquet files")
+    p.add_argument("--db", metavar="URL", help=_DB_HELP)
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
+    p.add_argument("--out", metavar="DIR", required=True, help="folder for the files (created if missing)")
+    p.set_defaults(func=_export_cmd)
+
+
+# ---- the plain functions behind the commands ---------------------------------------------------------------
+def info(*, db: str | None = None) -> dict[str, Any]:
+    """The (redacted) URL, schema versions and row counts of the database at ``db``."""
+    with ResultStore(db, create=False) as store:
+        counts = {name: len(frame) for name, frame in _tables(store).items()}
+        return {
+            "url": store.url_redacted,
+            "schema_version": store.schema_version(),
+            "supported_schema_version": schema_version_supported(),
+            "counts": counts,
+        }
+
+
+def upgrade(*, db: str | None = None) -> tuple[int, int]:
+    """Migrate ``db`` to this kdbench's schema version; ``(from, to)``."""
+    return upgrade_database(db)
+
+
+def export(*, db: str | None = None, format: str = "csv", out: str | Path) -> list[Path]:
+    """Write one file per table (sweeps, trials, phases, epochs, datasets, environments, regression runs and
+    cases) into ``out``; dict and list cells become JSON text. Returns the paths written."""
+    if format not in EXPORT_FORMATS:
+        raise StoreError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}")
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"--out {folder} exists and is not a folder")
+    with ResultStore(db, create=False) as store:
+        tables = _tables(store)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, frame in tables.items():
+            path = folder / f"{name}.{format}"
+            flat = _json_cells(frame)
+            if format == "csv":
+                flat.to_csv(path, index=False)
+            else:
+                flat.to_parquet(path, index=False)
+            paths.append(path)
+    except OSError as e:
+        raise StoreError(f"cannot write the export to {folder}: {e.strerror or e}") from e
+    return paths
+
+
+def _tables(store: ResultStore) -> dict[str, pd.DataFrame]:
+    return {
+        "sweeps": store.sweeps(),
+        "trials": store.trials(),
+        "phases": store.phases(),
+        "epochs": store.epochs(),
+        "datasets": store.datasets(),
+        "environments": store.environments(),
+        "regression_runs": store.regression_runs(),
+        "regression_cases": store.regression_cases(),
+    }
+
+
+def _json_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dict/list cells as JSON text: flat files and Parquet need one type per column."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object and out[column].map(lambda v: isinstance(v, (dict, list))).any():
+            out[column] = out[column].map(_json_or_null)
+    return out
+
+
+def _json_or_null(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return json.dumps(value, sort_keys=True)
+
+
+# ---- argparse glue -----------------------------------------------------------------------------------------
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _info_cmd(args: argparse.Namespace) -> int:
+    facts = info(db=args.db)
+    print(f"database: {facts['url']}")
+    print(f"schema version: {facts['schema_version']} (this kdbench: {facts['supported_schema_version']})")
+    for name, n in facts["counts"].items():
+        print(f"{name}: {n}")
+    return 0
+
+
+def _upgrade_cmd(args: argparse.Namespace) -> int:
+    start, end = upgrade(db=args.db)
+    print(f"schema version {start}: already current" if start == end else f"schema version {start} -> {end}")
+    return 0
+
+
+def _export_cmd(args: argparse.Namespace) -> int:
+    for path in export(db=args.db, format=args.format, out=args.out):
+        print(path)
+    return 0

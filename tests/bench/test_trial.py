@@ -1,0 +1,179 @@
+"""The KD trial: phase order and hand-off, early stopping, teacher cache, determinism, errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from bench.batches import to_tensor_split
+from bench.config import TrialConfig
+from bench.errors import ConfigError, TrialError
+from bench.teacher_cache import TeacherCache
+from bench.trial import _PhaseTrainer, run_trial
+from models import KDDAGFM
+
+SMALL = {"embedding_size": 8, "depth": 2, "t_depth": 2, "max_epochs": 3, "patience": 2, "batch_size": 256}
+
+
+def _trainer(cfg: TrialConfig, data) -> _PhaseTrainer:
+    torch.manual_seed(cfg.seed)
+    model = KDDAGFM(
+        data.vocab_sizes, cfg.embedding_size, cfg.teacher, cfg.teacher_kwargs(), cfg.student_kwargs()
+    )
+    splits = {
+        name: to_tensor_split(getattr(data, name).x, getattr(data, name).y, torch.device("cpu"))
+        for name in ("train", "valid", "test")
+    }
+    return _PhaseTrainer(model, splits, cfg, torch.device("cpu"), None)
+
+
+def test_phases_run_in_order_and_report_every_epoch(synthetic):
+    calls = []
+    result = run_trial(SMALL, synthetic, lambda phase, epoch, m: calls.append((phase, epoch, m)))
+    assert [p.name for p in result.phases] == ["teacher_training", "distillation", "finetuning"]
+    phases_seen = [c[0] for c in calls]
+    assert phases_seen == sorted(phases_seen, key=["teacher_training", "distillation", "finetuning"].index)
+    assert len(calls) == sum(p.epochs for p in result.phases) == len(result.epochs)
+    student_epochs = [m["student_epoch"] for phase, _, m in calls]
+    teacher_epochs = result.phase("teacher_training").epochs
+    assert student_epochs[:teacher_epochs] == [0] * teacher_epochs
+    assert student_epochs[teacher_epochs:] == list(range(1, len(calls) - teacher_epochs + 1))
+    for _, _, m in calls:
+        assert set(m) >= {"train_loss", "valid_auc", "valid_logloss", "seconds", "samples_per_s"}
+        assert 0.0 <= m["valid_auc"] <= 1.0 and m["samples_per_s"] > 0
+
+
+def test_result_dict_has_the_contract_shape(synthetic):
+    d = run_trial({**SMALL, "finetune": False}, synthetic).to_dict()
+    assert {
+        "config",
+        "config_hash",
+        "config_family",
+        "dataset_fingerprint",
+        "seed",
+        "device",
+        "wall_seconds",
+        "teacher_cache_hit",
+        "embedding_params",
+        "teacher",
+        "student",
+        "phases",
+        "epochs",
+    } <= set(d)
+    for side in ("teacher", "student"):
+        assert {
+            "test_auc",
+            "test_logloss",
+            "valid_auc",
+            "params",
+            "flops",
+            "latency_ms_b1",
+            "latency_ms_b4096",
+            "from_cache",
+        } <= set(d[side])
+        assert d[side]["params"] > 0 and d[side]["flops"] > 0 and d[side]["latency_ms_b4096"] > 0
+    assert [p["name"] for p in d["phases"]] == ["teacher_training", "distillation"]
+    assert d["student"]["test_auc"] == d["phases"][-1]["test_auc"]
+    assert d["dataset_fingerprint"] == synthetic.fingerprint
+
+
+def test_phase_hands_on_its_best_state_not_its_last(synthetic):
+    # A large learning rate makes validation AUC wander, so the best epoch is rarely the last one.
+    cfg = TrialConfig.from_dict({**SMALL, "lr": 0.05, "max_epochs": 6, "patience": 6})
+    trainer = _trainer(cfg, synthetic)
+    phase = trainer.run("teacher_training")
+    aucs = [e["valid_auc"] for e in trainer.epoch_log]
+    assert phase.best_epoch == 1 + aucs.index(max(aucs))
+    assert phase.valid_auc == max(aucs)
+    # The model now holds the best epoch's state: evaluating it again gives the best AUC, not the last one.
+    assert trainer.evaluate("valid", "teacher_training")[0] == pytest.approx(max(aucs), abs=1e-9)
+    if phase.best_epoch != phase.epochs:
+        assert aucs[-1] != pytest.approx(max(aucs), abs=1e-9)
+
+
+def test_distillation_starts_from_the_best_teacher(synthetic, monkeypatch):
+    cfg = TrialConfig.from_dict({**SMALL, "lr": 0.05, "max_epochs": 5, "patience": 5})
+    trainer = _trainer(cfg, synthetic)
+    teacher = trainer.run("teacher_training")
+    teacher_state = {k: v.clone() for k, v in trainer.model.teacher.state_dict().items()}
+    # The teacher at the start of distillation scores the best validation AUC of its phase.
+    assert trainer.evaluate("valid", "teacher_training")[0] == pytest.approx(teacher.valid_auc, abs=1e-9)
+    trainer.run("distillation")
+    for key, value in trainer.model.teacher.state_dict().items():
+        assert torch.equal(value, teacher_state[key]), f"distillation changed the teacher's {key}"
+
+
+def test_early_stopping_stops_patience_epochs_after_the_best(synthetic):
+    cfg = TrialConfig.from_dict({**SMALL, "lr": 0.1, "max_epochs": 40, "patience": 2})
+    trainer = _trainer(cfg, synthetic)
+    phase = trainer.run("teacher_training")
+    assert phase.epochs < 40
+    assert phase.epochs == phase.best_epoch + 2
+
+
+def test_same_seed_same_metrics(synthetic):
+    a = run_trial({**SMALL, "seed": 7}, synthetic).to_dict()
+    b = run_trial({**SMALL, "seed": 7}, synthetic).to_dict()
+    c = run_trial({**SMALL, "seed": 8}, synthetic).to_dict()
+    for pa, pb in zip(a["phases"], b["phases"], strict=True):
+        for key in ("valid_auc", "valid_logloss", "test_auc", "test_logloss"):
+            assert pa[key] == pytest.approx(pb[key], abs=1e-6)
+    assert [e["train_loss"] for e in a["epochs"]] == pytest.approx(
+        [e["train_loss"] for e in b["epochs"]], abs=1e-6
+    )
+    assert a["student"]["test_auc"] != c["student"]["test_auc"]
+
+
+def test_teacher_cache_miss_then_hit_gives_the_same_student(synthetic, tmp_path):
+    cache = TeacherCache(tmp_path / "teachers")
+    miss = run_trial(SMALL, synthetic, teacher_cache=cache).to_dict()
+    reported = []
+    hit = run_trial(SMALL, synthetic, lambda p, e, m: reported.append(p), teacher_cache=cache).to_dict()
+    assert miss["teacher_cache_hit"] is False and hit["teacher_cache_hit"] is True
+    assert hit["teacher"]["from_cache"] is True
+    assert "teacher_training" not in reported  # no teacher epoch ran
+    assert hit["phases"][0]["epochs"] == 0
+    assert hit["teacher"]["test_auc"] == pytest.approx(miss["teacher"]["test_auc"], abs=1e-9)
+    for key in ("valid_auc", "test_auc", "test_logloss"):
+        assert hit["student"][key] == pytest.approx(miss["student"][key], abs=1e-6)
+
+
+def test_teacher_cache_separates_what_shapes_the_teacher(synthetic, tmp_path):
+    cache = TeacherCache(tmp_path / "teachers")
+    run_trial(SMALL, synthetic, teacher_cache=cache)
+    # A different student and distillation weights still reuse the teacher ...
+    assert run_trial({**SMALL, "depth": 1, "beta": 10.0}, synthetic, teacher_cache=cache).teacher_cache_hit
+    # ... a different teacher, embedding size or seed does not.
+    assert not run_trial({**SMALL, "t_depth": 1}, synthetic, teacher_cache=cache).teacher_cache_hit
+    assert not run_trial({**SMALL, "embedding_size": 4}, synthetic, teacher_cache=cache).teacher_cache_hit
+    assert not run_trial({**SMALL, "seed": 1}, synthetic, teacher_cache=cache).teacher_cache_hit
+
+
+def test_bad_config_fails_before_any_work_listing_every_problem():
+    with pytest.raises(ConfigError) as err:
+        run_trial({"depth": 0, "beta": -1.0, "bogus": 1, "teacher": "cin", "t_cin": [200, 0]}, dataset=None)
+    message = str(err.value)
+    for fragment in ("depth", "beta", "bogus", "t_cin"):
+        assert fragment in message
+
+
+def test_non_finite_loss_names_phase_and_epoch(synthetic):
+    with pytest.raises(TrialError, match=r"non-finite training loss in phase distillation, epoch 1"):
+        run_trial({**SMALL, "beta": 1e300}, synthetic)
+
+
+def test_cin_teacher_runs(synthetic):
+    config = {k: v for k, v in SMALL.items() if k != "t_depth"}
+    result = run_trial({**config, "teacher": "cin", "t_cin": [16, 16], "interaction": "inner"}, synthetic)
+    assert math.isfinite(result.student["test_auc"])
+    assert result.teacher["flops"] > result.student["flops"]
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_path_smoke(synthetic):
+    result = run_trial({**SMALL, "max_epochs": 1, "amp": True}, synthetic, device="cuda")
+    assert result.device.startswith("cuda")
+    assert math.isfinite(result.student["test_auc"])

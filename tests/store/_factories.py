@@ -1,0 +1,166 @@
+"""Fake inputs in the shapes of CONTRACTS.md: TrialResult dicts, environments, dataset infos."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+PHASES = ("teacher_training", "distillation", "finetuning")
+FINGERPRINT = "ds-ml1m-0123456789abcdef"
+
+
+def config(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "teacher": "crossnet",
+        "t_depth": 3,
+        "interaction": "outer",
+        "depth": 3,
+        "embedding_size": 16,
+        "alpha": 0.1,
+        "beta": 921.6,
+        "lr": 3e-3,
+        "weight_decay": 1e-6,
+        "batch_size": 1024,
+        "max_epochs": 30,
+        "patience": 10,
+        "seed": 2022,
+        "finetune": True,
+        "amp": False,
+    }
+    base.update(overrides)
+    return base
+
+
+def _hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def epoch_rows(epochs_per_phase: int = 2, *, offset: float = 0.0) -> list[dict[str, Any]]:
+    rows, student_epoch = [], 0
+    for phase in PHASES:
+        for epoch in range(1, epochs_per_phase + 1):
+            student_epoch += phase != "teacher_training"
+            rows.append(
+                {
+                    "phase": phase,
+                    "epoch": epoch,
+                    "student_epoch": student_epoch,
+                    "train_loss": 0.5 - 0.01 * epoch,
+                    "valid_auc": 0.78 + 0.001 * epoch + offset,
+                    "valid_logloss": 0.45 - 0.001 * epoch,
+                    "seconds": 1.5,
+                    "samples_per_s": 1e5,
+                }
+            )
+    return rows
+
+
+def result(
+    *,
+    seed: int = 2022,
+    auc: float = 0.80,
+    dataset: str = FINGERPRINT,
+    cache_hit: bool = False,
+    epochs_per_phase: int = 2,
+    **config_overrides: Any,
+) -> dict[str, Any]:
+    """A TrialResult.to_dict() with student test AUC ``auc`` (the teacher's is a bit higher)."""
+    cfg = config(seed=seed, **config_overrides)
+    family = {k: v for k, v in cfg.items() if k != "seed"}
+
+    def side(test_auc: float, params: int, flops: int) -> dict[str, Any]:
+        return {
+            "test_auc": test_auc,
+            "test_logloss": 1.2 - test_auc,
+            "valid_auc": test_auc + 0.002,
+            "valid_logloss": 1.19 - test_auc,
+            "params": params,
+            "flops": flops,
+            "latency_ms_b1": 0.3,
+            "latency_ms_b4096": 4.0,
+            "from_cache": cache_hit,
+        }
+
+    phases = [
+        {
+            "name": name,
+            "epochs": 0 if cache_hit and name == "teacher_training" else epochs_per_phase,
+            "best_epoch": epochs_per_phase,
+            "valid_auc": auc + 0.002,
+            "valid_logloss": 1.19 - auc,
+            "test_auc": auc,
+            "test_logloss": 1.2 - auc,
+            "seconds": 3.0,
+            "samples_per_s": 1e5,
+        }
+        for name in PHASES
+    ]
+    epochs = [e for e in epoch_rows(epochs_per_phase) if not (cache_hit and e["phase"] == "teacher_training")]
+    return {
+        "config": cfg,
+        "config_hash": _hash(cfg),
+        "config_family": _hash(family),
+        "dataset_fingerprint": dataset,
+        "seed": seed,
+        "device": "cpu",
+        "wall_seconds": 9.5,
+        "teacher_cache_hit": cache_hit,
+        "embedding_params": 100_000,
+        "teacher": side(auc + 0.005, 5_000, 12_000),
+        "student": side(auc, 2_000, 3_000),
+        "phases": phases,
+        "epochs": epochs,
+    }
+
+
+def environment(**overrides: Any) -> dict[str, Any]:
+    env = {
+        "git_sha": "0123456789abcdef0123456789abcdef01234567",
+        "git_dirty": False,
+        "kdbench": "0.1.0",
+        "python": "3.11.9",
+        "torch": "2.13.0",
+        "ray": "2.60.0",
+        "optuna": "5.0.0",
+        "numpy": "2.3.0",
+        "pandas": "3.1.1",
+        "sqlalchemy": "2.1.9",
+        "plotly": "6.0.0",
+        "scikit_learn": "1.7.0",
+        "cpu": "Test CPU",
+        "cpu_count": 2,
+        "gpu": None,
+        "host": "testhost",
+        "platform": "Linux",
+    }
+    env.update(overrides)
+    return env
+
+
+def dataset_info(fingerprint: str = FINGERPRINT, source: str = "movielens1m") -> dict[str, Any]:
+    return {
+        "fingerprint": fingerprint,
+        "source": source,
+        "protocol": "random 8:1:1, seed 2022",
+        "rows": 1000,
+        "positives": 420,
+        "fields": ["user", "item", "genre"],
+        "vocab_sizes": [50, 80, 18],
+        "split_sizes": {"train": 800, "valid": 100, "test": 100},
+    }
+
+
+def sweep_kwargs(**overrides: Any) -> dict[str, Any]:
+    kwargs = {
+        "space_name": "small",
+        "space_yaml": "lr: {low: 1e-4, high: 1e-2, log: true}\n",
+        "dataset_fingerprint": FINGERPRINT,
+        "objectives": [{"metric": "student_valid_auc", "direction": "maximize"}],
+        "scheduler": {"name": "asha", "grace_period": 1},
+        "searcher": {"name": "tpe", "seed": 0},
+        "study_name": "study-1",
+        "num_trials": 8,
+    }
+    kwargs.update(overrides)
+    return kwargs

@@ -1,0 +1,52 @@
+"""Writer processes for the concurrency and crash tests (module level, so ``spawn`` can import them)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.store import ResultStore
+
+from . import _factories as f
+
+
+def _run_trial(store: ResultStore, sweep: str, number: int, env_id: int) -> None:
+    """What the sweep driver does per trial: start, one write per reported epoch, finish."""
+    result = f.result(seed=number)
+    trial_id = store.start_trial(
+        sweep,
+        number,
+        config=result["config"],
+        config_hash=result["config_hash"],
+        config_family=result["config_family"],
+        seed=result["seed"],
+        dataset_fingerprint=result["dataset_fingerprint"],
+        environment_id=env_id,
+    )
+    for row in result["epochs"]:
+        store.record_epochs(trial_id, [row])
+    store.finish_trial(trial_id, status="completed", result=result)
+
+
+def write_sweep(url: str, sweep: str, n_trials: int, ready: Any) -> None:
+    ready.wait(120)  # a barrier: both writers start together, on a database neither has opened yet
+    with ResultStore(url) as store:
+        env_id = store.record_environment(f.environment())
+        store.record_dataset(f.dataset_info())
+        store.create_sweep(sweep, **f.sweep_kwargs(study_name=sweep))
+        for number in range(n_trials):
+            _run_trial(store, sweep, number, env_id)
+            time.sleep(0.02)  # a trial takes time: without it, SQLite's polling busy handler lets one writer
+            # take the lock back again and again and the other only starts when the first is done
+        store.finish_sweep(sweep, "completed")
+
+
+def write_until_killed(url: str, done: Any) -> None:
+    with ResultStore(url) as store:
+        env_id = store.record_environment(f.environment())
+        store.create_sweep("crashy", **f.sweep_kwargs())
+        number = 0
+        while True:
+            _run_trial(store, "crashy", number, env_id)
+            number += 1
+            done.value = number  # after the commit: at least this many trials are complete
