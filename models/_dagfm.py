@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["INTERACTIONS", "DAGFM"]
+__all__ = ["DAGFM", "INTERACTIONS"]
 
 INTERACTIONS = ("inner", "outer", "kernel")
 
@@ -57,13 +57,12 @@ class DAGFM(nn.Module):
         """Zero the non-edges of ``p`` (F, F, ...) once per forward, not once per sample."""
         return p * self.mask.view(*self.mask.shape, *([1] * (p.dim() - 2)))
 
-    def forward(self, emb: torch.Tensor) -> torch.Tensor:
-        """``emb`` ``(batch, fields, dim)`` -> logits ``(batch,)``."""
-        h0 = torch.matmul(self.connect_layer, emb)  # (batch, fields, dim)
-        h = h0
-        states = [h0.sum(-1)]  # each (batch, fields)
+    def hidden_states(self, emb: torch.Tensor) -> list[torch.Tensor]:
+        """``emb`` ``(batch, fields, dim)`` -> ``[h^0, ..., h^L]``, each ``(batch, fields, dim)``."""
+        h0 = torch.matmul(self.connect_layer, emb)  # (batch, fields, dim): h0_s = Σ_f C[s, f] E_f
+        states = [h0]
         for i in range(self.depth):
-            p = self._masked(self.p[i])
+            h, p = states[-1], self._masked(self.p[i])
             if self.interaction == "inner":
                 aggr = torch.einsum("bfd,fsd->bsd", h, p)
             elif self.interaction == "outer":
@@ -71,6 +70,10 @@ class DAGFM(nn.Module):
                 aggr = torch.einsum("bfs,fsd->bsd", term, self.q[i])
             else:
                 aggr = torch.einsum("bfe,fsde->bsd", h, p)
-            h = h0 * aggr
-            states.append(h.sum(-1))
-        return self.linear(torch.cat(states, dim=-1)).squeeze(-1)
+            states.append(h0 * aggr)
+        return states
+
+    def forward(self, emb: torch.Tensor) -> torch.Tensor:
+        """``emb`` ``(batch, fields, dim)`` -> logits ``(batch,)``."""
+        pooled = torch.cat([h.sum(-1) for h in self.hidden_states(emb)], dim=-1)  # (batch, F(L+1))
+        return self.linear(pooled).squeeze(-1)

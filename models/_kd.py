@@ -1,0 +1,129 @@
+"""KD-DAGFM: a teacher and a DAGFM student over one shared embedding, trained in three phases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._cin import CIN
+from ._crossnet import CrossNet
+from ._dagfm import DAGFM
+from ._embedding import FieldEmbedding
+
+__all__ = ["KDDAGFM", "PHASES", "TEACHERS"]
+
+# A new teacher is one class taking (num_fields, embedding_size, **kwargs) and one line here.
+TEACHERS: dict[str, Callable[..., nn.Module]] = {"crossnet": CrossNet, "cin": CIN}
+PHASES = ("teacher_training", "distillation", "finetuning")
+
+# Which submodules each phase trains; everything else is frozen and kept in eval mode.
+_TRAINED = {
+    "teacher_training": ("embedding", "teacher"),
+    "distillation": ("student",),
+    "finetuning": ("embedding", "student"),
+}
+
+
+def _check_phase(phase: str) -> None:
+    if phase not in PHASES:
+        raise ValueError(f"unknown phase {phase!r}; valid phases: {', '.join(PHASES)}")
+
+
+def _at_least_fp32(z: torch.Tensor) -> torch.Tensor:
+    """Upcast bf16 / fp16 logits to float32; float32 and float64 stay as they are."""
+    return z.to(torch.promote_types(z.dtype, torch.float32))
+
+
+class KDDAGFM(nn.Module):
+    """Teacher (``TEACHERS[teacher]``) and DAGFM student sharing one ``FieldEmbedding``.
+
+    ``teacher_kwargs`` go to the teacher only (CrossNet: ``depth``; CIN: ``layers``); ``student_kwargs`` to
+    ``DAGFM`` (``depth``, ``interaction``). Nothing here picks a device: move the whole model with ``.to()``.
+    """
+
+    def __init__(
+        self,
+        vocab_sizes: list[int],
+        embedding_size: int,
+        teacher: str,
+        teacher_kwargs: dict,
+        student_kwargs: dict,
+    ) -> None:
+        super().__init__()
+        if teacher not in TEACHERS:
+            raise ValueError(f"unknown teacher {teacher!r}; valid teachers: {', '.join(TEACHERS)}")
+        num_fields = len(vocab_sizes)
+        self.teacher_name = teacher
+        self.embedding = FieldEmbedding(vocab_sizes, embedding_size)
+        self.teacher = TEACHERS[teacher](num_fields, embedding_size, **teacher_kwargs)
+        self.student = DAGFM(num_fields, embedding_size, **student_kwargs)
+        self.phase: str | None = None
+
+    def set_phase(self, phase: str) -> list[nn.Parameter]:
+        """Freeze / unfreeze for ``phase`` and return the parameters it trains (for the optimiser).
+
+        Trained submodules are put in train mode, frozen ones in eval mode (and they stay there through later
+        ``.train()`` calls), so calling it again after an ``.eval()`` evaluation restores the phase's modes.
+        """
+        _check_phase(phase)
+        self.phase = phase
+        trained: list[nn.Parameter] = []
+        for name in ("embedding", "teacher", "student"):
+            on = name in _TRAINED[phase]
+            for p in getattr(self, name).parameters():
+                p.requires_grad_(on)
+                if on:
+                    trained.append(p)
+        self.train()
+        return trained
+
+    def train(self, mode: bool = True) -> KDDAGFM:
+        """As ``nn.Module.train``, but keep the submodules the current phase freezes in eval mode."""
+        super().train(mode)
+        if self.phase is not None:
+            for name in ("embedding", "teacher", "student"):
+                if name not in _TRAINED[self.phase]:
+                    getattr(self, name).eval()
+        return self
+
+    def predict(self, x: torch.Tensor, phase: str) -> torch.Tensor:
+        """``x`` LongTensor ``(batch, fields)`` -> logits ``(batch,)``.
+
+        The teacher's logits in teacher_training, the student's otherwise. Autograd follows the caller's
+        context: wrap evaluation in ``torch.inference_mode()``.
+        """
+        _check_phase(phase)
+        emb = self.embedding(x)
+        return self.teacher(emb) if phase == "teacher_training" else self.student(emb)
+
+    def loss(
+        self,
+        batch: tuple[torch.Tensor, torch.Tensor],
+        phase: str,
+        alpha: float = 0.1,
+        beta: float = 921.6,
+    ) -> torch.Tensor:
+        """Scalar training loss of ``phase`` on ``batch = (x (batch, fields) long, y (batch,) float)``.
+
+        teacher_training / finetuning: ``BCEWithLogits`` of the teacher / student. distillation:
+        ``alpha·BCE(z_s, y) + beta·mean_B((z_t − z_s)²)``; alpha weighs the CTR loss, beta the distillation
+        loss. The teacher runs without autograd and the student reads detached embeddings.
+        """
+        _check_phase(phase)
+        x, y = batch
+        if phase != "distillation":
+            z = _at_least_fp32(self.predict(x, phase))
+            return F.binary_cross_entropy_with_logits(z, y.to(z.dtype))
+        # Distillation: the embedding is computed once and neither it nor the teacher is trained, so no graph
+        # is recorded for either (the reference ran the teacher with autograd: wasted memory and time).
+        with torch.no_grad():
+            emb = self.embedding(x)
+            z_t = self.teacher(emb)
+        # Under bf16 autocast the logits are bf16: take the gap in (at least) float32 so a small gap keeps its
+        # precision (it is scaled by beta ~ 1e3).
+        z_t, z_s = _at_least_fp32(z_t), _at_least_fp32(self.student(emb.detach()))
+        ctr = F.binary_cross_entropy_with_logits(z_s, y.to(z_s.dtype))
+        return alpha * ctr + beta * torch.mean((z_t - z_s) ** 2)

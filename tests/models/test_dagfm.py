@@ -1,0 +1,99 @@
+"""DAGFM: parameter counts, einsums against explicit loops, the DAG mask."""
+
+import pytest
+import torch
+
+from models import DAGFM
+from models.cost import count_parameters
+
+
+@pytest.mark.parametrize(
+    ("fields", "dim", "depth", "interaction", "expected"),
+    [
+        (39, 16, 3, "outer", 147_694),
+        (23, 16, 3, "inner", 26_014),
+        (5, 3, 2, "kernel", 2 * 25 * 9 + 25 + 15 + 1),  # L·F²·D² + F² + F(L+1) + 1
+    ],
+)
+def test_parameter_count(fields, dim, depth, interaction, expected):
+    assert count_parameters(DAGFM(fields, dim, depth, interaction)) == expected
+
+
+def _randomise(model: DAGFM) -> None:
+    # Non-identity connect layer and non-zero below-diagonal weights, so the mask has something to hide.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+
+
+def _loop_reference(model: DAGFM, emb: torch.Tensor) -> torch.Tensor:
+    """Slow explicit version of the spec: loop over samples, nodes s and predecessors f <= s."""
+    b_n, f_n, d_n = emb.shape
+    logits = []
+    for b in range(b_n):
+        h0 = torch.stack([sum(model.connect_layer[s, f] * emb[b, f] for f in range(f_n)) for s in range(f_n)])
+        h, pooled = h0, [h0.sum(-1)]
+        for layer in range(model.depth):
+            p = model.p[layer]
+            new = []
+            for s in range(f_n):
+                acc = torch.zeros(d_n, dtype=emb.dtype)
+                for f in range(s + 1):
+                    if model.interaction == "inner":
+                        acc = acc + p[f, s] * h[f]
+                    elif model.interaction == "outer":
+                        acc = acc + torch.dot(h[f], p[f, s]) * model.q[layer][f, s]
+                    else:
+                        acc = acc + p[f, s] @ h[f]
+                new.append(h0[s] * acc)
+            h = torch.stack(new)
+            pooled.append(h.sum(-1))
+        logits.append(model.linear(torch.cat(pooled)))
+    return torch.cat(logits)
+
+
+@pytest.mark.parametrize("interaction", ["inner", "outer", "kernel"])
+def test_einsum_matches_loop(interaction):
+    torch.manual_seed(0)
+    model = DAGFM(5, 3, 2, interaction).double()
+    _randomise(model)
+    emb = torch.randn(4, 5, 3, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(emb), _loop_reference(model, emb))
+
+
+@pytest.mark.parametrize("interaction", ["inner", "outer", "kernel"])
+def test_layer1_node_ignores_later_fields(interaction):
+    torch.manual_seed(0)
+    model = DAGFM(6, 4, 2, interaction)  # identity connect layer: h0 = E, so the DAG is visible in E
+    emb = torch.randn(3, 6, 4, requires_grad=True)
+    s = 2
+    model.hidden_states(emb)[1][:, s].sum().backward()
+    grad = emb.grad.abs().sum(dim=(0, 2))
+    assert torch.all(grad[s + 1 :] == 0)
+    assert torch.all(grad[: s + 1] > 0)
+
+
+def test_mask_is_upper_triangular_buffer_that_follows_to():
+    model = DAGFM(4, 3, 1, "inner")
+    torch.testing.assert_close(model.mask, torch.triu(torch.ones(4, 4)))
+    assert "mask" in dict(model.named_buffers())
+    assert "mask" not in dict(model.named_parameters())
+    assert not model.mask.requires_grad
+    assert model.to(torch.float64).mask.dtype == torch.float64
+    assert model.to("meta").mask.device.type == "meta"
+
+
+def test_init():
+    torch.manual_seed(0)
+    model = DAGFM(20, 16, 2, "outer")
+    torch.testing.assert_close(model.connect_layer, torch.eye(20))
+    expected = 1.414 * (2.0 / (2 * 20 * 16)) ** 0.5  # xavier-normal on (F, F, D), gain 1.414
+    assert abs(model.p[0].std().item() - expected) / expected < 0.05
+
+
+def test_invalid_arguments_raise():
+    with pytest.raises(ValueError, match="interaction"):
+        DAGFM(4, 3, 2, "dot")
+    with pytest.raises(ValueError, match="depth"):
+        DAGFM(4, 3, 0, "inner")
