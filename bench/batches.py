@@ -17,7 +17,11 @@ __all__ = ["TensorSplit", "epoch_batches", "to_tensor_split"]
 
 @dataclass(frozen=True)
 class TensorSplit:
-    """One split on a device: ``x`` (rows, fields) int64 codes, ``y`` (rows,) float32 labels."""
+    """One split on a device: ``x`` (rows, fields) int32 codes, ``y`` (rows,) float32 labels.
+
+    int32 halves the memory of a large split (a Criteo day is 45M x 39 codes); the embedding's offset
+    addition promotes each batch to int64 on the fly.
+    """
 
     x: torch.Tensor
     y: torch.Tensor
@@ -27,9 +31,9 @@ class TensorSplit:
 
 
 def to_tensor_split(x: np.ndarray, y: np.ndarray, device: torch.device) -> TensorSplit:
-    """Copy numpy arrays (possibly memory-mapped) to ``device`` as int64 codes and float32 labels."""
-    codes = torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64))
-    labels = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+    """Copy numpy arrays (possibly read-only memory maps) to ``device`` as int32 codes and float32 labels."""
+    codes = torch.from_numpy(np.array(x, dtype=np.int32, order="C", copy=True))
+    labels = torch.from_numpy(np.array(y, dtype=np.float32, copy=True))
     return TensorSplit(codes.to(device), labels.to(device))
 
 

@@ -25,29 +25,46 @@ from models import KDDAGFM  # noqa: E402
 from models.cost import teacher_flops  # noqa: E402
 
 
-def bare_step_samples_per_s(cfg: TrialConfig, dataset, phase: str, steps: int = 60) -> float:
-    """Samples/s of loss + backward + Adam step on pre-built batches, nothing else."""
+def loop_vs_bare_step(cfg: TrialConfig, dataset, phase: str, repeats: int = 3) -> tuple[float, float]:
+    """(training-loop samples/s, bare-step samples/s) for ``phase``, measured alternately on one model.
+
+    The loop is ``_PhaseTrainer._train_epoch`` (per-epoch shuffle, batch views, loss bookkeeping); the bare
+    step is loss + backward + Adam step over the same number of batches pre-built in a list. Alternating the
+    two and taking medians keeps a noisy, shared machine from favouring either.
+    """
+    cpu = torch.device("cpu")
     torch.manual_seed(cfg.seed)
     model = KDDAGFM(
         dataset.vocab_sizes, cfg.embedding_size, cfg.teacher, cfg.teacher_kwargs(), cfg.student_kwargs()
     )
+    splits = {
+        name: to_tensor_split(s.x, s.y, cpu)
+        for name, s in (("train", dataset.train), ("valid", dataset.valid), ("test", dataset.test))
+    }
+    trainer = _PhaseTrainer(model, splits, cfg, cpu, None)
     optimizer = torch.optim.Adam(model.set_phase(phase), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    train = to_tensor_split(dataset.train.x, dataset.train.y, torch.device("cpu"))
-    batches = [b for b, _ in zip(epoch_batches(train, cfg.batch_size), range(steps), strict=False)]
-    batches = [b for b in batches if b[1].shape[0] == cfg.batch_size]
+    shuffle = torch.Generator().manual_seed(0)
+    batches = list(epoch_batches(splits["train"], cfg.batch_size, generator=torch.Generator().manual_seed(1)))
+    rows = len(splits["train"])
 
-    def step(x: torch.Tensor, y: torch.Tensor) -> None:
-        loss = model.loss((x, y), phase, cfg.alpha, cfg.beta)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    def bare_epoch() -> None:
+        for x, y in batches:
+            loss = model.loss((x, y), phase, cfg.alpha, cfg.beta)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
 
-    for x, y in batches[:5]:
-        step(x, y)  # warm-up
-    start = time.perf_counter()
-    for x, y in batches:
-        step(x, y)
-    return len(batches) * cfg.batch_size / (time.perf_counter() - start)
+    def timed(fn) -> float:
+        start = time.perf_counter()
+        fn()
+        return rows / (time.perf_counter() - start)
+
+    bare_epoch()  # warm-up
+    loop, bare = [], []
+    for _ in range(repeats):
+        loop.append(timed(lambda: trainer._train_epoch(phase, optimizer, splits["train"], shuffle)))
+        bare.append(timed(bare_epoch))
+    return statistics.median(loop), statistics.median(bare)
 
 
 def validation_seconds(cfg: TrialConfig, dataset, repeats: int = 10) -> float:
@@ -124,12 +141,16 @@ def main() -> None:
         f"(RecBole 1.2.1 reference: ~54 s process wall time)"
     )
     for p in result.phases:
-        bare = bare_step_samples_per_s(cfg, dataset, p.name)
         print(
             f"{p.name:<16} epochs {p.epochs:>2} (best {p.best_epoch:>2})  test AUC {p.test_auc:.4f}  "
-            f"{p.seconds:5.1f} s  loop {p.samples_per_s:>9,.0f} samples/s  "
-            f"bare step {bare:>9,.0f} samples/s  "
-            f"ratio {p.samples_per_s / bare:.2f}"
+            f"{p.seconds:5.1f} s  {p.samples_per_s:>9,.0f} samples/s in the chain"
+        )
+    print("\ntraining loop vs bare model step (alternating, medians of 3 epochs each):")
+    for p in result.phases:
+        loop, bare = loop_vs_bare_step(cfg, dataset, p.name)
+        print(
+            f"{p.name:<16} loop {loop:>9,.0f} samples/s  bare step {bare:>9,.0f} samples/s  "
+            f"ratio {loop / bare:.2f}"
         )
     print(
         f"teacher test AUC {result.teacher['test_auc']:.4f}, "

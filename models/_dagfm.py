@@ -57,23 +57,48 @@ class DAGFM(nn.Module):
         """Zero the non-edges of ``p`` (F, F, ...) once per forward, not once per sample."""
         return p * self.mask.view(*self.mask.shape, *([1] * (p.dim() - 2)))
 
-    def hidden_states(self, emb: torch.Tensor) -> list[torch.Tensor]:
-        """``emb`` ``(batch, fields, dim)`` -> ``[h^0, ..., h^L]``, each ``(batch, fields, dim)``."""
-        h0 = torch.matmul(self.connect_layer, emb)  # (batch, fields, dim): h0_s = Σ_f C[s, f] E_f
+    def _field_major_states(self, emb: torch.Tensor) -> list[torch.Tensor]:
+        """``emb`` ``(batch, fields, dim)`` -> ``[h^0, ..., h^L]`` in the interaction's working layout.
+
+        Speed: states stay field-major so every layer is one or two batched GEMMs with no per-layer
+        permute of the states (einsum over ``(batch, fields, dim)`` re-lays them out on every call; on 2 CPU
+        cores the outer layer's forward + backward went from ~2.7 ms to ~0.7 ms at batch 1024):
+        inner works on ``(dim, fields, batch)`` (a bmm over dim), outer and kernel on
+        ``(fields, dim, batch)`` (a bmm over the source field, then over the target field / one GEMM).
+        """
+        f, d = self.num_fields, self.embedding_size
+        if self.interaction == "inner":
+            e = emb.permute(2, 1, 0).contiguous()  # (dim, fields, batch)
+            h0 = torch.matmul(self.connect_layer, e)  # h0_s = Σ_f C[s, f] E_f
+        else:
+            e = emb.permute(1, 2, 0).contiguous()  # (fields, dim, batch)
+            h0 = torch.mm(self.connect_layer, e.view(f, -1)).view(f, d, -1)
         states = [h0]
         for i in range(self.depth):
             h, p = states[-1], self._masked(self.p[i])
             if self.interaction == "inner":
-                aggr = torch.einsum("bfd,fsd->bsd", h, p)
+                # (dim, to, from) @ (dim, from, batch): Σ_f p[f, s, d] h[d, f, b]
+                aggr = torch.bmm(p.permute(2, 1, 0), h)
             elif self.interaction == "outer":
-                term = torch.einsum("bfd,fsd->bfs", h, p)  # (batch, from, to) edge weights
-                aggr = torch.einsum("bfs,fsd->bsd", term, self.q[i])
+                term = torch.bmm(p, h)  # (from, to, dim) @ (from, dim, batch): <h_f, p_fs> per edge
+                # (to, dim, from) @ (to, from, batch): Σ_f <h_f, p_fs> q_fs
+                aggr = torch.bmm(self.q[i].permute(1, 2, 0), term.transpose(0, 1))
             else:
-                aggr = torch.einsum("bfe,fsde->bsd", h, p)
+                kernel = p.permute(1, 2, 0, 3).reshape(f * d, f * d)  # [(s, d), (f, e)] = W_fs[d, e]
+                aggr = torch.mm(kernel, h.view(f * d, -1)).view(f, d, -1)
             states.append(h0 * aggr)
         return states
 
+    def _pool_dim(self) -> int:
+        return 0 if self.interaction == "inner" else 1
+
+    def hidden_states(self, emb: torch.Tensor) -> list[torch.Tensor]:
+        """``emb`` ``(batch, fields, dim)`` -> ``[h^0, ..., h^L]``, each ``(batch, fields, dim)``."""
+        order = (2, 1, 0) if self.interaction == "inner" else (2, 0, 1)
+        return [h.permute(*order) for h in self._field_major_states(emb)]
+
     def forward(self, emb: torch.Tensor) -> torch.Tensor:
         """``emb`` ``(batch, fields, dim)`` -> logits ``(batch,)``."""
-        pooled = torch.cat([h.sum(-1) for h in self.hidden_states(emb)], dim=-1)  # (batch, F(L+1))
-        return self.linear(pooled).squeeze(-1)
+        states = self._field_major_states(emb)
+        pooled = torch.cat([h.sum(self._pool_dim()) for h in states])  # (F(L+1), batch), layer-major
+        return torch.nn.functional.linear(pooled.t(), self.linear.weight, self.linear.bias).squeeze(-1)

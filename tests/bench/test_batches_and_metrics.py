@@ -25,7 +25,7 @@ def test_an_epoch_covers_every_row_once_with_aligned_labels():
     y = torch.cat([b[1] for b in batches])
     assert sorted(x[:, 0].tolist()) == list(range(0, 3000, 3))
     assert torch.equal(y, ((x[:, 0] // 3) % 2).float())  # labels travel with their rows
-    assert x.dtype == torch.int64
+    assert x.dtype == torch.int32
 
 
 def test_shuffle_is_seeded_and_changes_per_epoch():
