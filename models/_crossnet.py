@@ -14,8 +14,10 @@ class CrossNet(nn.Module):
     ``x0 = flatten(E)`` ``(batch, F·D)``; ``x_{l+1} = x0 ⊙ (W_l x_l + b_l) + x_l`` with full-rank
     ``W_l`` (F·D × F·D); ``logit = Linear(F·D -> 1)(x_depth)``. Layer ``l`` reaches order ``l+1``.
 
-    Init: ``W_l`` xavier-normal and ``b_l`` zero (DCN-V2 / RecBole ``DCNV2``); the reference KD code leaves
-    ``W_l`` standard normal, whose scale grows with ``sqrt(F·D)`` per layer.
+    Init as the reference KD code and RecBole's ``KD_DAGFM``: ``W_l`` standard normal, ``b_l`` zero, the
+    read-out xavier-normal with zero bias. (DCN-V2's xavier ``W_l`` starts the network almost linear; on
+    MovieLens-100K with the paper's settings it left the teacher ~0.003 test AUC lower.) The embeddings are
+    small (xavier over the whole table), so ``x0 ⊙ W x`` stays small despite the unit-variance ``W``.
     """
 
     def __init__(self, num_fields: int, embedding_size: int, depth: int = 3) -> None:
@@ -28,10 +30,12 @@ class CrossNet(nn.Module):
         n = num_fields * embedding_size
         self.depth = depth
         self.weight = nn.ParameterList(
-            nn.Parameter(nn.init.xavier_normal_(torch.empty(n, n))) for _ in range(depth)
+            nn.Parameter(torch.randn(n, n)) for _ in range(depth)
         )
         self.bias = nn.ParameterList(nn.Parameter(torch.zeros(n)) for _ in range(depth))
         self.linear = nn.Linear(n, 1)
+        nn.init.xavier_normal_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
 
     def forward(self, emb: torch.Tensor) -> torch.Tensor:
         """``emb`` ``(batch, fields, dim)`` -> logits ``(batch,)``."""

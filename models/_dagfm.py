@@ -52,6 +52,8 @@ class DAGFM(nn.Module):
         # follows .to() and never trains, and old checkpoints stay loadable if its layout changes.
         self.register_buffer("mask", torch.triu(torch.ones(f, f)), persistent=False)
         self.linear = nn.Linear(f * (depth + 1), 1)
+        nn.init.xavier_normal_(self.linear.weight)  # as RecBole's xavier_normal_initialization
+        nn.init.zeros_(self.linear.bias)
 
     def _masked(self, p: torch.Tensor) -> torch.Tensor:
         """Zero the non-edges of ``p`` (F, F, ...) once per forward, not once per sample."""

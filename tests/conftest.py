@@ -13,8 +13,8 @@ from tests._synthetic import SyntheticDataset, make_synthetic
 def kdbench_home(tmp_path_factory: pytest.TempPathFactory):
     """Every test runs with its own cache root, never the user's ~/.cache/kdbench.
 
-    The ml-100k wheel is fetched at most once per session into it. CI may point
-    ``KDBENCH_TEST_DOWNLOADS`` at a folder that survives runs to skip even that fetch.
+    The ml-100k wheel is fetched at most once per session into it (``KDBENCH_RECBOLE_WHEEL`` pointing at a
+    saved wheel skips even that fetch).
     """
     home = tmp_path_factory.mktemp("kdbench_home")
     previous = os.environ.get("KDBENCH_HOME")

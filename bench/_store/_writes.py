@@ -39,6 +39,7 @@ __all__ = [
     "record_regression_run",
     "record_trial",
     "start_trial",
+    "update_sweep_settings",
 ]
 
 ADHOC_SWEEP = "adhoc"
@@ -90,7 +91,10 @@ def record_dataset(s: Session, info: Mapping[str, Any]) -> None:
     _require(info, DATASET_KEYS, "dataset info")
     if s.get(Dataset, info["fingerprint"]) is not None:
         return  # the fingerprint identifies the content: nothing to update
-    s.add(Dataset(**{k: plain(info[k]) for k in DATASET_KEYS}, info=plain(dict(info))))
+    row = {k: plain(info[k]) for k in DATASET_KEYS}
+    if isinstance(row["protocol"], Mapping):  # Dataset.info() gives the rules as a dict; the column is text
+        row["protocol"] = json.dumps(row["protocol"], sort_keys=True)
+    s.add(Dataset(**row, info=plain(dict(info))))
 
 
 # ---- sweeps ------------------------------------------------------------------------------------------------
@@ -117,6 +121,13 @@ def finish_sweep(s: Session, name: str, status: str) -> None:
     sweep = _sweep(s, name)
     sweep.status = status
     sweep.finished_at = None if status == "running" else utcnow()
+
+
+def update_sweep_settings(s: Session, name: str, changes: Mapping[str, Any]) -> None:
+    if not isinstance(changes, Mapping):
+        raise StoreError(f"sweep settings changes must be a dict, got {type(changes).__name__}")
+    sweep = _sweep(s, name)
+    sweep.settings = {**(sweep.settings or {}), **plain(dict(changes))}  # a new dict: JSON columns need it
 
 
 def _sweep(s: Session, name: str) -> Sweep:

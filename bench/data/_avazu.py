@@ -1,0 +1,112 @@
+"""Avazu CTR (``train.csv``: ``id,click,hour,C1,banner_pos,...,C21``), the paper's protocol.
+
+- ``id`` is dropped, ``click`` is the label (0/1).
+- ``hour`` (YYMMDDHH, 20YY) becomes two fields: weekday (Monday = 0) and hour of day.
+- Every other column is a categorical token; tokens seen fewer than 5 times (whole file) map to 0, on every
+  field including weekday and hour, as in the reference code. Empty = missing → 0. 23 fields.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from bench.data._encode import Chunk, binary_labels
+from bench.data._io import ARROW_STRING, file_identity, first_line, read_delimited, require_file
+from bench.data._source import Source
+from bench.errors import DatasetError
+
+__all__ = ["AVAZU_COLUMNS", "FIELDS", "open_avazu"]
+
+AVAZU_COLUMNS = [
+    "id", "click", "hour", "C1", "banner_pos", "site_id", "site_domain", "site_category", "app_id",
+    "app_domain", "app_category", "device_id", "device_ip", "device_model", "device_type", "device_conn_type",
+    "C14", "C15", "C16", "C17", "C18", "C19", "C20", "C21",
+]  # fmt: skip
+_CATEGORICAL = AVAZU_COLUMNS[3:]
+FIELDS = ["weekday", "hour", *_CATEGORICAL]
+MIN_COUNT = 5
+ROWS_PER_CHUNK = 250_000
+_HINT = f"Avazu's train.csv has a header line {','.join(AVAZU_COLUMNS[:4])},...,C21 (24 columns)"
+PROTOCOL = {
+    "format": "avazu train.csv (comma-separated, header)",
+    "drop": ["id"],
+    "label": "click, 0/1",
+    "hour": "YYMMDDHH -> weekday (Monday = 0) and hour",
+    "min_count": MIN_COUNT,
+    "rare": "count < min_count -> 0 (every field)",
+    "missing": "empty -> 0",
+    "counted_on": "whole file",
+}
+
+
+def open_avazu(path: str | os.PathLike[str] | None, schema: Any, home: Path) -> Source:
+    if schema is not None:
+        raise DatasetError("the avazu source takes no --schema (its protocol is fixed); use the csv source")
+    file = require_file(path, "avazu", _HINT)
+    return Source(
+        source="avazu",
+        name="avazu",
+        field_names=FIELDS,
+        min_counts=[MIN_COUNT] * len(FIELDS),
+        protocol=PROTOCOL,
+        identity={"data": file_identity(file)},
+        read=lambda bar, digests: _read(file, bar, digests),
+    )
+
+
+def _check_header(file: Path) -> None:
+    names = [n.strip() for n in first_line(file, "avazu").decode("utf-8", "replace").split(",")]
+    if names == AVAZU_COLUMNS:
+        return
+    if "click" not in names and names[:1] == ["id"]:
+        raise DatasetError(f"avazu: {file} has no click column (Avazu's test.csv?); pass train.csv")
+    shown = ",".join(names[:5]) + (",..." if len(names) > 5 else "")
+    raise DatasetError(f"avazu: {file} starts with {shown!r} ({len(names)} columns), not Avazu's; {_HINT}")
+
+
+def _read(file: Path, bar: Any, digests: dict[str, str]) -> Iterator[Chunk]:
+    _check_header(file)
+    frames = read_delimited(
+        file,
+        what="avazu",
+        hint=_HINT,
+        bar=bar,
+        digests=digests,
+        sep=",",
+        columns=len(AVAZU_COLUMNS),
+        header_lines=1,
+        rows_per_chunk=ROWS_PER_CHUNK,
+        quoting=csv.QUOTE_NONE,
+        header=0,
+        usecols=AVAZU_COLUMNS[1:],
+        dtype={"click": "float64", "hour": "int64", **dict.fromkeys(_CATEGORICAL, ARROW_STRING)},
+        keep_default_na=False,
+        na_values=[""],
+    )
+    rows = 0
+    for frame in frames:
+        where = f"avazu: {file} rows {rows + 1:,}-{rows + len(frame):,}"
+        labels = binary_labels(frame["click"].to_numpy(), where)
+        weekday, hour = weekday_hour(frame["hour"].to_numpy(), where)
+        columns = [weekday, hour] + [pa.array(frame[name]) for name in _CATEGORICAL]
+        rows += len(frame)
+        yield Chunk(labels, columns)
+
+
+def weekday_hour(value: np.ndarray, where: str) -> tuple[pa.Array, pa.Array]:
+    """YYMMDDHH integers (year 20YY) -> (weekday with Monday = 0, hour of day), both int8 arrays."""
+    value = np.asarray(value, dtype=np.int64)
+    yy, mm, dd, hh = value // 1_000_000, value // 10_000 % 100, value // 100 % 100, value % 100
+    bad = (value < 0) | (yy > 99) | (mm < 1) | (mm > 12) | (dd < 1) | (dd > 31) | (hh > 23)
+    if bad.any():
+        raise DatasetError(f"{where}: hour {int(value[bad][0])} is not a YYMMDDHH timestamp")
+    months = (2000 + yy - 1970) * 12 + (mm - 1)
+    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + (dd - 1)
+    return pa.array(((days + 3) % 7).astype(np.int8)), pa.array(hh.astype(np.int8))

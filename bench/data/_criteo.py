@@ -1,0 +1,116 @@
+"""Criteo Display Advertising Challenge files (``label \\t I1..I13 \\t C1..C26``), the paper's protocol.
+
+- Integers I1–I13: ``v > 2`` becomes ``ceil(ln(v)² + 1)`` (MODEL_SPEC and the reference code; not the
+  ``floor(ln(v)²)`` of many other pipelines), other values (0, 1, 2, negatives) are kept; every distinct
+  result is a token (no frequency threshold on integer fields, as in the reference).
+- Categoricals C1–C26 (hex strings): tokens seen fewer than 8 times map to 0.
+- Empty = missing → 0. Tokens are counted on the whole file (all splits), as the reference's preprocessing
+  does before its split.
+- The file may be plain, .gz or .bz2; a header line starting with ``label`` is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from bench.data._encode import Chunk, binary_labels, log_square
+from bench.data._io import ARROW_STRING, file_identity, first_line, read_delimited, require_file
+from bench.data._source import Source
+from bench.errors import DatasetError
+
+__all__ = ["CATEGORICAL_FIELDS", "INTEGER_FIELDS", "open_criteo"]
+
+INTEGER_FIELDS = [f"I{i}" for i in range(1, 14)]
+CATEGORICAL_FIELDS = [f"C{i}" for i in range(1, 27)]
+CATEGORICAL_MIN_COUNT = 8
+ROWS_PER_CHUNK = 250_000
+_COLUMNS = ["label", *INTEGER_FIELDS, *CATEGORICAL_FIELDS]
+_DTYPES = {
+    "label": "float64",  # float: a missing label becomes NaN, reported by binary_labels
+    **dict.fromkeys(INTEGER_FIELDS, "float64"),
+    **dict.fromkeys(CATEGORICAL_FIELDS, ARROW_STRING),
+}
+_HINT = (
+    "a Criteo file has 40 tab-separated columns per row (label, I1..I13, C1..C26); "
+    "for other tables use the csv source with a schema"
+)
+
+PROTOCOL = {
+    "format": "criteo display advertising challenge (tab-separated, no header)",
+    "label": "column 1, 0/1",
+    "integer_fields": {
+        "fields": "I1..I13",
+        "rule": "v > 2 -> ceil(ln(v)^2 + 1), others kept",
+        "min_count": 1,
+    },
+    "categorical_fields": {"fields": "C1..C26", "min_count": CATEGORICAL_MIN_COUNT},
+    "missing": "empty -> 0",
+    "rare": "count < min_count -> 0",
+    "counted_on": "whole file",
+}
+
+
+def open_criteo(path: str | os.PathLike[str] | None, schema: Any, home: Path) -> Source:
+    if schema is not None:
+        raise DatasetError("the criteo source takes no --schema (its protocol is fixed); use the csv source")
+    file = require_file(path, "criteo", _HINT)
+    return Source(
+        source="criteo",
+        name="criteo",
+        field_names=INTEGER_FIELDS + CATEGORICAL_FIELDS,
+        min_counts=[1] * len(INTEGER_FIELDS) + [CATEGORICAL_MIN_COUNT] * len(CATEGORICAL_FIELDS),
+        protocol=PROTOCOL,
+        identity={"data": file_identity(file)},
+        read=lambda bar, digests: _read(file, bar, digests),
+    )
+
+
+def _read(file: Path, bar: Any, digests: dict[str, str]) -> Iterator[Chunk]:
+    first = first_line(file, "criteo")
+    found = first.count(b"\t") + 1
+    if found != len(_COLUMNS):
+        raise DatasetError(
+            f"criteo: {file} line 1 has {found} tab-separated column(s), expected {len(_COLUMNS)}: "
+            f"not the Criteo format ({_HINT})"
+        )
+    header = int(first.split(b"\t", 1)[0].strip().lower() == b"label")
+    frames = read_delimited(
+        file,
+        what="criteo",
+        hint=_HINT,
+        bar=bar,
+        digests=digests,
+        sep="\t",
+        columns=len(_COLUMNS),
+        header_lines=header,
+        rows_per_chunk=ROWS_PER_CHUNK,
+        quoting=csv.QUOTE_NONE,
+        header=None,
+        names=_COLUMNS,
+        skiprows=header,
+        dtype=_DTYPES,
+        keep_default_na=False,
+        na_values=[""],
+    )
+    rows = 0
+    for frame in frames:
+        where = f"criteo: {file} rows {rows + 1:,}-{rows + len(frame):,}"
+        labels = binary_labels(frame["label"].to_numpy(), where)
+        columns = [integer_tokens(frame[name].to_numpy()) for name in INTEGER_FIELDS]
+        columns += [pa.array(frame[name]) for name in CATEGORICAL_FIELDS]
+        rows += len(frame)
+        yield Chunk(labels, columns)
+
+
+def integer_tokens(values: np.ndarray) -> pa.Array:
+    """A numeric column's tokens under log-square bucketing (as int64); NaN stays missing (null)."""
+    missing = np.isnan(values)
+    tokens = log_square(np.where(missing, 0.0, values)).astype(np.int64)
+    return pa.array(tokens, mask=missing if missing.any() else None)

@@ -1,0 +1,97 @@
+"""`kdbench data prepare | list | info` through the parser and through the plain functions."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from rich.console import Console
+
+from bench.cli import main
+from bench.commands.data import dataset_info, list_datasets, prepare_dataset, schema_from_flags
+from tests.data._make import criteo_row, write_criteo
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    root = tmp_path / "kdbench_home"
+    monkeypatch.setenv("KDBENCH_HOME", str(root))
+    monkeypatch.setenv("COLUMNS", "200")
+    return root
+
+
+@pytest.fixture
+def criteo(tmp_path):
+    rows = [criteo_row(k % 4 == 0, ints=[k % 7], cats=["aaaaaaaa"]) for k in range(40)]
+    return write_criteo(tmp_path / "train.txt", rows)
+
+
+def _console() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, width=160, color_system=None), out
+
+
+def test_prepare_prints_the_summary(criteo, capsys):
+    assert main(["data", "prepare", "criteo", "--path", str(criteo), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "rows 40" in out and "(25.0 %)" in out and "train 32 / valid 4 / test 4" in out
+    assert "I1" in out and "C26" in out and "fingerprint " in out
+
+
+def test_prepare_function_returns_info(criteo):
+    console, out = _console()
+    info = prepare_dataset(name="criteo", path=str(criteo), progress=False, console=console)
+    assert info["rows"] == 40 and info["fingerprint"] in out.getvalue()
+    console, out = _console()
+    prepare_dataset(name="criteo", path=str(criteo), progress=False, as_json=True, console=console)
+    assert json.loads(out.getvalue())["fingerprint"] == info["fingerprint"]
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path, capsys, home):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    assert main(["data", "prepare", "criteo", "--path", str(bad), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kdbench: error: criteo:") and "\n" not in err
+    assert main(["data", "prepare", "criteo", "--quiet"]) == 2
+    assert "needs --path" in capsys.readouterr().err
+    assert [p.name for p in (home / "datasets").iterdir()] == []
+
+
+def test_csv_schema_flags(tmp_path, capsys):
+    table = tmp_path / "logs.csv"
+    table.write_text("click,site,price\n" + "".join(f"{k % 2},s{k % 3},{k}\n" for k in range(30)))
+    args = ["data", "prepare", "csv", "--path", str(table), "--label", "click", "--categorical", "site"]
+    assert main([*args, "--numeric", "price:log_square", "--min-count", "2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "logs (csv)" in out and "site" in out and "price" in out
+    assert schema_from_flags() is None
+    assert schema_from_flags(label="y", numeric="a:log_square,b") == {
+        "label": "y",
+        "numeric": {"a": "log_square", "b": "identity"},
+    }
+    schema = tmp_path / "s.yaml"
+    schema.write_text("label: click\ncategorical: [site]\n")
+    assert (
+        main(["data", "prepare", "csv", "--path", str(table), "--schema", str(schema), "--label", "x"]) == 2
+    )
+    assert "either as --schema FILE or as" in capsys.readouterr().err
+
+
+def test_list_and_info(criteo, capsys):
+    console, out = _console()
+    assert list_datasets(console=console) == 0
+    assert "ml-100k" in out.getvalue() and "no cached datasets yet" in out.getvalue()
+    info = prepare_dataset(name="criteo", path=str(criteo), progress=False, console=_console()[0])
+    console, out = _console()
+    list_datasets(console=console)
+    assert info["fingerprint"] in out.getvalue()
+    console, out = _console()
+    assert dataset_info(name=info["fingerprint"][:6], console=console) == 0
+    assert "rows 40" in out.getvalue()
+    assert main(["data", "info", "criteo", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 40
+    assert main(["data", "info", "avazu"]) == 2
+    assert "kdbench data prepare avazu" in capsys.readouterr().err
+    assert main(["data", "list"]) == 0
