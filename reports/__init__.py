@@ -1,1 +1,11 @@
-"""Static HTML report site built read-only from the results store."""
+"""Static HTML report site built read-only from the results store.
+
+``build_site(store_or_url, out_dir) -> Path`` writes the site (leaderboard, a page per sweep, trial,
+comparison and regression run) and returns its ``index.html``; ``serve(out_dir, port)`` serves it on
+127.0.0.1. Reports read the store and never write it, and never train.
+"""
+
+from reports._serve import make_server, serve
+from reports._site import build_site
+
+__all__ = ["build_site", "make_server", "serve"]

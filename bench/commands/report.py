@@ -1,9 +1,47 @@
-"""`kdbench report` (not built yet)."""
+"""``kdbench report``: build the static report site from a results database, optionally serve it."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+__all__ = ["DEFAULT_OUT", "DEFAULT_PORT", "register", "report"]
+
+DEFAULT_OUT = "kdbench-report"
+DEFAULT_PORT = 8000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Placeholder until the report command group lands: adds nothing."""
+    p = subparsers.add_parser(
+        "report",
+        help="build the HTML report site (leaderboard, sweeps, trials, comparisons)",
+        description="Build a static HTML site from a results database (read only): a leaderboard, a page per "
+        "sweep, trial, comparison and regression run. It works offline and can be zipped or published.",
+    )
+    p.add_argument("--db", metavar="URL", help="results database URL (default: sqlite:///kdbench.db)")
+    p.add_argument(
+        "--out", metavar="DIR", default=DEFAULT_OUT, help=f"folder for the site (default: {DEFAULT_OUT})"
+    )
+    p.add_argument("--serve", action="store_true", help="then serve it on 127.0.0.1 until Ctrl-C")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port for --serve (default: {DEFAULT_PORT})"
+    )
+    p.set_defaults(func=_run)
+
+
+def report(
+    *, db: str | None = None, out: str | Path = DEFAULT_OUT, serve: bool = False, port: int = DEFAULT_PORT
+) -> Path:
+    """Build the site of ``db`` into ``out``; return its index.html. ``serve``: then serve it until Ctrl-C."""
+    import reports
+
+    index = reports.build_site(db, out)
+    print(f"report written: {index}")
+    if serve:
+        reports.serve(out, port)
+    return index
+
+
+def _run(args: argparse.Namespace) -> int:
+    report(db=args.db, out=args.out, serve=args.serve, port=args.port)
+    return 0

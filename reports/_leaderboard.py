@@ -1,0 +1,111 @@
+"""The leaderboard: per dataset, the best configurations across all sweeps (seeds of a configuration
+grouped: mean ± std), with what each costs next to its teacher."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from reports._params import config_label
+
+__all__ = ["LEADERBOARD_ROW_COLUMNS", "LeaderboardTable", "leaderboard_data"]
+
+LEADERBOARD_ROW_COLUMNS = (
+    "rank",
+    "trial_id",
+    "config_family",
+    "label",
+    "teacher",
+    "interaction",
+    "n_seeds",
+    "auc_mean",
+    "auc_std",
+    "logloss_mean",
+    "logloss_std",
+    "teacher_auc",
+    "gap",
+    "params_pct",
+    "flops_pct",
+    "latency_ms_b1",
+    "latency_ms_b4096",
+    "wall_seconds",
+    "sweep",
+    "finished_at",
+    "git_sha",
+    "git_dirty",
+)
+
+
+class LeaderboardTable(NamedTuple):
+    dataset_fingerprint: str
+    dataset: str  # label for people
+    rows: pd.DataFrame  # LEADERBOARD_ROW_COLUMNS, best first
+
+
+def leaderboard_data(
+    leaderboard: pd.DataFrame, trials: pd.DataFrame, labels: dict[str, str]
+) -> list[LeaderboardTable]:
+    """One table per dataset from ``ResultStore.leaderboard()`` (ranked by student test AUC; the best seed's
+    trial stands for its configuration) and ``trials()`` (for the seed statistics of the other columns).
+
+    ``gap`` is the mean student test AUC minus the mean teacher test AUC over the configuration's seeds;
+    ``params_pct`` and ``flops_pct`` are the student's share of its teacher's (interaction layers only).
+    """
+    if leaderboard.empty:
+        return []
+    done = trials[trials["status"] == "completed"]
+    stats = (
+        done.groupby(["dataset_fingerprint", "config_family"], dropna=False)
+        .agg(
+            logloss_mean=("student_test_logloss", "mean"),
+            logloss_std=("student_test_logloss", "std"),
+            teacher_auc_mean=("teacher_test_auc", "mean"),
+            wall_seconds_mean=("wall_seconds", "mean"),
+        )
+        .reset_index()
+    )
+    board = leaderboard.merge(stats, on=["dataset_fingerprint", "config_family"], how="left")
+    rows = pd.DataFrame(
+        {
+            "rank": board["rank"],
+            "trial_id": board["trial_id"],
+            "config_family": board["config_family"],
+            "label": [config_label(r) for r in board.to_dict("records")],
+            "teacher": _column(board, "param_teacher"),
+            "interaction": _column(board, "param_interaction"),
+            "n_seeds": board["n_seeds"],
+            "auc_mean": board["mean"],
+            "auc_std": board["std"],
+            "logloss_mean": board["logloss_mean"],
+            "logloss_std": board["logloss_std"],
+            "teacher_auc": board["teacher_auc_mean"],
+            "gap": board["mean"] - board["teacher_auc_mean"],
+            "params_pct": _share(board["student_params"], board["teacher_params"]),
+            "flops_pct": _share(board["student_flops"], board["teacher_flops"]),
+            "latency_ms_b1": board["student_latency_ms_b1"],
+            "latency_ms_b4096": board["student_latency_ms_b4096"],
+            "wall_seconds": board["wall_seconds_mean"],
+            "sweep": board["sweep"],
+            "finished_at": board["finished_at"],
+            "git_sha": board["git_sha"],
+            "git_dirty": board["git_dirty"],
+            "dataset_fingerprint": board["dataset_fingerprint"],
+        }
+    )
+    tables = []
+    for fingerprint, group in rows.groupby("dataset_fingerprint", sort=True, dropna=False):
+        group = group.sort_values("rank").drop(columns="dataset_fingerprint").reset_index(drop=True)
+        tables.append(LeaderboardTable(str(fingerprint), labels.get(fingerprint, str(fingerprint)), group))
+    return sorted(tables, key=lambda t: t.dataset)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+
+
+def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
+    """``100 * part / whole``; missing where the whole is missing or zero."""
+    part, whole = part.astype("float64"), whole.astype("float64")
+    return (100 * part / whole.where(whole > 0)).replace([np.inf, -np.inf], np.nan)

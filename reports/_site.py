@@ -1,0 +1,154 @@
+"""Build the whole site: read the store once, render every page, write the folder.
+
+The folder holds ``index.html`` (leaderboard and sweeps), ``sweeps/``, ``trials/``, ``compare/``,
+``regressions/`` and ``static/`` (plotly.js once, our CSS and table script). Links are relative: the folder
+can be zipped, copied or published as static files. A rebuild replaces the page folders whole (a deleted
+trial loses its page) and refuses a non-empty folder it did not write.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from bench.errors import ReportError
+from bench.store import ResultStore
+from reports import _paths
+from reports._compare import comparisons, render_compare_page
+from reports._curves import trial_curves_data
+from reports._format import is_missing
+from reports._html import render
+from reports._leaderboard import leaderboard_data
+from reports._regression import render_regression_index, render_regression_page
+from reports._snapshot import Snapshot, dataset_labels, load_snapshot
+from reports._static import write_static
+from reports._sweep_page import render_sweep_page
+from reports._trial_page import render_trial_page
+
+__all__ = ["MARKER", "build_site", "render_pages"]
+
+MARKER = ".kdbench-site"  # says "kdbench report wrote this folder": only such a folder is rebuilt in place
+
+
+def build_site(store_or_url: ResultStore | str | None, out_dir: str | Path) -> Path:
+    """Write the report site of a results store into ``out_dir``; return the path of its ``index.html``.
+
+    ``store_or_url``: an open :class:`ResultStore` (read only; left open) or a database URL (``None``: the
+    default ``sqlite:///kdbench.db``), opened without creating anything. Raises :class:`ReportError` when
+    ``out_dir`` cannot be written or holds files kdbench did not write, :class:`StoreError` when the store
+    cannot be read.
+    """
+    out = _prepare_folder(Path(out_dir))
+    with _opened(store_or_url) as store:
+        snapshot = load_snapshot(store)
+    try:
+        # The marker first: a build that fails half-way leaves a folder the next build may still replace.
+        (out / MARKER).write_text("written by kdbench report; rebuilt in place by the next build\n")
+        for folder in _paths.PAGE_FOLDERS:
+            shutil.rmtree(out / folder, ignore_errors=True)
+        write_static(out / _paths.STATIC)
+        for page, html in render_pages(snapshot):
+            path = out / page
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(html, encoding="utf-8")
+    except OSError as e:
+        raise ReportError(f"cannot write the report to {out}: {e.strerror or e}") from e
+    return out / _paths.INDEX
+
+
+def render_pages(snapshot: Snapshot) -> Iterator[tuple[str, str]]:
+    """Every ``(site path, html)`` of the site, index first."""
+    labels = dataset_labels(snapshot)
+    compares = comparisons(snapshot.trials)
+    yield _paths.INDEX, _index(snapshot, labels, compares)
+    trials_by_sweep = dict(iter(snapshot.trials.groupby("sweep", sort=False)))
+    curves_by_trial = dict(iter(trial_curves_data(snapshot.epochs).groupby("trial_id", sort=False)))
+    phases_by_trial: dict[int, list[dict]] = {}  # records once: DataFrame.to_dict per trial costs ~5 ms
+    for phase in snapshot.phases.drop(columns=["sweep", "number"]).to_dict("records"):
+        phases_by_trial.setdefault(phase["trial_id"], []).append(phase)
+    empty_trials, empty_epochs = snapshot.trials.iloc[:0], snapshot.epochs.iloc[:0]
+    for _, sweep in snapshot.sweeps.iterrows():
+        trials = trials_by_sweep.get(sweep["sweep"], empty_trials)
+        epochs = snapshot.epochs[snapshot.epochs["trial_id"].isin(trials["trial_id"])]
+        label = labels.get(sweep["dataset_fingerprint"], _first_label(trials, labels))
+        yield render_sweep_page(sweep, snapshot.sweep_details.get(sweep["sweep"], {}), trials, epochs, label)
+    environments = dict(
+        zip(snapshot.environments["environment_id"], snapshot.environments["data"], strict=True)
+    )
+    datasets = {d["fingerprint"]: d for d in snapshot.datasets.to_dict("records")}
+    for _, trial in snapshot.trials.iterrows():
+        trial_id = trial["trial_id"]
+        yield render_trial_page(
+            trial,
+            phases_by_trial.get(trial_id, []),
+            curves_by_trial.get(trial_id, empty_epochs),
+            None if is_missing(trial["environment_id"]) else environments.get(trial["environment_id"]),
+            datasets.get(trial["dataset_fingerprint"]),
+            labels.get(trial["dataset_fingerprint"], "unknown dataset"),
+        )
+    for comparison in compares:
+        yield render_compare_page(snapshot.trials, comparison, labels[comparison.dataset_fingerprint])
+    if len(snapshot.regression_runs):
+        yield render_regression_index(snapshot.regression_runs)
+        cases = dict(iter(snapshot.regression_cases.groupby("run_id", sort=False)))
+        for run in snapshot.regression_runs.to_dict("records"):
+            env = None if is_missing(run["environment_id"]) else environments.get(run["environment_id"])
+            yield render_regression_page(
+                run, cases.get(run["run_id"], snapshot.regression_cases.iloc[:0]), env
+            )
+
+
+def _first_label(trials: pd.DataFrame, labels: dict[str, str]) -> str:
+    fingerprints = trials["dataset_fingerprint"].dropna().unique()
+    return ", ".join(labels.get(f, str(f)) for f in fingerprints) or "—"
+
+
+def _index(snapshot: Snapshot, labels: dict[str, str], compares: list) -> str:
+    sweeps = []
+    for row in snapshot.sweeps.to_dict("records"):
+        row["page"] = _paths.sweep_page(row["sweep"])
+        # implicit sweeps (kdbench train's "adhoc") name no dataset: their trials do
+        own = snapshot.trials[snapshot.trials["sweep"] == row["sweep"]]
+        row["dataset"] = labels.get(row["dataset_fingerprint"]) or _first_label(own, labels)
+        sweeps.append(row)
+    return render(
+        "index.html.j2",
+        _paths.INDEX,
+        title="kdbench leaderboard",
+        tables=leaderboard_data(snapshot.leaderboard, snapshot.trials, labels),
+        sweeps=sweeps,
+        compares=[
+            {"page": c.page, "dataset": labels[c.dataset_fingerprint], "what": c.by, "n": len(c.groups)}
+            for c in compares
+        ],
+        n_trials=len(snapshot.trials),
+        n_regressions=len(snapshot.regression_runs),
+        store_url=snapshot.url,
+    )
+
+
+def _prepare_folder(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out {out} exists and is not a folder: choose a folder for the site")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise ReportError(
+            f"--out {out} is not empty and was not written by kdbench report: choose a new or empty folder"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ReportError(f"cannot create the report folder {out}: {e.strerror or e}") from e
+    return out
+
+
+@contextmanager
+def _opened(store_or_url: ResultStore | str | None) -> Iterator[ResultStore]:
+    if isinstance(store_or_url, ResultStore):
+        yield store_or_url
+        return
+    with ResultStore(store_or_url, create=False) as store:
+        yield store

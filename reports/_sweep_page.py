@@ -1,0 +1,96 @@
+"""A sweep's page: how the search went, what mattered, what it costs, and what went wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from reports import _paths
+from reports._curves import sweep_curves_figure, top_trials
+from reports._figures import embed
+from reports._history import history_data, history_figure
+from reports._html import render
+from reports._importance import importance_data, importance_figure
+from reports._objective import objective_of
+from reports._params import parallel_data, parallel_figure, param_text, searched_params
+from reports._pareto import COSTS, pareto_data, pareto_figure
+from reports._problems import problem_trials
+from reports._teacher_student import teacher_student_data, teacher_student_figure
+
+__all__ = ["TOP_TRIALS", "render_sweep_page", "sweep_trial_rows"]
+
+TOP_TRIALS = 5  # learning curves drawn on a sweep page
+
+
+def sweep_trial_rows(trials: pd.DataFrame, metric: str, keys: list[str]) -> list[dict[str, Any]]:
+    """The sweep's trials table: one dict per trial, searched parameters as text."""
+    rows = []
+    for _, t in trials.sort_values("number").iterrows():
+        rows.append(
+            {
+                "trial_id": int(t["trial_id"]),
+                "number": int(t["number"]),
+                "status": t["status"],
+                "objective": t[metric],
+                "student_auc": t["student_test_auc"],
+                "student_logloss": t["student_test_logloss"],
+                "teacher_auc": t["teacher_test_auc"],
+                "flops_pct": _pct(t["student_flops"], t["teacher_flops"]),
+                "latency_ms_b1": t["student_latency_ms_b1"],
+                "wall_seconds": t["wall_seconds"],
+                "params": [param_text(t.get(f"param_{k}")) for k in keys],
+            }
+        )
+    return rows
+
+
+def _pct(part: Any, whole: Any) -> float | None:
+    try:
+        return 100 * float(part) / float(whole) if float(whole) > 0 else None
+    except (TypeError, ValueError):
+        return None
+
+
+def render_sweep_page(
+    sweep: pd.Series, detail: dict[str, Any], trials: pd.DataFrame, epochs: pd.DataFrame, dataset_label: str
+) -> tuple[str, str]:
+    """``(site path, html)`` of the page of ``sweep`` (a ``sweeps()`` row) from its trials and epochs."""
+    page = _paths.sweep_page(sweep["sweep"])
+    objective = objective_of(sweep["objectives"], list(trials.columns))
+    history = history_data(trials, objective)
+    scored = trials[(trials["status"] == "completed") & trials[objective.metric].notna()]
+    top = top_trials(scored, objective.metric, objective.maximize, TOP_TRIALS)
+    labels = {
+        trial_id: f"trial {int(n)}: {objective.label} {float(v):.4f}"
+        for trial_id, n, v in scored.set_index("trial_id").loc[top, ["number", objective.metric]].itertuples()
+    }
+    importance = importance_data(trials, objective)
+    figures = {
+        "history_number": history_figure({sweep["sweep"]: history}, objective, by="number"),
+        "history_time": history_figure({sweep["sweep"]: history}, objective, by="elapsed_s"),
+        "parallel": parallel_figure(parallel_data(trials, objective), objective),
+        "importance": importance_figure(importance, objective),
+        "pareto_flops": pareto_figure(pareto_data(trials, COSTS["flops"]), COSTS["flops"]),
+        "pareto_latency": pareto_figure(pareto_data(trials, COSTS["latency"]), COSTS["latency"]),
+        "teacher_student": teacher_student_figure(teacher_student_data(trials)),
+        "curves": sweep_curves_figure(epochs, labels),
+    }
+    keys = searched_params(trials[trials["status"] != "failed"]) if len(trials) > 1 else []
+    html = render(
+        "sweep.html.j2",
+        page,
+        title=f"Sweep {sweep['sweep']}",
+        sweep=sweep,
+        detail=detail,
+        dataset_label=dataset_label,
+        objective=objective,
+        importance=importance,
+        figures={name: embed(fig, f"fig-{name}") for name, fig in figures.items()},
+        param_keys=keys,
+        trial_rows=sweep_trial_rows(trials, objective.metric, keys),
+        problems=problem_trials(trials, epochs).to_dict("records"),
+        best=history["best"].iloc[-1] if len(history) else None,
+        has_results=len(history) > 0,
+    )
+    return page, html

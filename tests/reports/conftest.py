@@ -1,0 +1,57 @@
+"""Fixtures of the report tests: one filled store and the site built from it, shared by the session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.store import ResultStore
+from bench.trial import run_trial
+from tests.reports._factories import fill_store
+
+TINY = {"embedding_size": 4, "depth": 2, "t_depth": 2, "max_epochs": 2, "patience": 1, "batch_size": 512}
+
+
+@pytest.fixture(scope="session")
+def real_results(synthetic) -> list[dict]:
+    """Two real trials on the synthetic dataset (CrossNet and CIN teachers), as TrialResult dicts."""
+    cin = {**{k: v for k, v in TINY.items() if k != "t_depth"}, "teacher": "cin", "t_cin": [4, 4]}
+    return [
+        run_trial(TINY, synthetic, device="cpu").to_dict(),
+        run_trial(cin, synthetic, device="cpu").to_dict(),
+    ]
+
+
+@pytest.fixture(scope="session")
+def store_url(tmp_path_factory: pytest.TempPathFactory, real_results, synthetic) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('reports') / 'results.db'}"
+    info = {
+        "fingerprint": synthetic.fingerprint,
+        "source": "synthetic",
+        "protocol": "8:1:1 in order",
+        "rows": synthetic.num_rows,
+        "positives": 0,
+        "fields": synthetic.field_names,
+        "vocab_sizes": synthetic.vocab_sizes,
+        "split_sizes": {},
+    }
+    with ResultStore(url) as store:
+        fill_store(store, real_results, info)
+    return url
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Path:
+    """The built site's folder."""
+    from reports import build_site
+
+    out = tmp_path_factory.mktemp("site")
+    build_site(store_url, out)
+    return out
+
+
+@pytest.fixture
+def store(store_url: str):
+    with ResultStore(store_url, create=False) as opened:
+        yield opened

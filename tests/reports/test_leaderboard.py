@@ -1,0 +1,68 @@
+"""Leaderboard rows: seeds grouped, costs as a share of the teacher, one table per dataset."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.store import ResultStore
+from reports._leaderboard import LEADERBOARD_ROW_COLUMNS, leaderboard_data
+from reports._params import config_label
+from reports._snapshot import dataset_labels, load_snapshot
+from tests.reports import _factories as fx
+
+
+@pytest.fixture
+def tables(store: ResultStore):
+    snapshot = load_snapshot(store)
+    return {
+        t.dataset_fingerprint: t
+        for t in leaderboard_data(snapshot.leaderboard, snapshot.trials, dataset_labels(snapshot))
+    }
+
+
+def test_one_table_per_dataset_ranked_best_first(tables, store: ResultStore):
+    assert set(tables) == set(store.leaderboard()["dataset_fingerprint"])
+    rows = tables[fx.DATASET].rows
+    assert list(rows.columns) == list(LEADERBOARD_ROW_COLUMNS)
+    assert list(rows["rank"]) == list(range(1, len(rows) + 1))
+    assert rows["auc_mean"].is_monotonic_decreasing
+    assert tables[fx.DATASET].dataset == "ml-100k (ds-ml100)"
+
+
+def test_seeds_of_a_configuration_are_one_row_with_mean_and_std(tables):
+    rows = tables[fx.DATASET].rows
+    repeated = rows[rows["n_seeds"] == len(fx.SEEDS_OF_REPEATED)]
+    assert len(repeated) == 1
+    row = repeated.iloc[0]
+    aucs = [0.808 + 0.001 * i for i in range(3)]  # the factory's AUCs for the three seeds
+    assert row["auc_mean"] == pytest.approx(sum(aucs) / 3)
+    assert row["auc_std"] == pytest.approx(0.001)
+    assert row["logloss_mean"] == pytest.approx(1.2 - sum(aucs) / 3)
+
+
+def test_gap_and_cost_shares(tables):
+    row = tables[fx.DATASET].rows.iloc[0]
+    # tests/store/_factories: teacher AUC = student + 0.005, params 2,000 of 5,000, FLOPs 3,000 of 12,000
+    assert row["gap"] == pytest.approx(-0.005)
+    assert row["params_pct"] == pytest.approx(40.0) and row["flops_pct"] == pytest.approx(25.0)
+
+
+def test_empty_leaderboard_has_no_table(store: ResultStore):
+    snapshot = load_snapshot(store)
+    assert leaderboard_data(snapshot.leaderboard.iloc[:0], snapshot.trials, {}) == []
+
+
+def test_config_label():
+    assert (
+        config_label(
+            {
+                "param_teacher": "cin",
+                "param_t_cin": [100, 50],
+                "param_interaction": "inner",
+                "param_depth": 2,
+                "param_embedding_size": 8,
+            }
+        )
+        == "cin[100,50] → inner DAGFM(depth 2), emb 8"
+    )
+    assert config_label({"param_teacher": "crossnet", "param_t_depth": 3}) == "crossnet(depth 3) → DAGFM"

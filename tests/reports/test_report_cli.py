@@ -1,0 +1,58 @@
+"""``kdbench report`` and serving the site on loopback."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.commands.report import report
+from bench.errors import ReportError
+from reports import make_server
+
+
+def test_report_command_builds_the_site(tmp_path: Path, store_url: str, capsys):
+    assert main(["report", "--db", store_url, "--out", str(tmp_path / "site")]) == 0
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert f"report written: {tmp_path / 'site' / 'index.html'}" in capsys.readouterr().out
+
+
+def test_report_errors_are_one_line_with_exit_2(tmp_path: Path, store_url: str, capsys):
+    (tmp_path / "precious.txt").write_text("mine")
+    assert main(["report", "--db", store_url, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kdbench: error: --out") and "\n" not in err
+    assert main(["report", "--db", f"sqlite:///{tmp_path / 'missing.db'}", "--out", str(tmp_path / "s")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_served_site_answers_on_loopback(tmp_path: Path, store_url: str):
+    index = report(db=store_url, out=tmp_path / "site")
+    server = make_server(index.parent, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        assert host == "127.0.0.1"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=10) as reply:
+            assert reply.status == 200 and b"Leaderboard" in reply.read()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/table.js", timeout=10) as reply:
+            assert b"sortBy" in reply.read()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_serving_needs_a_built_site_and_a_free_port(tmp_path: Path, store_url: str):
+    with pytest.raises(ReportError, match=r"no index\.html: build the site first"):
+        make_server(tmp_path, 0)
+    index = report(db=store_url, out=tmp_path / "site")
+    first = make_server(index.parent, 0)
+    try:
+        with pytest.raises(ReportError, match="pass another --port"):
+            make_server(index.parent, first.server_address[1])
+    finally:
+        first.server_close()
