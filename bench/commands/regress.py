@@ -1,9 +1,223 @@
-"""`kdbench regress` (not built yet)."""
+"""``kdbench regress run|baseline``: run a regression suite, compare it with a baseline, write baselines.
+
+Exit status of ``regress run``: 0 nothing regressed (or no baseline given: the run is only printed and, with
+``--db``, recorded), 1 a figure regressed (named in the table and the last line), 2 the run itself failed
+(bad suite, missing baseline, unreachable database, a trial error, or a baseline none of whose cases is
+comparable: another config or dataset), with one line saying why.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bench.errors import KdbenchError, RegressionError
+
+__all__ = ["make_baseline", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Placeholder until the regress command group lands: adds nothing."""
+    p = subparsers.add_parser(
+        "regress",
+        help="regression benchmarks: run a fixed suite, compare with a baseline (exit 1 on a regression)",
+        description="Fixed benchmark suites (bench/suites/*.yaml) compared statistically with a baseline.",
+    )
+    sub = p.add_subparsers(dest="regress_command", metavar="SUBCOMMAND", required=True)
+
+    r = sub.add_parser(
+        "run",
+        help="run a suite; compare with --baseline; exit 0 ok, 1 regression, 2 failure",
+        description="Run every case of a suite over its seeds. Without --db nothing is recorded; without "
+        "--baseline nothing is compared (exit 0).",
+    )
+    r.add_argument("--suite", required=True, help="a shipped suite (smoke, standard) or a suite YAML file")
+    r.add_argument("--db", help="record the run in this results database (SQLAlchemy URL)")
+    r.add_argument(
+        "--baseline",
+        metavar="REF|FILE",
+        help="a baseline JSON file, or a stored run's id, tag or git sha prefix (needs --db)",
+    )
+    r.add_argument("--json", dest="json_path", metavar="OUT", help="write the JSON summary to this file")
+    r.add_argument("--tag", help="tag the recorded run (a later --baseline TAG finds its latest run)")
+    r.add_argument("--device", default="cpu", help="cpu (default: comparable with CPU baselines), cuda, auto")
+    r.add_argument("--quiet", action="store_true", help="no per-seed progress lines")
+    r.set_defaults(func=_run_command)
+
+    b = sub.add_parser(
+        "baseline",
+        help="write a baseline JSON file from a stored run or a fresh run of a suite",
+        description="Write the baseline file that `regress run --baseline FILE` compares with.",
+    )
+    source = b.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from", dest="from_run", metavar="RUN", help="a stored run's id, tag or git sha")
+    source.add_argument("--suite", help="run this suite (name or file) now and use its values")
+    b.add_argument("--db", help="results database: where --from looks; with --suite, records the run too")
+    b.add_argument("--out", required=True, help="the baseline file to write, e.g. bench/baselines/smoke.json")
+    b.add_argument("--device", default="cpu", help="with --suite: cpu (default), cuda, auto")
+    b.add_argument("--quiet", action="store_true", help="no per-seed progress lines")
+    b.set_defaults(func=_baseline_command)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    return _guarded(
+        lambda: run(
+            suite=args.suite, db=args.db, baseline=args.baseline, json_path=args.json_path, tag=args.tag,
+            device=args.device, quiet=args.quiet,
+        )
+    )  # fmt: skip
+
+
+def _baseline_command(args: argparse.Namespace) -> int:
+    def make() -> int:
+        make_baseline(
+            out=args.out, from_run=args.from_run, db=args.db, suite=args.suite, device=args.device,
+            quiet=args.quiet,
+        )  # fmt: skip
+        return 0
+
+    return _guarded(make)
+
+
+def _guarded(action: Any) -> int:
+    """Exit 1 means "regressed" here, so an unexpected crash must not reach Python's own exit status 1."""
+    try:
+        return int(action())
+    except (KdbenchError, KeyboardInterrupt):
+        raise  # the CLI prints these as one line (exit 2, 130)
+    except Exception as e:
+        traceback.print_exc()
+        print(f"kdbench: error: the regression run crashed: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+
+
+def run(
+    *,
+    suite: str,
+    db: str | None = None,
+    baseline: str | None = None,
+    json_path: str | None = None,
+    tag: str | None = None,
+    device: str = "cpu",
+    quiet: bool = False,
+    console: Console | None = None,
+) -> int:
+    """Run ``suite``, compare with ``baseline``, print the table, record it in ``db``; return the exit code.
+
+    Everything that can be checked before training is (suite, database, baseline), so a bad argument fails
+    in a second, not after the run.
+    """
+    from bench import regress
+    from bench.provenance import environment
+
+    console = console or _console()
+    spec = regress.load_suite(suite)
+    store = _open_store(db) if db else None
+    try:
+        base = regress.resolve_baseline(baseline, store) if baseline else None
+        if base is not None and not _shares_a_case(spec, base):
+            raise _stale(base, spec.name, suite)
+        console.print(
+            f"suite {spec.name} ({spec.source}): {len(spec.cases)} case(s), "
+            f"{sum(len(c.seeds) for c in spec.cases)} trial(s); baseline: {base.label if base else 'none'}"
+        )
+        measurement = regress.run_suite(spec, device=device, progress=None if quiet else console.print)
+        rows = regress.verdict_rows(measurement, base)
+        summary = regress.run_summary(measurement, rows, base)
+        env = environment()
+        title = f"regression suite {spec.name} vs {summary['baseline'] or '-'}"
+        regress.print_table(console, rows, title=title)
+        run_id = regress.record_run(store, summary, rows, environment=env, tag=tag) if store else None
+        if run_id is not None:
+            console.print(f"recorded as regression run {run_id} in {store.url_redacted}")
+        if json_path:
+            regress.write_json(json_path, {"run_id": run_id, "tag": tag, "environment": env, **summary,
+                                           "rows": rows})  # fmt: skip
+        console.print(f"suite {spec.name} took {measurement.wall_seconds:.0f} s")
+        if base is not None and not any(r["baseline_values"] for r in rows):
+            raise _stale(base, spec.name, suite)  # e.g. every case ran on other data (see the notes above)
+        # The last line is what a CI log shows: never wrapped, whatever the width.
+        console.print(regress.final_line(summary, rows), soft_wrap=True)
+        return summary["exit_status"]
+    finally:
+        if store is not None:
+            store.close()
+
+
+def make_baseline(
+    *,
+    out: str,
+    from_run: str | None = None,
+    db: str | None = None,
+    suite: str | None = None,
+    device: str = "cpu",
+    quiet: bool = False,
+    console: Console | None = None,
+) -> Path:
+    """Write a baseline file from stored run ``from_run`` (in ``db``) or from a fresh run of ``suite``."""
+    from bench import regress
+    from bench.provenance import environment
+
+    console = console or _console()
+    if (from_run is None) == (suite is None):
+        raise RegressionError("give exactly one of --from RUN (with --db) or --suite NAME")
+    if from_run is not None:
+        if not db:
+            raise RegressionError("--from RUN looks the run up in a results database: give --db URL")
+        with _open_store(db, create=False) as store:
+            base = regress.from_stored_run(store.regression_run(from_run))
+            made_from = f"{base.label} in {store.url_redacted}"
+        path = regress.write_baseline_file(
+            out, base.measurement, environment=base.environment or {}, made_from=made_from
+        )
+    else:
+        spec = regress.load_suite(suite)
+        store = _open_store(db) if db else None
+        try:
+            measurement = regress.run_suite(spec, device=device, progress=None if quiet else console.print)
+            env = environment()
+            if store is not None:
+                rows = regress.verdict_rows(measurement, None)
+                run_id = regress.record_run(store, regress.run_summary(measurement, rows, None), rows,
+                                            environment=env)  # fmt: skip
+                console.print(f"recorded as regression run {run_id} in {store.url_redacted}")
+        finally:
+            if store is not None:
+                store.close()
+        path = regress.write_baseline_file(
+            out, measurement, environment=env, made_from=f"kdbench regress baseline --suite {suite}"
+        )
+    console.print(f"baseline written to {path}")
+    return path
+
+
+def _shares_a_case(spec: Any, base: Any) -> bool:
+    """Whether any case of the suite has a baseline case of the same name and config."""
+    return any(
+        (b := base.measurement.case(c.name)) is not None and b.config_family == c.config_family
+        for c in spec.cases
+    )
+
+
+def _stale(base: Any, suite_name: str, suite_ref: str) -> RegressionError:
+    # A stale baseline must not let CI pass silently: nothing would be checked, so the run fails.
+    return RegressionError(
+        f"baseline {base.label} has no case comparable with suite {suite_name} (another config or dataset): "
+        f"regenerate it with `kdbench regress baseline --suite {suite_ref} --out FILE`"
+    )
+
+
+def _open_store(url: str, *, create: bool = True) -> Any:
+    from bench.store import ResultStore
+
+    return ResultStore(url, create=create)
+
+
+def _console() -> Console:
+    # CI logs are no terminal: rich would wrap the table at 80 columns, so give it room.
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=130)

@@ -1,0 +1,99 @@
+"""The statistics behind a verdict: one figure's seed values now against the baseline's.
+
+A change is a regression only when all three hold, on the worse side (one-sided: better is ``improved``):
+
+1. it exceeds the rule's minimum effect (quality: 0.001, BARS's noise floor for AUC; speed: 30 %),
+2. it exceeds ``noise_factor`` x the pooled standard deviation of the seeds (the noise the seeds show),
+3. a one-sided Welch t-test (unequal variances) finds it significant at ``alpha``.
+
+Relative rules (speed, memory) compare logarithms, so ratios are symmetric and the change is a fraction.
+Zero variance on both sides is handled explicitly: identical values are ``same``; a shift beyond the
+thresholds is certain (p = 0), which is what deterministic code gives on one machine. With a single value on
+a side no t-test is possible (p is None) and the thresholds alone decide.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from collections.abc import Sequence
+
+from scipy import stats
+
+from bench._regress._figures import Rule
+
+__all__ = [
+    "IMPROVED",
+    "INCOMPARABLE",
+    "INFO",
+    "NEW",
+    "REGRESSED",
+    "SAME",
+    "VERDICTS",
+    "Comparison",
+    "compare",
+]
+
+SAME, IMPROVED, REGRESSED = "same", "improved", "regressed"
+INFO = "info"  # tracked, never judged (peak memory)
+NEW = "new"  # nothing to compare against: no baseline, or the baseline lacks this case or figure
+INCOMPARABLE = "incomparable"  # the baseline's case ran another config, dataset or device
+VERDICTS = (SAME, IMPROVED, REGRESSED, INFO, NEW, INCOMPARABLE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    verdict: str
+    baseline: float  # mean of the baseline's values
+    now: float  # mean of this run's values
+    change: float  # now - baseline; relative rules: now / baseline - 1
+    p_value: float | None  # one-sided, in the direction of the change; None with under 2 values a side
+    threshold: float  # the effective minimum change (the rule's scale: absolute, or log for relative)
+
+
+def compare(
+    baseline: Sequence[float], now: Sequence[float], rule: Rule, *, higher_is_better: bool
+) -> Comparison:
+    """Compare ``now``'s values to ``baseline``'s under ``rule`` (see the module docstring)."""
+    if not baseline or not now:
+        raise ValueError("compare() needs at least one value on each side")
+    base_t, now_t = _transform(baseline, rule), _transform(now, rule)
+    base_mean, now_mean = statistics.fmean(baseline), statistics.fmean(now)
+    change = now_mean / base_mean - 1 if rule.relative else now_mean - base_mean
+    shift = statistics.fmean(now_t) - statistics.fmean(base_t)
+    gain = shift if higher_is_better else -shift  # > 0: better
+    threshold = max(rule.min_effect, rule.noise_factor * _pooled_std(base_t, now_t))
+    p_value = _one_sided_p(base_t, now_t, shift)
+    if not rule.gating:
+        verdict = INFO
+    elif abs(gain) <= threshold or math.isclose(gain, 0.0, abs_tol=1e-12):
+        verdict = SAME
+    elif p_value is not None and p_value >= rule.alpha:
+        verdict = SAME  # beyond the thresholds but not distinguishable from the seeds' noise
+    else:
+        verdict = IMPROVED if gain > 0 else REGRESSED
+    return Comparison(verdict, base_mean, now_mean, change, p_value, threshold)
+
+
+def _transform(values: Sequence[float], rule: Rule) -> list[float]:
+    if not rule.relative:
+        return [float(v) for v in values]
+    # A ratio of 0 (a figure that measured nothing) would be -inf: floor it far below any real value.
+    return [math.log(max(float(v), 1e-12)) for v in values]
+
+
+def _pooled_std(a: Sequence[float], b: Sequence[float]) -> float:
+    variances = [statistics.variance(x) for x in (a, b) if len(x) >= 2]
+    return math.sqrt(statistics.fmean(variances)) if variances else 0.0
+
+
+def _one_sided_p(base: Sequence[float], now: Sequence[float], shift: float) -> float | None:
+    """P-value of a Welch t-test that ``now`` moved in the direction of ``shift``; None if untestable."""
+    if len(base) < 2 or len(now) < 2:
+        return None
+    if statistics.variance(base) == 0 and statistics.variance(now) == 0:
+        return 1.0 if shift == 0 else 0.0  # both deterministic: any shift is certain
+    alternative = "greater" if shift > 0 else "less"
+    result = stats.ttest_ind(now, base, equal_var=False, alternative=alternative)
+    return float(result.pvalue)

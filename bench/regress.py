@@ -1,0 +1,113 @@
+"""Regression benchmarks: did a change make KD-DAGFM worse or slower?
+
+A *suite* (``bench/suites/<name>.yaml``, see :mod:`bench._regress._suite`) names fixed cases: a dataset, a
+trial config (no search), seeds and the tracked figures. :func:`run_suite` runs every case over its seeds
+through ``run_trial`` (fresh, deterministic, no teacher cache) and measures each figure per seed: test AUC and
+log loss of student and teacher, training throughput and inference latency as ratios to a reference workload
+timed in the same process (so machines compare), and peak memory growth (information only).
+
+:func:`verdict_rows` compares a run with a :class:`Baseline` (a committed JSON file or a stored run) figure by
+figure: a regression must beat a minimum effect (AUC/logloss 0.001, speed 30 %), twice the seeds' pooled
+standard deviation and a one-sided Welch t-test at 0.05 (see :mod:`bench._regress._compare`). Exit status:
+:data:`EXIT_OK` (0) nothing regressed or no baseline given, :data:`EXIT_REGRESSED` (1), :data:`EXIT_FAILED`
+(2) the run itself failed (bad suite, missing baseline, a trial error, a baseline with no comparable case).
+A baseline case that ran another config or dataset is ``incomparable`` (speed too when the device differs).
+
+:func:`record_run` stores a run (summary + one case dict per figure row) in the results database; the
+report site renders it from there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench._regress._baseline import (
+    Baseline,
+    from_stored_run,
+    read_baseline_file,
+    resolve_baseline,
+    write_baseline_file,
+)
+from bench._regress._compare import (
+    IMPROVED,
+    INCOMPARABLE,
+    INFO,
+    NEW,
+    REGRESSED,
+    SAME,
+    VERDICTS,
+    Comparison,
+    compare,
+)
+from bench._regress._figures import FIGURES, RULES, Figure, Rule
+from bench._regress._output import final_line, print_table, write_json
+from bench._regress._run import CaseMeasurement, SuiteMeasurement, run_suite
+from bench._regress._suite import CaseSpec, DatasetSpec, Suite, available_suites, load_suite, parse_suite
+from bench._regress._verdicts import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REGRESSED,
+    exit_status,
+    run_summary,
+    verdict_rows,
+)
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_REGRESSED",
+    "FIGURES",
+    "IMPROVED",
+    "INCOMPARABLE",
+    "INFO",
+    "NEW",
+    "REGRESSED",
+    "RULES",
+    "SAME",
+    "VERDICTS",
+    "Baseline",
+    "CaseMeasurement",
+    "CaseSpec",
+    "Comparison",
+    "DatasetSpec",
+    "Figure",
+    "Rule",
+    "Suite",
+    "SuiteMeasurement",
+    "available_suites",
+    "compare",
+    "exit_status",
+    "final_line",
+    "from_stored_run",
+    "load_suite",
+    "parse_suite",
+    "print_table",
+    "read_baseline_file",
+    "record_run",
+    "resolve_baseline",
+    "run_suite",
+    "run_summary",
+    "verdict_rows",
+    "write_baseline_file",
+    "write_json",
+]
+
+
+def record_run(
+    store: Any,
+    summary: dict[str, Any],
+    rows: list[dict[str, Any]],
+    *,
+    environment: dict[str, Any],
+    tag: str | None = None,
+) -> int:
+    """Store a run in ``store`` (a :class:`~bench.store.ResultStore`) with its environment; returns its id.
+
+    The summary (``run_summary``) keeps each case's metadata and the rows keep per-seed values, so the run
+    can serve as a baseline later (``--baseline RUN``, :func:`from_stored_run`).
+    """
+    env_id = store.record_environment(environment)
+    return store.record_regression_run(
+        summary["suite"], environment_id=env_id, summary=summary, cases=rows, tag=tag,
+        baseline=summary["baseline"],
+    )  # fmt: skip

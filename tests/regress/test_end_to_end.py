@@ -1,0 +1,172 @@
+"""The tiny suite end to end through ``kdbench regress``: planted regressions exit 1 naming the case, the
+unplanted run exits 0, a failed run exits 2 with one line; runs are recorded and serve as baselines."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.cli import main
+from bench.regress import IMPROVED, INFO, SAME, read_baseline_file, resolve_baseline
+from bench.store import ResultStore
+from models import KDDAGFM
+
+CASE = "tiny-crossnet-inner"
+ORIGINAL_LOSS = KDDAGFM.loss
+
+
+@pytest.fixture(scope="module")
+def baseline_file(tiny_suite: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("baseline") / "tiny.json"
+    assert main(["regress", "baseline", "--suite", str(tiny_suite), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean_run(
+    tiny_suite: Path, baseline_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The unplanted run, compared with the baseline file and recorded with the tag ``clean``."""
+    folder = tmp_path_factory.mktemp("clean")
+    db, summary = f"sqlite:///{folder / 'results.db'}", folder / "run.json"
+    code = main([
+        "regress", "run", "--suite", str(tiny_suite), "--baseline", str(baseline_file), "--db", db,
+        "--tag", "clean", "--json", str(summary), "--quiet",
+    ])  # fmt: skip
+    return {"code": code, "db": db, "summary": json.loads(summary.read_text())}
+
+
+def test_the_unplanted_run_passes(clean_run: dict[str, Any]) -> None:
+    assert clean_run["code"] == 0
+    summary = clean_run["summary"]
+    assert summary["status"] == "passed" and summary["regressions"] == []
+    verdicts = {(r["figure"], r["verdict"]) for r in summary["rows"]}
+    # Deterministic trials on one machine: the quality figures are identical, not merely close.
+    quality = {f: v for f, v in verdicts if f.endswith(("_auc", "_logloss"))}
+    assert set(quality.values()) == {SAME} and len(quality) == 4
+    assert {v for _, v in verdicts} <= {SAME, IMPROVED, INFO}
+
+
+def test_the_run_is_recorded_with_its_rows(clean_run: dict[str, Any], baseline_file: Path) -> None:
+    with ResultStore(clean_run["db"], create=False) as store:
+        run = store.regression_run("clean")
+    assert run["suite"] == "tiny" and run["tag"] == "clean" and run["baseline"] == str(baseline_file)
+    assert run["environment"]["python"] and run["summary"]["status"] == "passed"
+    assert len(run["cases"]) == 8
+    for row in run["cases"]:
+        assert row["case"] == CASE and len(row["values"]) == 3 and row["seeds"] == [0, 1, 2]
+        assert {"figure", "baseline", "now", "change", "verdict", "p_value", "unit"} <= set(row)
+
+
+def test_a_crippled_student_exits_1_naming_the_case(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tiny_suite: Path,
+    clean_run: dict[str, Any],
+) -> None:
+    def crippled(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float) -> Any:
+        loss = ORIGINAL_LOSS(self, batch, phase, alpha, beta)
+        return loss if phase == "teacher_training" else loss * 0.0  # the student never learns
+
+    monkeypatch.setattr(KDDAGFM, "loss", crippled)
+    # Against the stored unplanted run, by its tag.
+    code = main(["regress", "run", "--suite", str(tiny_suite), "--baseline", "clean", "--db", clean_run["db"],
+                 "--quiet"])  # fmt: skip
+    assert code == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert f"REGRESSION in {CASE} student_test_auc" in last
+    assert "teacher_test_auc" not in last  # the teacher is untouched
+
+
+def test_a_slowed_training_step_exits_1_naming_the_throughput(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tiny_suite: Path, baseline_file: Path
+) -> None:
+    def slowed(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float) -> Any:
+        time.sleep(0.004)  # a few times the step's own cost
+        return ORIGINAL_LOSS(self, batch, phase, alpha, beta)
+
+    monkeypatch.setattr(KDDAGFM, "loss", slowed)
+    code = main(["regress", "run", "--suite", str(tiny_suite), "--baseline", str(baseline_file), "--quiet"])
+    assert code == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert f"REGRESSION in {CASE} train_throughput" in last
+    assert "_auc" not in last and "_logloss" not in last  # the same numbers, only slower
+
+
+def test_a_stored_run_becomes_a_baseline_file(clean_run: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "from_run.json"
+    assert main(["regress", "baseline", "--from", "clean", "--db", clean_run["db"], "--out", str(out)]) == 0
+    with ResultStore(clean_run["db"], create=False) as store:
+        stored = resolve_baseline("clean", store)
+    written = read_baseline_file(out)
+    assert written.measurement == stored.measurement and written.git_sha == stored.git_sha
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("bad_suite", "unknown key(s) repeat"),
+        ("missing_baseline", "baseline file"),
+        ("stored_ref_without_db", "give --db URL"),
+        ("baseline_from_without_db", "give --db URL"),
+    ],
+)
+def test_a_bad_argument_exits_2_with_one_line_before_any_training(
+    setup: str, message: str, tiny_suite: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(tiny_suite.read_text() + "repeat: 2\n")
+    argv = {
+        "bad_suite": ["regress", "run", "--suite", str(bad)],
+        "missing_baseline": [
+            "regress",
+            "run",
+            "--suite",
+            str(tiny_suite),
+            "--baseline",
+            str(tmp_path / "x.json"),
+        ],
+        "stored_ref_without_db": ["regress", "run", "--suite", str(tiny_suite), "--baseline", "main"],
+        "baseline_from_without_db": ["regress", "baseline", "--from", "3", "--out", str(tmp_path / "b.json")],
+    }[setup]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # failed before running anything
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("kdbench: error: ") and message in line
+
+
+@pytest.mark.parametrize("failure", ["nan", "crash"])
+def test_a_failing_trial_exits_2_not_1(
+    failure: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tiny_suite: Path
+) -> None:
+    def broken(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float) -> Any:
+        if failure == "crash":
+            raise RuntimeError("planted crash")
+        return ORIGINAL_LOSS(self, batch, phase, alpha, beta) * float("nan")
+
+    monkeypatch.setattr(KDDAGFM, "loss", broken)
+    assert main(["regress", "run", "--suite", str(tiny_suite), "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"case {CASE}, seed 0 failed" in line
+    assert (
+        "TrialError: non-finite training loss" if failure == "nan" else "RuntimeError: planted crash"
+    ) in line
+
+
+def test_a_stale_baseline_that_matches_no_case_exits_2(
+    tiny_suite: Path, baseline_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payload = json.loads(baseline_file.read_text())
+    payload["measurement"]["cases"][0]["config_family"] = "0" * 16  # as if the suite's config had changed
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps(payload))
+    assert main(["regress", "run", "--suite", str(tiny_suite), "--baseline", str(stale), "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before any training
+    (line,) = captured.err.strip().splitlines()
+    assert "has no case comparable with suite tiny" in line and "kdbench regress baseline" in line
