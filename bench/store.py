@@ -213,6 +213,10 @@ class ResultStore:
         """Set a sweep's status (running, completed, interrupted, failed) and its finish time."""
         self._write(_writes.finish_sweep, name, status)
 
+    def update_sweep_settings(self, name: str, changes: dict[str, Any]) -> None:
+        """Merge ``changes`` into sweep ``name``'s settings (top-level keys replaced, others kept)."""
+        self._write(_writes.update_sweep_settings, name, changes)
+
     def start_trial(
         self,
         sweep: str,

@@ -1,9 +1,201 @@
-"""`kdbench sweep` (not built yet)."""
+"""``kdbench sweep``: search the KD-DAGFM space with Optuna under Ray Tune; every trial into the store.
+
+``kdbench sweep --space quick --dataset ml-100k --trials 16 --name demo`` starts a sweep;
+``kdbench sweep --resume demo`` continues one whose driver stopped. See ``docs/sweeps.md``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
+
+from rich.console import Console
+
+from bench.errors import SweepError
+
+__all__ = ["print_summary", "register", "sweep"]
+
+# Flags that define a sweep: fixed at creation, refused with --resume (defaults applied only for new sweeps).
+RECIPE_DEFAULTS: dict[str, Any] = {
+    "space": "quick",
+    "dataset": "ml-100k",
+    "dataset_path": None,
+    "dataset_schema": None,
+    "trials": 16,
+    "objective": "auc",
+    "sampler": "tpe",
+    "seed": 2022,
+    "scheduler": "asha",
+    "grace_period": 2,
+    "reduction_factor": 3.0,
+}
+RUNTIME_DEFAULTS: dict[str, Any] = {"concurrency": 2, "cpus_per_trial": 1.0, "gpus_per_trial": 0.0}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Placeholder until the sweep command group lands: adds nothing."""
+    from bench.sweep import OBJECTIVES, SAMPLERS, SCHEDULERS
+
+    p = subparsers.add_parser(
+        "sweep",
+        help="hyperparameter search: Optuna + Ray Tune, every trial a full KD run",
+        description="Search a KD-DAGFM space with Optuna, scheduled and parallelised by Ray Tune; every "
+        "trial (teacher -> distillation -> finetuning) and the Optuna study go to the results database.",
+    )
+    what = p.add_argument_group("what to search (fixed when the sweep is created)")
+    what.add_argument("--space", help="search space: packaged name or YAML file (default: quick)")
+    what.add_argument("--dataset", help="dataset source (default: ml-100k)")
+    what.add_argument("--path", dest="dataset_path", help="raw data file or folder for sources that need one")
+    what.add_argument("--schema", dest="dataset_schema", help="schema YAML for csv/parquet sources")
+    what.add_argument("--trials", type=int, help="trials to finish (default: 16)")
+    what.add_argument(
+        "--objective",
+        choices=list(OBJECTIVES),
+        help="auc (default; student valid AUC), or multi-objective "
+        "auc+latency / auc+flops (Pareto front; needs --scheduler none)",
+    )
+    what.add_argument("--sampler", choices=SAMPLERS, help="Optuna sampler (default: tpe)")
+    what.add_argument("--seed", type=int, help="sampler seed (default: 2022)")
+    what.add_argument(
+        "--scheduler", choices=SCHEDULERS, help="early stopping on student epochs (default: asha)"
+    )
+    what.add_argument("--grace-period", type=int, help="student epochs before a trial may be stopped (2)")
+    what.add_argument("--reduction-factor", type=float, help="ASHA's reduction factor (default: 3)")
+
+    where = p.add_argument_group("where results go")
+    where.add_argument("--name", help="sweep and Optuna study name (default: <space>-<dataset>-<time>)")
+    where.add_argument("--db", help="results database URL (default: sqlite:///kdbench.db)")
+    where.add_argument("--resume", metavar="NAME", help="continue sweep NAME as it was created")
+
+    how = p.add_argument_group("how it runs")
+    how.add_argument("--concurrency", type=int, help="trials at once (default: 2)")
+    how.add_argument("--cpus-per-trial", type=float, help="CPUs (= torch threads) per trial (default: 1)")
+    how.add_argument(
+        "--gpus-per-trial", type=float, help="GPUs per trial; fractions share one (0.25: four per GPU)"
+    )
+    how.add_argument(
+        "--address", help="join a running Ray cluster (host:port of `ray start --head`, or auto)"
+    )
+    how.add_argument(
+        "--teacher-cache", help="teacher cache folder, shared by every node (default: $KDBENCH_HOME/teachers)"
+    )
+    how.add_argument("--no-teacher-cache", action="store_true", help="always train teachers")
+    how.add_argument("--ray-storage", help="Ray Tune's results folder (default: $KDBENCH_HOME/ray_results)")
+    how.add_argument(
+        "--ray-temp-dir", help="session folder of a Ray instance this sweep starts (Ray's default)"
+    )
+    how.add_argument("--quiet", action="store_true", help="no progress output, only the summary (CI)")
+    how.add_argument("--json", dest="json_path", help="also write the summary as JSON to this file")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    values = {key: getattr(args, key) for key in (*RECIPE_DEFAULTS, *RUNTIME_DEFAULTS)}
+    teacher_cache = None if args.no_teacher_cache else args.teacher_cache
+    summary = sweep(
+        **values,
+        name=args.name,
+        db=args.db,
+        resume=args.resume,
+        address=args.address,
+        teacher_cache=teacher_cache,
+        no_teacher_cache=args.no_teacher_cache,
+        ray_storage=args.ray_storage,
+        ray_temp_dir=args.ray_temp_dir,
+        quiet=args.quiet,
+        json_path=args.json_path,
+    )
+    return 0 if summary["status"] == "completed" else 130 if summary["status"] == "interrupted" else 1
+
+
+def sweep(
+    *,
+    resume: str | None = None,
+    name: str | None = None,
+    db: str | None = None,
+    address: str | None = None,
+    teacher_cache: str | None = None,
+    no_teacher_cache: bool = False,
+    ray_storage: str | None = None,
+    ray_temp_dir: str | None = None,
+    quiet: bool = False,
+    json_path: str | None = None,
+    console: Console | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Start (or with ``resume``, continue) a sweep; print and return its summary dict.
+
+    ``options`` are the recipe and resource flags (``space``, ``trials``, ``concurrency``, ...; see
+    :data:`RECIPE_DEFAULTS` and :data:`RUNTIME_DEFAULTS`); None means the default (on resume: as before).
+    """
+    from bench.sweep import resume_sweep, run_sweep
+
+    unknown = set(options) - set(RECIPE_DEFAULTS) - set(RUNTIME_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown sweep options: {', '.join(sorted(unknown))}")
+    console = console or Console(highlight=False)
+    progress = "quiet" if quiet else "auto"
+    runtime = {key: options.get(key) for key in RUNTIME_DEFAULTS}
+    if resume:
+        given = [f"--{k.replace('_', '-')}" for k in RECIPE_DEFAULTS if options.get(k) is not None]
+        if given or (name and name != resume):
+            flags = ", ".join(given + (["--name"] if name and name != resume else []))
+            raise SweepError(f"--resume {resume} continues the sweep as it was created: drop {flags}")
+        cache: str | None = None if no_teacher_cache else (teacher_cache or "stored")
+        result = resume_sweep(
+            name=resume,
+            db=db,
+            **runtime,
+            address=address,
+            teacher_cache=cache,
+            ray_storage=ray_storage,
+            ray_temp_dir=ray_temp_dir,
+            progress=progress,
+            console=console,
+        )
+    else:
+        recipe = {k: v if options.get(k) is None else options[k] for k, v in RECIPE_DEFAULTS.items()}
+        runtime = {k: v if runtime[k] is None else runtime[k] for k, v in RUNTIME_DEFAULTS.items()}
+        if recipe["objective"] != "auc" and options.get("scheduler") is None:
+            recipe["scheduler"] = "none"  # schedulers rank by one metric: see docs/sweeps.md
+        if recipe["objective"] != "auc" and options.get("sampler") is None:
+            recipe["sampler"] = "tpe"
+        cache = None if no_teacher_cache else (teacher_cache or "default")
+        result = run_sweep(
+            **recipe,
+            **runtime,
+            name=name,
+            db=db,
+            address=address,
+            teacher_cache=cache,
+            ray_storage=ray_storage,
+            ray_temp_dir=ray_temp_dir,
+            progress=progress,
+            console=console,
+        )
+    summary = result.to_dict()
+    print_summary(console, summary)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(summary, f, indent=2)
+    return summary
+
+
+def print_summary(console: Console, summary: dict[str, Any]) -> None:
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary["trials"].items())) or "no trials"
+    console.print(f"sweep {summary['name']} {summary['status']}: {counts} in {summary['wall_seconds']:.0f} s")
+    if summary["best_number"] is not None:
+        console.print(
+            f"best trial {summary['best_number']}: "
+            f"student valid AUC {summary['best_student_valid_auc']:.4f}, "
+            f"test AUC {summary['best_student_test_auc']:.4f}"
+        )
+        console.print(f"best config: {json.dumps(summary['best_config'])}")
+    for point in summary.get("pareto_front") or []:
+        console.print(
+            "pareto: "
+            + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in point.items())
+        )
+    console.print(f"results: {summary['store_url']} (Optuna study {summary['study_name']!r})")
+    if summary["status"] == "interrupted":
+        console.print(f"continue with: kdbench sweep --resume {summary['name']} --db ...")

@@ -1,0 +1,7 @@
+"""Private pieces of :mod:`bench.sweep` (Ray Tune + Optuna orchestration), one idea per module.
+
+``_ray``: connect to / start Ray and shut it down; ``_options``: objectives, samplers and schedulers;
+``_trainable``: the Ray function trainable around ``run_trial``; ``_numbers``: trial numbers and resume;
+``_callback``: the driver-side Tune callback, the store's only writer; ``_progress``: the live table;
+``_pareto``: the Pareto front of a multi-objective sweep.
+"""

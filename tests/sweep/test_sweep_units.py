@@ -1,0 +1,183 @@
+"""The sweep's pieces without Ray: trial numbering and resume bookkeeping, the Pareto front, scheduler and
+sampler choices, the store's settings update, and the CLI's one-line refusals (nothing written)."""
+
+from __future__ import annotations
+
+import math
+import socket
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+
+from bench._sweep._numbers import NumberAllocator, count_finished, fail_running_optuna_trials, is_interrupted
+from bench._sweep._options import OBJECTIVES, build_sampler, build_scheduler
+from bench._sweep._pareto import pareto_front
+from bench.cli import main
+from bench.errors import SweepError
+from bench.store import ResultStore
+
+
+def frame(rows: list[tuple[int, str, str | None]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["number", "status", "error"])
+
+
+# ---- numbers and resume ----
+def test_numbers_reuse_interrupted_trials_first_then_continue() -> None:
+    trials = frame([
+        (0, "completed", None), (1, "running", None), (2, "failed", "TrialError: non-finite loss"),
+        (3, "failed", "interrupted: the driver stopped"), (4, "stopped", None),
+    ])  # fmt: skip
+    allocator = NumberAllocator.from_trials(trials)
+    assert [allocator.take() for _ in range(4)] == [1, 3, 5, 6]
+    assert count_finished(trials) == 3  # completed, failed by its own error, stopped
+    assert is_interrupted("running", None) and not is_interrupted("failed", "ConfigError: x")
+
+
+def test_a_new_sweep_numbers_from_zero() -> None:
+    allocator = NumberAllocator.from_trials(frame([]))
+    assert [allocator.take() for _ in range(3)] == [0, 1, 2]
+
+
+def test_running_optuna_trials_are_failed_and_marked(tmp_path: Path) -> None:
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'o.db'}")
+    assert fail_running_optuna_trials(storage, "absent") == 0
+    study = optuna.create_study(study_name="s", storage=storage)
+    study.tell(study.ask(), 1.0)
+    study.ask()  # left RUNNING, as by a killed driver
+    assert fail_running_optuna_trials(storage, "s") == 1
+    states = [t.state for t in optuna.load_study(study_name="s", storage=storage).trials]
+    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL]
+    assert study.trials[1].user_attrs == {"kdbench_interrupted": True}
+
+
+# ---- objectives ----
+def test_pareto_front_keeps_exactly_the_non_dominated_completed_trials() -> None:
+    trials = pd.DataFrame({
+        "number": [0, 1, 2, 3, 4, 5],
+        "status": ["completed", "completed", "completed", "completed", "failed", "completed"],
+        "student_valid_auc": [0.80, 0.85, 0.84, 0.79, 0.99, math.nan],
+        "student_flops": [100.0, 300.0, 300.0, 50.0, 1.0, 1.0],
+    })  # fmt: skip
+    front = pareto_front(trials, OBJECTIVES["auc+flops"])
+    # 2 is dominated by 1 (same FLOPs, lower AUC); 4 failed; 5 has no AUC.
+    assert [p["number"] for p in front] == [1, 0, 3]
+    assert front[0] == {"number": 1, "student_valid_auc": 0.85, "student_flops": 300.0}
+
+
+def test_schedulers_refuse_multi_objective_and_bad_settings() -> None:
+    with pytest.raises(SweepError, match="needs --scheduler none"):
+        build_scheduler("asha", objectives=OBJECTIVES["auc+latency"], max_student_epochs=16, grace_period=2,
+                        reduction_factor=3)  # fmt: skip
+    with pytest.raises(SweepError, match="grace-period"):
+        build_scheduler("median", objectives=OBJECTIVES["auc"], max_student_epochs=16, grace_period=0,
+                        reduction_factor=3)  # fmt: skip
+    with pytest.raises(SweepError, match="multi-objective"):
+        build_sampler("nsga2", seed=0, trials=8, multi_objective=False)
+    _, settings = build_scheduler("asha", objectives=OBJECTIVES["auc"], max_student_epochs=16, grace_period=2,
+                                  reduction_factor=3)  # fmt: skip
+    assert settings["time_attr"] == "student_epoch" and settings["max_t"] == 16
+
+
+def test_asha_never_stops_during_teacher_training_and_records_its_stops() -> None:
+    scheduler, _ = build_scheduler("asha", objectives=OBJECTIVES["auc"], max_student_epochs=8, grace_period=1,
+                                   reduction_factor=2)  # fmt: skip
+
+    class Trial:
+        def __init__(self, trial_id: str) -> None:
+            self.trial_id = trial_id
+
+    good, bad = Trial("good"), Trial("bad")
+    for t in (good, bad):
+        scheduler.on_trial_add(None, t)
+    teacher = {"student_epoch": 0, "student_valid_auc": math.nan}
+    assert scheduler.on_trial_result(None, bad, teacher) == scheduler.CONTINUE
+    assert (
+        scheduler.on_trial_result(None, good, {"student_epoch": 1, "student_valid_auc": 0.85}) == "CONTINUE"
+    )
+    assert scheduler.on_trial_result(None, bad, {"student_epoch": 1, "student_valid_auc": 0.70}) == "STOP"
+    assert scheduler.stopped == {"bad"}
+
+
+def test_median_rule_ignores_the_nan_of_teacher_epochs() -> None:
+    scheduler, _ = build_scheduler("median", objectives=OBJECTIVES["auc"], max_student_epochs=8,
+                                   grace_period=1, reduction_factor=3)  # fmt: skip
+
+    class Trial:
+        def __init__(self, trial_id: str) -> None:
+            self.trial_id = trial_id
+
+    trials = [Trial(str(i)) for i in range(5)]
+    for t in trials:
+        scheduler.on_trial_add(None, t)
+    for t, auc in zip(trials[:4], (0.80, 0.81, 0.82, 0.83), strict=True):
+        scheduler.on_trial_result(None, t, {"student_epoch": 0, "student_valid_auc": math.nan})
+        scheduler.on_trial_result(None, t, {"student_epoch": 1, "student_valid_auc": auc})
+    last = trials[4]
+    scheduler.on_trial_result(None, last, {"student_epoch": 0, "student_valid_auc": math.nan})
+    # Below the median of the others at epoch 1: stopped (a NaN best would have let it through, or not).
+    assert scheduler.on_trial_result(None, last, {"student_epoch": 1, "student_valid_auc": 0.5}) == "STOP"
+
+
+# ---- the store addition ----
+def test_update_sweep_settings_merges_top_level_keys(tmp_path: Path) -> None:
+    with ResultStore(f"sqlite:///{tmp_path / 'kd.db'}") as store:
+        store.create_sweep("s", space_name=None, space_yaml=None, dataset_fingerprint=None, objectives=[],
+                           scheduler={}, searcher={}, study_name="s", num_trials=1,
+                           settings={"a": 1, "runs": [1]})  # fmt: skip
+        store.update_sweep_settings("s", {"runs": [1, 2], "pareto_front": [{"number": 0, "x": math.nan}]})
+        assert store.get_sweep("s")["settings"] == {
+            "a": 1, "runs": [1, 2], "pareto_front": [{"number": 0, "x": None}],
+        }  # fmt: skip
+
+
+# ---- the CLI's refusals ----
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["sweep", *args])
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def test_unknown_space_is_one_line_and_writes_nothing(capsys, tmp_path: Path) -> None:
+    db = tmp_path / "kd.db"
+    code, err = run_cli(capsys, "--space", "nosuch", "--db", f"sqlite:///{db}")
+    assert code == 2 and len(err.splitlines()) == 1 and "unknown search space 'nosuch'" in err
+    assert not db.exists()
+
+
+def test_bad_database_url_is_one_line(capsys) -> None:
+    code, err = run_cli(capsys, "--space", "ci", "--db", "nosuch://x")
+    assert code == 2 and len(err.splitlines()) == 1 and "database" in err
+
+
+def test_unreachable_address_is_one_line_and_writes_nothing(capsys, tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = tmp_path / "kd.db"
+    code, err = run_cli(capsys, "--space", "ci", "--db", f"sqlite:///{db}", "--address", f"127.0.0.1:{port}")
+    assert code == 2 and len(err.splitlines()) == 1 and f"no Ray cluster answers at 127.0.0.1:{port}" in err
+    assert not db.exists()
+
+
+def test_resume_refuses_recipe_flags_and_unknown_sweeps(capsys, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'kd.db'}"
+    code, err = run_cli(capsys, "--resume", "x", "--space", "ci", "--trials", "3", "--db", db)
+    assert code == 2 and "drop --space, --trials" in err
+    ResultStore(db).close()
+    code, err = run_cli(capsys, "--resume", "x", "--db", db)
+    assert code == 2 and len(err.splitlines()) == 1 and "no sweep named 'x'" in err
+
+
+def test_bad_resources_and_scheduler_combinations_are_refused(capsys, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'kd.db'}"
+    code, err = run_cli(capsys, "--space", "ci", "--db", db, "--concurrency", "0")
+    assert code == 2 and "--concurrency must be an integer >= 1" in err
+    code, err = run_cli(capsys, "--space", "ci", "--db", db, "--gpus-per-trial", "1.5")
+    assert code == 2 and "whole number" in err
+    code, err = run_cli(
+        capsys, "--space", "ci", "--db", db, "--objective", "auc+flops", "--scheduler", "asha"
+    )
+    assert code == 2 and "needs --scheduler none" in err
+    assert not (tmp_path / "kd.db").exists()
