@@ -29,9 +29,7 @@ class CrossNet(nn.Module):
             )
         n = num_fields * embedding_size
         self.depth = depth
-        self.weight = nn.ParameterList(
-            nn.Parameter(torch.randn(n, n)) for _ in range(depth)
-        )
+        self.weight = nn.ParameterList(nn.Parameter(torch.randn(n, n)) for _ in range(depth))
         self.bias = nn.ParameterList(nn.Parameter(torch.zeros(n)) for _ in range(depth))
         self.linear = nn.Linear(n, 1)
         nn.init.xavier_normal_(self.linear.weight)
