@@ -254,7 +254,7 @@ def _execute(
         )
         # From here on the store is written.
         env_id = store.record_environment(environment())
-        store.record_dataset(_dataset_info(data))
+        store.record_dataset(data.info())
         run_record = {
             "started_at": dt.datetime.now(dt.UTC).isoformat(),
             "remaining": remaining,
@@ -467,17 +467,6 @@ def _plain_arrays(data: Any) -> Any:
         for n in ("train", "valid", "test")
     }
     return dataclasses.replace(data, **splits)
-
-
-def _dataset_info(data: Any) -> dict[str, Any]:
-    """``data.info()`` for the store, whose ``protocol`` column is text: a dict protocol goes in as JSON
-    (bench.data returns a dict while the store's contract says text; the full dict stays in ``info``)."""
-    import json
-
-    info = dict(data.info())
-    if not isinstance(info.get("protocol"), (str, type(None))):
-        info["protocol"] = json.dumps(info["protocol"], sort_keys=True)
-    return info
 
 
 def _create_sweep(
