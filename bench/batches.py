@@ -38,16 +38,25 @@ def to_tensor_split(x: np.ndarray, y: np.ndarray, device: torch.device) -> Tenso
 
 
 def epoch_batches(
-    split: TensorSplit, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield ``(x (batch, fields), y (batch,))`` covering the split once; the last batch may be short.
+    split: TensorSplit,
+    batch_size: int,
+    *,
+    shuffle: bool = True,
+    generator: torch.Generator | None = None,
+    aligned: tuple[torch.Tensor, ...] = (),
+) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Yield ``(x (batch, fields), y (batch,), *aligned batches)`` covering the split once; the last batch may
+    be short. ``aligned`` are per-row tensors of the split (e.g. precomputed teacher logits) that follow the
+    same order.
 
     With ``shuffle`` the permutation comes from ``generator`` (a CPU generator: the same seed gives the same
     order on every device), and the whole split is gathered once so every batch is a contiguous view.
     """
-    x, y = split.x, split.y
+    columns = (split.x, split.y, *aligned)
+    if any(len(c) != len(split) for c in aligned):
+        raise ValueError(f"aligned tensors must have one row per sample of the split ({len(split)})")
     if shuffle:
-        order = torch.randperm(len(split), generator=generator).to(x.device)
-        x, y = x[order], y[order]
+        order = torch.randperm(len(split), generator=generator).to(split.x.device)
+        columns = tuple(c[order] for c in columns)
     for start in range(0, len(split), batch_size):
-        yield x[start : start + batch_size], y[start : start + batch_size]
+        yield tuple(c[start : start + batch_size] for c in columns)

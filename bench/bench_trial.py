@@ -42,14 +42,21 @@ def loop_vs_bare_step(cfg: TrialConfig, dataset, phase: str, repeats: int = 3) -
         for name, s in (("train", dataset.train), ("valid", dataset.valid), ("test", dataset.test))
     }
     trainer = _PhaseTrainer(model, splits, cfg, cpu, None)
+    trainer.current_phase = phase
     optimizer = torch.optim.Adam(model.set_phase(phase), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     shuffle = torch.Generator().manual_seed(0)
-    batches = list(epoch_batches(splits["train"], cfg.batch_size, generator=torch.Generator().manual_seed(1)))
+    # Distillation scores the training set with the frozen teacher once per phase; both sides reuse that.
+    teacher_logits = None
+    if phase == "distillation":
+        teacher_logits = trainer._scores(splits["train"].x, "teacher_training")
+    aligned = () if teacher_logits is None else (teacher_logits,)
+    order = torch.Generator().manual_seed(1)
+    batches = list(epoch_batches(splits["train"], cfg.batch_size, generator=order, aligned=aligned))
     rows = len(splits["train"])
 
     def bare_epoch() -> None:
-        for x, y in batches:
-            loss = model.loss((x, y), phase, cfg.alpha, cfg.beta)
+        for x, y, *z_t in batches:
+            loss = model.loss((x, y), phase, cfg.alpha, cfg.beta, teacher_logits=z_t[0] if z_t else None)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -62,7 +69,9 @@ def loop_vs_bare_step(cfg: TrialConfig, dataset, phase: str, repeats: int = 3) -
     bare_epoch()  # warm-up
     loop, bare = [], []
     for _ in range(repeats):
-        loop.append(timed(lambda: trainer._train_epoch(phase, optimizer, splits["train"], shuffle)))
+        loop.append(
+            timed(lambda: trainer._train_epoch(phase, optimizer, splits["train"], shuffle, teacher_logits))
+        )
         bare.append(timed(bare_epoch))
     return statistics.median(loop), statistics.median(bare)
 
@@ -103,7 +112,7 @@ def cin_step(dataset, layers: list[int], batch_size: int = 1024, steps: int = 5)
     )
     optimizer = torch.optim.Adam(model.set_phase("teacher_training"), lr=1e-3)
     x = torch.from_numpy(dataset.train.x[:batch_size].astype("int64"))
-    y = torch.from_numpy(dataset.train.y[:batch_size])
+    y = torch.from_numpy(dataset.train.y[:batch_size].copy())
     times = []
     for i in range(steps + 1):
         start = time.perf_counter()

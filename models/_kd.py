@@ -105,23 +105,30 @@ class KDDAGFM(nn.Module):
         phase: str,
         alpha: float = 0.1,
         beta: float = 921.6,
+        teacher_logits: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Scalar training loss of ``phase`` on ``batch = (x (batch, fields) long, y (batch,) float)``.
 
         teacher_training / finetuning: ``BCEWithLogits`` of the teacher / student. distillation:
         ``alpha·BCE(z_s, y) + beta·mean_B((z_t − z_s)²)``; alpha weighs the CTR loss, beta the distillation
         loss. The teacher runs without autograd and the student reads detached embeddings.
+
+        ``teacher_logits`` (distillation only): the teacher's logits ``z_t`` for this batch, computed earlier.
+        Embedding and teacher are frozen throughout distillation, so a trainer can score the training set
+        once per phase instead of running the teacher on every batch of every epoch.
         """
         _check_phase(phase)
         x, y = batch
         if phase != "distillation":
+            if teacher_logits is not None:
+                raise ValueError(f"teacher_logits are used in distillation only, not in {phase}")
             z = _at_least_fp32(self.predict(x, phase))
             return F.binary_cross_entropy_with_logits(z, y.to(z.dtype))
         # Distillation: the embedding is computed once and neither it nor the teacher is trained, so no graph
         # is recorded for either (the reference ran the teacher with autograd: wasted memory and time).
         with torch.no_grad():
             emb = self.embedding(x)
-            z_t = self.teacher(emb)
+            z_t = self.teacher(emb) if teacher_logits is None else teacher_logits
         # Under bf16 autocast the logits are bf16: take the gap in (at least) float32 so a small gap keeps its
         # precision (it is scaled by beta ~ 1e3).
         z_t, z_s = _at_least_fp32(z_t), _at_least_fp32(self.student(emb.detach()))

@@ -28,6 +28,17 @@ def test_an_epoch_covers_every_row_once_with_aligned_labels():
     assert x.dtype == torch.int32
 
 
+def test_aligned_tensors_follow_the_rows():
+    split = _split()
+    row_ids = torch.arange(len(split), dtype=torch.float32) * 3  # = x[:, 0] of each row
+    batches = list(epoch_batches(split, 64, generator=torch.Generator().manual_seed(0), aligned=(row_ids,)))
+    assert all(len(b) == 3 for b in batches)
+    for x, _, z in batches:
+        assert torch.equal(z, x[:, 0].float())
+    with pytest.raises(ValueError, match="one row per sample"):
+        next(epoch_batches(split, 64, aligned=(row_ids[:-1],)))
+
+
 def test_shuffle_is_seeded_and_changes_per_epoch():
     split = _split()
     order = lambda g: torch.cat([b[0][:, 0] for b in epoch_batches(split, 100, generator=g)])  # noqa: E731

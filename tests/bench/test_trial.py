@@ -105,6 +105,19 @@ def test_distillation_starts_from_the_best_teacher(synthetic, monkeypatch):
         assert torch.equal(value, teacher_state[key]), f"distillation changed the teacher's {key}"
 
 
+def test_distillation_scores_the_training_set_with_the_teacher_once(synthetic):
+    # Teacher and embedding are frozen in distillation: one scoring pass over the training set per phase
+    # (plus the forward of each later evaluation: none, the student is evaluated), not one per batch.
+    cfg = TrialConfig.from_dict({**SMALL, "max_epochs": 3, "patience": 3})
+    trainer = _trainer(cfg, synthetic)
+    trainer.run("teacher_training")
+    rows = []
+    trainer.model.teacher.register_forward_hook(lambda _m, inputs, _o: rows.append(inputs[0].shape[0]))
+    phase = trainer.run("distillation")
+    assert phase.epochs == 3
+    assert sum(rows) == len(synthetic.train.y)
+
+
 def test_early_stopping_stops_patience_epochs_after_the_best(synthetic):
     cfg = TrialConfig.from_dict({**SMALL, "lr": 0.1, "max_epochs": 40, "patience": 2})
     trainer = _trainer(cfg, synthetic)

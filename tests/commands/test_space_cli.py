@@ -19,7 +19,7 @@ def test_show_function_prints_the_table() -> None:
     text = out.getvalue()
     assert text.startswith("space quick")
     assert "t_depth|teacher=crossnet" in text and "t_cin|teacher=cin" in text
-    assert "max_epochs" in text and "= 8" in text
+    assert "max_epochs" in text and "= 20" in text
 
 
 def test_show_yaml_prints_the_source() -> None:

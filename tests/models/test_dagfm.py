@@ -89,7 +89,9 @@ def test_init():
     model = DAGFM(20, 16, 2, "outer")
     torch.testing.assert_close(model.connect_layer, torch.eye(20))
     expected = 1.414 * (2.0 / (2 * 20 * 16)) ** 0.5  # xavier-normal on (F, F, D), gain 1.414
-    assert abs(model.p[0].std().item() - expected) / expected < 0.05
+    edges = torch.triu(torch.ones(20, 20, dtype=torch.bool))
+    assert abs(model.p[0][edges].std().item() - expected) / expected < 0.05
+    assert torch.count_nonzero(model.p[0][~edges]) == 0  # non-edges start (and stay) at zero
 
 
 def test_invalid_arguments_raise():
@@ -97,3 +99,20 @@ def test_invalid_arguments_raise():
         DAGFM(4, 3, 2, "dot")
     with pytest.raises(ValueError, match="depth"):
         DAGFM(4, 3, 0, "inner")
+
+
+@pytest.mark.parametrize("interaction", ["inner", "outer", "kernel"])
+def test_non_edges_stay_exactly_zero_under_weight_decay(interaction):
+    # Non-edges never reach the output; left non-zero, weight decay shrinks them into subnormal floats that
+    # make every CPU op on them many times slower. They start at zero and must stay there through training.
+    torch.manual_seed(0)
+    model = DAGFM(5, 4, depth=2, interaction=interaction)
+    below = ~torch.triu(torch.ones(5, 5, dtype=torch.bool))  # f > s: no edge
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-3)
+    for _ in range(30):
+        optimizer.zero_grad()
+        model(torch.randn(16, 5, 4)).square().mean().backward()
+        optimizer.step()
+    for p in (*model.p, *model.q):
+        assert torch.count_nonzero(p[below]) == 0
+        assert torch.count_nonzero(p[~below]) == p[~below].numel()  # the edges do train

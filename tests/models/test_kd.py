@@ -74,6 +74,22 @@ def test_distillation_loss_by_hand(alpha, beta):
         torch.testing.assert_close(model.loss((x, y), "distillation", alpha=alpha, beta=beta), expected)
 
 
+def test_distillation_with_precomputed_teacher_logits():
+    model = _model()
+    x, y = _batch()
+    with torch.no_grad():
+        z_t = model.teacher(model.embedding(x))
+    calls = []
+    model.teacher.register_forward_hook(lambda *_: calls.append(1))
+    given = model.loss((x, y), "distillation", teacher_logits=z_t)
+    assert not calls  # the teacher did not run
+    torch.testing.assert_close(given, model.loss((x, y), "distillation"))
+    # Different logits give a different loss: they are really used.
+    assert not torch.allclose(given, model.loss((x, y), "distillation", teacher_logits=z_t + 1))
+    with pytest.raises(ValueError, match="distillation only"):
+        model.loss((x, y), "finetuning", teacher_logits=z_t)
+
+
 @pytest.mark.parametrize("phase", ["teacher_training", "finetuning"])
 def test_bce_phases_by_hand(phase):
     model = _model()

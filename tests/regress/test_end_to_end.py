@@ -68,8 +68,8 @@ def test_a_crippled_student_exits_1_naming_the_case(
     tiny_suite: Path,
     clean_run: dict[str, Any],
 ) -> None:
-    def crippled(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float) -> Any:
-        loss = ORIGINAL_LOSS(self, batch, phase, alpha, beta)
+    def crippled(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float, **kw: Any) -> Any:
+        loss = ORIGINAL_LOSS(self, batch, phase, alpha, beta, **kw)
         return loss if phase == "teacher_training" else loss * 0.0  # the student never learns
 
     monkeypatch.setattr(KDDAGFM, "loss", crippled)
@@ -85,9 +85,9 @@ def test_a_crippled_student_exits_1_naming_the_case(
 def test_a_slowed_training_step_exits_1_naming_the_throughput(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tiny_suite: Path, baseline_file: Path
 ) -> None:
-    def slowed(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float) -> Any:
+    def slowed(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float, **kw: Any) -> Any:
         time.sleep(0.004)  # a few times the step's own cost
-        return ORIGINAL_LOSS(self, batch, phase, alpha, beta)
+        return ORIGINAL_LOSS(self, batch, phase, alpha, beta, **kw)
 
     monkeypatch.setattr(KDDAGFM, "loss", slowed)
     code = main(["regress", "run", "--suite", str(tiny_suite), "--baseline", str(baseline_file), "--quiet"])
@@ -144,10 +144,10 @@ def test_a_bad_argument_exits_2_with_one_line_before_any_training(
 def test_a_failing_trial_exits_2_not_1(
     failure: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tiny_suite: Path
 ) -> None:
-    def broken(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float) -> Any:
+    def broken(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float, **kw: Any) -> Any:
         if failure == "crash":
             raise RuntimeError("planted crash")
-        return ORIGINAL_LOSS(self, batch, phase, alpha, beta) * float("nan")
+        return ORIGINAL_LOSS(self, batch, phase, alpha, beta, **kw) * float("nan")
 
     monkeypatch.setattr(KDDAGFM, "loss", broken)
     assert main(["regress", "run", "--suite", str(tiny_suite), "--quiet"]) == 2

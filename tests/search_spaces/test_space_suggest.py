@@ -206,7 +206,7 @@ def test_space_metadata() -> None:
     assert space.name == "quick" and space.description
     assert len(space.hash) == 64 and int(space.hash, 16) >= 0
     assert parse_space(space.text).hash == space.hash
-    assert dict(space.fixed)["max_epochs"] == 8
+    assert dict(space.fixed)["max_epochs"] == 20
     with pytest.raises(TypeError):
         space.fixed["max_epochs"] = 1  # read-only view
     table = space.describe()
