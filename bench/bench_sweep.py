@@ -9,7 +9,8 @@ the sampler is random and the scheduler none, so both runs train exactly the sam
 - trials per hour, and the ratio with / without the cache (target >= 2x where teachers repeat).
 
 With ``--baseline`` it also trains the default configuration (``kdbench train`` defaults) once and prints its
-student test AUC next to the best student of ``--compare`` (``DB_URL:SWEEP``), e.g. the 16-trial quick sweep.
+student test AUC next to the best student of ``--compare`` (``DB_URL:SWEEP``), e.g. the 16-trial quick sweep;
+``--skip-cache-runs`` does only that.
 """
 
 from __future__ import annotations
@@ -103,7 +104,11 @@ def main() -> None:
     parser.add_argument("--space", help="space name or YAML (default: quick narrowed to two teachers)")
     parser.add_argument("--baseline", action="store_true", help="also train the default config once")
     parser.add_argument("--compare", help="DB_URL:SWEEP whose best student to set against the default")
+    parser.add_argument("--skip-cache-runs", action="store_true", help="only the --baseline / --compare part")
     args = parser.parse_args()
+    if args.skip_cache_runs:
+        baseline(args.compare)
+        return
 
     import ray
 
