@@ -6,12 +6,14 @@ import argparse
 import json
 import math
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import StoreError
-from bench.store import ResultStore, schema_version_supported, upgrade_database
+
+if TYPE_CHECKING:  # pandas and the store load only when a command runs: `kdbench --help` stays fast
+    import pandas as pd
+
+    from bench.store import ResultStore
 
 __all__ = ["EXPORT_FORMATS", "export", "info", "register", "upgrade"]
 
@@ -40,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # ---- the plain functions behind the commands ---------------------------------------------------------------
 def info(*, db: str | None = None) -> dict[str, Any]:
     """The (redacted) URL, schema versions and row counts of the database at ``db``."""
+    from bench.store import ResultStore, schema_version_supported
+
     with ResultStore(db, create=False) as store:
         counts = {name: len(frame) for name, frame in _tables(store).items()}
         return {
@@ -52,6 +56,8 @@ def info(*, db: str | None = None) -> dict[str, Any]:
 
 def upgrade(*, db: str | None = None) -> tuple[int, int]:
     """Migrate ``db`` to this kdbench's schema version; ``(from, to)``."""
+    from bench.store import upgrade_database
+
     return upgrade_database(db)
 
 
@@ -63,6 +69,8 @@ def export(*, db: str | None = None, format: str = "csv", out: str | Path) -> li
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise StoreError(f"--out {folder} exists and is not a folder")
+    from bench.store import ResultStore
+
     with ResultStore(db, create=False) as store:
         tables = _tables(store)
     try:

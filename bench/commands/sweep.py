@@ -34,7 +34,7 @@ RUNTIME_DEFAULTS: dict[str, Any] = {"concurrency": 2, "cpus_per_trial": 1.0, "gp
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from bench.sweep import OBJECTIVES, SAMPLERS, SCHEDULERS
+    from bench._sweep._options import OBJECTIVES, SAMPLERS, SCHEDULERS  # light: no Ray, pandas or SQL
 
     p = subparsers.add_parser(
         "sweep",
