@@ -1,5 +1,7 @@
 """Private pieces of :mod:`bench.sweep` (Ray Tune + Optuna orchestration), one idea per module.
 
+``_recipe``: what defines a sweep and how a driver runs it, validated up front; ``_tuner``: the Tune run
+(OptunaSearch, scheduler, callback, progress) of the trials a sweep lacks;
 ``_ray``: connect to / start Ray and shut it down; ``_options``: objectives, samplers and schedulers;
 ``_trainable``: the Ray function trainable around ``run_trial``; ``_numbers``: trial numbers and resume;
 ``_callback``: the driver-side Tune callback, the store's only writer; ``_progress``: the live table;

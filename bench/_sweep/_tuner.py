@@ -1,0 +1,210 @@
+"""The Tune run of a sweep: OptunaSearch over the space, the scheduler, the store-writing callback and the
+progress table, for the trials a sweep still lacks."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import os
+from typing import Any
+
+from bench._sweep._numbers import NumberAllocator, count_finished, fail_running_optuna_trials
+from bench._sweep._options import Objective, build_sampler
+from bench._sweep._recipe import Recipe, Runtime, scheduler_for
+
+
+def tune_trials(
+    store: Any,
+    recipe: Recipe,
+    runtime: Runtime,
+    objectives: tuple[Objective, ...],
+    data: Any,
+    env_id: int,
+    existing: Any,
+    remaining: int,
+    optuna_storage: Any,
+    progress: str,
+    console: Any,
+) -> str:
+    """Run ``remaining`` trials under Tune; return the sweep status (completed or interrupted)."""
+    from ray import tune
+    from ray.tune.search.optuna import OptunaSearch
+    from rich.console import Console
+
+    from bench._sweep._callback import StoreWriter
+    from bench._sweep._progress import Progress
+    from bench._sweep._trainable import TrainableSettings, train_kd
+
+    # Tune logs every failed trial's traceback at ERROR level; the store keeps the error, the table shows it.
+    os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # no CSV/JSON/TensorBoard per trial
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the new engine prints its banner even at verbose=0
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created" and the like
+    history = _study_size(optuna_storage, recipe.name)
+    # A resumed seeded sampler would replay the start-up draws the study already tried: offset the seed.
+    sampler, _ = build_sampler(
+        recipe.sampler, seed=recipe.seed + history, trials=recipe.trials, multi_objective=len(objectives) > 1
+    )
+    scheduler, _ = scheduler_for(recipe, objectives)
+    metrics = [o.metric for o in objectives]
+    modes = [o.mode for o in objectives]
+    searcher = OptunaSearch(
+        space=_DefineByRun(recipe.space),
+        metric=metrics[0] if len(metrics) == 1 else metrics,
+        mode=modes[0] if len(modes) == 1 else modes,
+        sampler=sampler,
+        study_name=recipe.name,
+        storage=optuna_storage,
+    )
+    study_id = _study_id(optuna_storage, recipe.name)
+
+    def link_optuna(optuna_number: int, store_number: int) -> None:
+        trial_id = optuna_storage.get_trial_id_from_study_id_trial_number(study_id, optuna_number)
+        # A trial that failed before its first report is already finished in the study: no link then.
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+            optuna_storage.set_trial_user_attr(trial_id, "kdbench_number", store_number)
+
+    console = console or Console(highlight=False)
+    mode = progress if progress != "auto" else ("live" if console.is_terminal else "lines")
+    best = _best_so_far(existing)
+    with Progress(
+        sweep=recipe.name,
+        total=recipe.trials,
+        already_finished=recipe.trials - remaining,
+        best=best,
+        mode=mode,
+        console=console,
+    ) as board:
+        writer = StoreWriter(
+            store,
+            recipe.name,
+            allocator=NumberAllocator.from_trials(existing),
+            environment_id=env_id,
+            dataset_fingerprint=data.fingerprint,
+            stopped_by_scheduler=scheduler.stopped,
+            link_optuna=link_optuna,
+            on_event=board,
+        )
+        settings = TrainableSettings(
+            objective_metrics=tuple(metrics),
+            device="cuda" if runtime.gpus_per_trial > 0 else "cpu",
+            threads=max(1, int(runtime.cpus_per_trial)),
+            teacher_cache=runtime.teacher_cache,
+        )
+        trainable = tune.with_resources(
+            tune.with_parameters(train_kd, dataset=_plain_arrays(data), settings=settings),
+            {"cpu": runtime.cpus_per_trial, "gpu": runtime.gpus_per_trial},
+        )
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(
+                search_alg=searcher,
+                scheduler=scheduler,
+                num_samples=remaining,
+                max_concurrent_trials=runtime.concurrency,
+                reuse_actors=True,
+                trial_dirname_creator=_trial_dirname,
+            ),
+            run_config=tune.RunConfig(
+                name=f"{recipe.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}",
+                storage_path=runtime.ray_storage,
+                verbose=0,
+                callbacks=[writer],
+                failure_config=tune.FailureConfig(max_failures=0),
+            ),
+        )
+        try:
+            # Tune's closing complaints ("no result.json": we log none; "trials did not complete": failed
+            # trials are in the store with their errors) would only repeat what the store and table say.
+            with _quiet_logger("ray.tune.analysis.experiment_analysis"), _quiet_logger("ray.tune.tune"):
+                tuner.fit()
+        except BaseException:  # a second Ctrl-C (KeyboardInterrupt) or a crash of Tune itself
+            writer.interrupt_unfinished(_interrupt_reason(recipe.name))
+            fail_running_optuna_trials(optuna_storage, recipe.name)
+            raise
+    # Tune returns early after Ctrl-C with trials neither finished nor reported as such.
+    interrupted = writer.interrupt_unfinished(_interrupt_reason(recipe.name))
+    fail_running_optuna_trials(optuna_storage, recipe.name)
+    finished_now = count_finished(store.trials(sweep=recipe.name))
+    return "interrupted" if interrupted or finished_now < recipe.trials else "completed"
+
+
+class _DefineByRun:
+    """Optuna's define-by-run function for Tune: the space's suggestions under ``kd``, plus Optuna's trial
+    number (Tune keeps the raw Optuna parameters beside them). A class, not a closure: Tune pickles it."""
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+
+    # Tune pickles the searcher in its experiment checkpoints; a SearchSpace holds read-only mappings that do
+    # not pickle, and its YAML text rebuilds it exactly.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"text": self.space.text, "name": self.space.name}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from search_spaces import parse_space
+
+        self.space = parse_space(state["text"], default_name=state["name"])
+
+    def __call__(self, trial: Any) -> dict[str, Any]:
+        from bench._sweep._trainable import CONFIG_KEY, NUMBER_KEY
+
+        return {CONFIG_KEY: self.space.suggest(trial), NUMBER_KEY: trial.number}
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Any:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _trial_dirname(trial: Any) -> str:
+    return f"trial_{trial.trial_id}"  # Tune's default joins the config (Optuna names hold | and =)
+
+
+def _plain_arrays(data: Any) -> Any:
+    """The dataset with in-memory arrays instead of memory maps, for Ray's object store (shared zero-copy by
+    the workers of a node; no shared file system or dataset cache needed on other nodes)."""
+    import numpy as np
+
+    from bench.data import Split
+
+    splits = {
+        n: Split(np.asarray(getattr(data, n).x), np.asarray(getattr(data, n).y))
+        for n in ("train", "valid", "test")
+    }
+    return dataclasses.replace(data, **splits)
+
+
+def _study_size(storage: Any, name: str) -> int:
+    """How many trials the study already holds (0 when it does not exist yet)."""
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return 0
+    return len(storage.get_all_trials(study_id, deepcopy=False))
+
+
+def _study_id(storage: Any, name: str) -> int:
+    return storage.get_study_id_from_name(name)
+
+
+def _best_so_far(trials: Any) -> tuple[float, int] | None:
+    done = trials[(trials["status"] == "completed") & trials["student_valid_auc"].notna()]
+    if done.empty:
+        return None
+    row = done.loc[done["student_valid_auc"].idxmax()]
+    return float(row["student_valid_auc"]), int(row["number"])
+
+
+def _interrupt_reason(name: str) -> str:
+    return f"the sweep's driver stopped before the trial finished; `kdbench sweep --resume {name}` re-runs it"
