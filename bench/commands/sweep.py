@@ -136,23 +136,15 @@ def sweep(
     console = console or Console(highlight=False)
     progress = "quiet" if quiet else "auto"
     runtime = {key: options.get(key) for key in RUNTIME_DEFAULTS}
+    common = {"db": db, "address": address, "ray_storage": ray_storage, "ray_temp_dir": ray_temp_dir,
+              "progress": progress, "console": console}  # fmt: skip
     if resume:
         given = [f"--{k.replace('_', '-')}" for k in RECIPE_DEFAULTS if options.get(k) is not None]
         if given or (name and name != resume):
             flags = ", ".join(given + (["--name"] if name and name != resume else []))
             raise SweepError(f"--resume {resume} continues the sweep as it was created: drop {flags}")
         cache: str | None = None if no_teacher_cache else (teacher_cache or "stored")
-        result = resume_sweep(
-            name=resume,
-            db=db,
-            **runtime,
-            address=address,
-            teacher_cache=cache,
-            ray_storage=ray_storage,
-            ray_temp_dir=ray_temp_dir,
-            progress=progress,
-            console=console,
-        )
+        result = resume_sweep(name=resume, **runtime, teacher_cache=cache, **common)
     else:
         recipe = {k: v if options.get(k) is None else options[k] for k, v in RECIPE_DEFAULTS.items()}
         runtime = {k: v if runtime[k] is None else runtime[k] for k, v in RUNTIME_DEFAULTS.items()}
@@ -161,18 +153,7 @@ def sweep(
         if recipe["objective"] != "auc" and options.get("sampler") is None:
             recipe["sampler"] = "tpe"
         cache = None if no_teacher_cache else (teacher_cache or "default")
-        result = run_sweep(
-            **recipe,
-            **runtime,
-            name=name,
-            db=db,
-            address=address,
-            teacher_cache=cache,
-            ray_storage=ray_storage,
-            ray_temp_dir=ray_temp_dir,
-            progress=progress,
-            console=console,
-        )
+        result = run_sweep(**recipe, **runtime, name=name, teacher_cache=cache, **common)
     summary = result.to_dict()
     print_summary(console, summary)
     if json_path:
