@@ -25,13 +25,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=int, default=8, help="trials in the sweep (default: %(default)s)")
     p.add_argument("--space", default="quick", help="search space (default: %(default)s)")
     p.add_argument("--concurrency", type=int, default=2, help="trials at once (default: %(default)s)")
+    p.add_argument(
+        "--scheduler",
+        default="none",
+        choices=("none", "asha", "median"),
+        help="early stopping (default: %(default)s: every trial finishes and gets a leaderboard row; "
+        "`kdbench sweep` defaults to asha)",
+    )
     p.add_argument("--quiet", action="store_true", help="no live progress table")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     summary = demo(
-        out=args.out, trials=args.trials, space=args.space, concurrency=args.concurrency, quiet=args.quiet
+        out=args.out,
+        trials=args.trials,
+        space=args.space,
+        concurrency=args.concurrency,
+        scheduler=args.scheduler,
+        quiet=args.quiet,
     )
     return 0 if summary["sweep"]["status"] == "completed" else 1
 
@@ -42,6 +54,7 @@ def demo(
     trials: int = 8,
     space: str = "quick",
     concurrency: int = 2,
+    scheduler: str = "none",
     quiet: bool = False,
     console: Console | None = None,
 ) -> dict[str, Any]:
@@ -71,6 +84,8 @@ def demo(
         name=name,
         db=db,
         concurrency=concurrency,
+        # A demo of 8 trials under ASHA keeps one or two to the end: a leaderboard of one row.
+        scheduler=scheduler,
         progress="quiet" if quiet else "auto",
         console=console,
     )
