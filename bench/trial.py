@@ -225,7 +225,8 @@ class _PhaseTrainer:
         # once (counted in the phase's seconds) rather than on every batch of every epoch.
         teacher_logits = None
         if phase == "distillation":
-            teacher_logits = self._scores(train.x, "teacher_training").clone()  # clone: a normal tensor
+            # clone: an inference-mode tensor may not take part in the student's autograd graph
+            teacher_logits = self._scores(train.x, "teacher_training").clone()
         for epoch in range(1, cfg.max_epochs + 1):
             epoch_start = time.perf_counter()
             train_loss = self._train_epoch(phase, optimizer, train, shuffle, teacher_logits)

@@ -7,24 +7,10 @@ import time
 
 import torch
 
+from bench.config import TrialConfig
 from bench.teacher_cache import TeacherCache, teacher_cache_key
 
-BASE = {
-    "teacher": "crossnet",
-    "t_depth": 3,
-    "embedding_size": 16,
-    "lr": 3e-3,
-    "weight_decay": 1e-6,
-    "batch_size": 1024,
-    "max_epochs": 30,
-    "patience": 10,
-    "seed": 2022,
-    "amp": False,
-    "depth": 3,
-    "interaction": "outer",
-    "alpha": 0.1,
-    "beta": 921.6,
-}
+BASE = TrialConfig().to_dict()  # the paper's ML-1M settings
 
 
 def test_key_ignores_student_and_distillation_settings():

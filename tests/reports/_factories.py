@@ -43,19 +43,6 @@ def _result(auc: float, *, seed: int = 2022, dataset: str = DATASET, **overrides
     return result
 
 
-def _start(store: ResultStore, sweep: str, number: int, env_id: int, result: dict[str, Any]) -> int:
-    return store.start_trial(
-        sweep,
-        number,
-        config=result["config"],
-        config_hash=result["config_hash"],
-        config_family=result["config_family"],
-        seed=result["seed"],
-        dataset_fingerprint=result["dataset_fingerprint"],
-        environment_id=env_id,
-    )
-
-
 def fill_store(
     store: ResultStore, real_results: list[dict[str, Any]] = (), real_dataset: dict | None = None
 ) -> None:
@@ -79,11 +66,11 @@ def fill_store(
             number += 1
     failed = _result(0.5, depth=5)
     store.finish_trial(
-        _start(store, MAIN, number, env, failed), status="failed", error="TrialError: non-finite loss"
+        f.start_trial(store, MAIN, number, env, failed), status="failed", error="TrialError: non-finite loss"
     )
     number += 1
     stopped = _result(0.79, depth=1)
-    trial_id = _start(store, MAIN, number, env, stopped)
+    trial_id = f.start_trial(store, MAIN, number, env, stopped)
     store.record_epochs(trial_id, stopped["epochs"][:5])
     store.finish_trial(trial_id, status="stopped")
     store.finish_sweep(MAIN, "completed")
@@ -98,7 +85,7 @@ def fill_store(
     for number in range(3):
         result = _result(0.5, depth=number + 1)
         store.finish_trial(
-            _start(store, ALL_FAILED, number, env, result),
+            f.start_trial(store, ALL_FAILED, number, env, result),
             status="failed",
             error=f"Traceback (most recent call last):\n  ...\nTrialError: out of memory {number}",
         )
@@ -120,7 +107,7 @@ def fill_store(
         EVIL, 1, result=_result(0.71, dataset="ds-evil-000000001", depth=2), environment_id=env
     )
     store.finish_trial(
-        _start(store, EVIL, 2, env, _result(0.5, dataset="ds-evil-000000001", depth=3)),
+        f.start_trial(store, EVIL, 2, env, _result(0.5, dataset="ds-evil-000000001", depth=3)),
         status="failed",
         error=EVIL_ERROR,
     )

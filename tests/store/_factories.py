@@ -6,30 +6,15 @@ import hashlib
 import json
 from typing import Any
 
+from bench.config import TrialConfig
+
 PHASES = ("teacher_training", "distillation", "finetuning")
 FINGERPRINT = "ds-ml1m-0123456789abcdef"
 
 
 def config(**overrides: Any) -> dict[str, Any]:
-    base = {
-        "teacher": "crossnet",
-        "t_depth": 3,
-        "interaction": "outer",
-        "depth": 3,
-        "embedding_size": 16,
-        "alpha": 0.1,
-        "beta": 921.6,
-        "lr": 3e-3,
-        "weight_decay": 1e-6,
-        "batch_size": 1024,
-        "max_epochs": 30,
-        "patience": 10,
-        "seed": 2022,
-        "finetune": True,
-        "amp": False,
-    }
-    base.update(overrides)
-    return base
+    """The default trial config (the paper's ML-1M settings) with ``overrides``."""
+    return {**TrialConfig().to_dict(), **overrides}
 
 
 def _hash(payload: dict[str, Any]) -> str:
@@ -164,3 +149,18 @@ def sweep_kwargs(**overrides: Any) -> dict[str, Any]:
     }
     kwargs.update(overrides)
     return kwargs
+
+
+def start_trial(store: Any, sweep: str, number: int, env_id: int, result: dict[str, Any], **kw: Any) -> int:
+    """``store.start_trial`` with the identity fields of a ``result()`` dict, as the sweep driver calls it."""
+    return store.start_trial(
+        sweep,
+        number,
+        config=result["config"],
+        config_hash=result["config_hash"],
+        config_family=result["config_family"],
+        seed=result["seed"],
+        dataset_fingerprint=result["dataset_fingerprint"],
+        environment_id=env_id,
+        **kw,
+    )

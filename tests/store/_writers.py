@@ -13,16 +13,7 @@ from . import _factories as f
 def _run_trial(store: ResultStore, sweep: str, number: int, env_id: int) -> None:
     """What the sweep driver does per trial: start, one write per reported epoch, finish."""
     result = f.result(seed=number)
-    trial_id = store.start_trial(
-        sweep,
-        number,
-        config=result["config"],
-        config_hash=result["config_hash"],
-        config_family=result["config_family"],
-        seed=result["seed"],
-        dataset_fingerprint=result["dataset_fingerprint"],
-        environment_id=env_id,
-    )
+    trial_id = f.start_trial(store, sweep, number, env_id, result)
     for row in result["epochs"]:
         store.record_epochs(trial_id, [row])
     store.finish_trial(trial_id, status="completed", result=result)

@@ -33,20 +33,6 @@ def sweep(store: ResultStore) -> str:
     return "s1"
 
 
-def _start(store: ResultStore, sweep: str, number: int, env_id: int, result: dict, **kw) -> int:
-    return store.start_trial(
-        sweep,
-        number,
-        config=result["config"],
-        config_hash=result["config_hash"],
-        config_family=result["config_family"],
-        seed=result["seed"],
-        dataset_fingerprint=result["dataset_fingerprint"],
-        environment_id=env_id,
-        **kw,
-    )
-
-
 # ---- opening
 def test_fresh_database_has_schema_and_empty_frames_keep_their_columns(store: ResultStore) -> None:
     assert store.schema_version() == 1
@@ -123,7 +109,7 @@ def test_sweep_create_get_finish(store: ResultStore, sweep: str) -> None:
 # ---- trials
 def test_trial_lifecycle_fills_every_column(store: ResultStore, sweep: str, env_id: int) -> None:
     res = f.result(auc=0.81)
-    tid = _start(store, sweep, 0, env_id, res, node="node-1", device="cuda:0")
+    tid = f.start_trial(store, sweep, 0, env_id, res, node="node-1", device="cuda:0")
     row = store.trials().iloc[0]
     assert row["status"] == "running" and pd.isna(row["student_test_auc"]) and pd.isna(row["finished_at"])
     store.record_epochs(tid, f.epoch_rows()[:3])
@@ -166,10 +152,10 @@ def test_resumed_sweep_updates_a_trial_instead_of_duplicating(
     store: ResultStore, sweep: str, env_id: int
 ) -> None:
     res = f.result()
-    first = _start(store, sweep, 3, env_id, res)
+    first = f.start_trial(store, sweep, 3, env_id, res)
     store.record_epochs(first, f.epoch_rows(1))
     store.record_epochs(first, f.epoch_rows(1))  # Tune re-delivers the same report
-    again = _start(store, sweep, 3, env_id, res)  # the sweep was resumed
+    again = f.start_trial(store, sweep, 3, env_id, res)  # the sweep was resumed
     assert again == first
     store.finish_trial(again, status="completed", result=res)
     store.finish_trial(again, status="completed", result=res)
@@ -178,8 +164,8 @@ def test_resumed_sweep_updates_a_trial_instead_of_duplicating(
 
 
 def test_stopped_and_failed_trials(store: ResultStore, sweep: str, env_id: int) -> None:
-    stopped = _start(store, sweep, 0, env_id, f.result(seed=1))
-    failed = _start(store, sweep, 1, env_id, f.result(seed=2))
+    stopped = f.start_trial(store, sweep, 0, env_id, f.result(seed=1))
+    failed = f.start_trial(store, sweep, 1, env_id, f.result(seed=2))
     store.finish_trial(stopped, status="stopped")
     store.finish_trial(failed, status="failed", error="TrialError: non-finite loss in distillation")
     frame = store.trials().set_index("trial_id")
@@ -227,7 +213,7 @@ def test_record_trial_adhoc_numbers_and_named_sweeps(store: ResultStore, env_id:
 
 def test_start_trial_needs_an_existing_sweep_and_epochs_strict_keys(store: ResultStore, env_id: int) -> None:
     with pytest.raises(StoreError, match="no sweep named"):
-        _start(store, "missing", 0, env_id, f.result())
+        f.start_trial(store, "missing", 0, env_id, f.result())
     tid = store.record_trial(None, None, result=f.result(), environment_id=env_id)
     with pytest.raises(StoreError, match="unknown 'training_iteration'"):
         store.record_epochs(tid, [{"phase": "distillation", "epoch": 9, "training_iteration": 3}])
