@@ -1,6 +1,6 @@
 """Benchmark: how long ``build_site`` takes on a store of 1,000 trials across 10 sweeps.
 
-``python -m reports.bench_report [--sweeps 10] [--trials 100] [--keep DIR]`` fills a temporary SQLite store
+``python -m bench.bench_report [--sweeps 10] [--trials 100] [--keep DIR]`` fills a temporary SQLite store
 through the store's write API with synthetic but realistic trials (two teachers, three student interactions,
 repeated seeds, ~5 % failed and ~10 % early-stopped trials, full epoch logs), builds the site and prints
 the timings. The quality bar: under 30 s for 1,000 trials.
@@ -207,7 +207,7 @@ def fill_synthetic_store(store: ResultStore, *, sweeps: int = 10, trials: int = 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m reports.bench_report", description=__doc__.split("\n")[0]
+        prog="python -m bench.bench_report", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--sweeps", type=int, default=10)
     parser.add_argument("--trials", type=int, default=100, help="trials per sweep")
