@@ -206,9 +206,7 @@ def fill_synthetic_store(store: ResultStore, *, sweeps: int = 10, trials: int = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.bench_report", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_report", description=__doc__.split("\n")[0])
     parser.add_argument("--sweeps", type=int, default=10)
     parser.add_argument("--trials", type=int, default=100, help="trials per sweep")
     parser.add_argument(
