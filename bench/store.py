@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from bench._store import _migrations, _queries, _writes
 from bench._store._engine import connect, engine_kwargs, failure
+from bench._store._names import SWEEP_NAME_MAX, SWEEP_NAME_RULE, check_sweep_name
 from bench._store._queries import (
     EPOCH_COLUMNS,
     LEADERBOARD_COLUMNS,
@@ -38,7 +39,7 @@ from bench._store._queries import (
     TRIAL_COLUMNS,
 )
 from bench._store._urls import DEFAULT_URL, is_memory, parse, redact
-from bench._store._writes import ADHOC_SWEEP, SWEEP_STATUSES, TRIAL_STATUSES
+from bench._store._writes import ADHOC_SWEEP, SWEEP_STATUSES, TRIAL_STATUSES, WriteSession
 from bench.errors import StoreError
 
 if TYPE_CHECKING:
@@ -52,10 +53,14 @@ __all__ = [
     "METRIC_COLUMNS",
     "PHASE_COLUMNS",
     "SWEEP_COLUMNS",
+    "SWEEP_NAME_MAX",
+    "SWEEP_NAME_RULE",
     "SWEEP_STATUSES",
     "TRIAL_COLUMNS",
     "TRIAL_STATUSES",
     "ResultStore",
+    "check_sweep_name",
+    "recorded_schema_version",
     "redact",
     "schema_version_supported",
     "upgrade_database",
@@ -69,10 +74,45 @@ def schema_version_supported() -> int:
     return _migrations.SCHEMA_VERSION
 
 
+def recorded_schema_version(url: str | None = None) -> tuple[str, int]:
+    """The (redacted) URL and the schema version recorded in the existing database at ``url``, whatever it is:
+    unlike :class:`ResultStore`, an older or newer database is not refused (``kdbench db info``)."""
+    parsed = parse(url, must_exist=True)
+    engine = connect(parsed, wal=False)
+    try:
+        with engine.connect() as conn:
+            version = _migrations.read_version(conn)
+    except SQLAlchemyError as e:
+        raise failure("cannot read", parsed, e) from e
+    finally:
+        engine.dispose()
+    if version is None:
+        raise StoreError(f"no kdbench database at {redact(parsed)} (no kdbench tables there)")
+    return redact(parsed), version
+
+
+def check_url(url: str | None = None) -> None:
+    """Validate a database URL without touching the database (dialect, driver installed, a SQLite file's
+    folder); :class:`StoreError` with one line otherwise. Servers are checked later, by connecting."""
+    parse(url)
+
+
+def open_writable(url: str | None = None, *, create: bool = True) -> ResultStore:
+    """A :class:`ResultStore` proven to take writes (:meth:`ResultStore.check_writable`): for callers that
+    must not start long work whose results the database would then refuse (``train --db``, sweeps)."""
+    store = ResultStore(url, create=create)
+    try:
+        store.check_writable()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
 def upgrade_database(url: str | None = None) -> tuple[int, int]:
     """Migrate the database at ``url`` to this kdbench's schema; return ``(from, to)`` (equal: no-op)."""
     parsed = parse(url, must_exist=True)
-    engine = connect(parsed)
+    engine = connect(parsed, wal=False)
     try:
         return _migrations.upgrade(engine)
     except SQLAlchemyError as e:
@@ -92,7 +132,7 @@ class ResultStore:
 
     def __init__(self, url: str | None = None, *, create: bool = True) -> None:
         self._url: URL = parse(url, must_exist=not create)
-        self._engine: Engine = connect(self._url)
+        self._engine: Engine = connect(self._url, wal=create)
         self._optuna: optuna.storages.RDBStorage | None = None
         try:
             _migrations.prepare(self._engine, create=create)
@@ -160,7 +200,7 @@ class ResultStore:
         engine = self._engine.execution_options(kd_write=True)
         for attempt in (1, 2):
             try:
-                with Session(engine, expire_on_commit=False) as s, s.begin():
+                with WriteSession(engine, expire_on_commit=False) as s, s.begin():
                     return fn(s, *args, **kwargs)
             except (IntegrityError, OperationalError) as e:
                 if attempt == 2 or (isinstance(e, OperationalError) and "deadlock" not in str(e).lower()):
@@ -170,6 +210,16 @@ class ResultStore:
         raise AssertionError("unreachable")
 
     # ---- writes -----------------------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """:class:`StoreError` (one line) unless this database takes writes; changes nothing.
+
+        Opening proves only that the database can be read (and, with ``create``, that a fresh one could be
+        created); call this before long work whose result must be recorded (``kdbench train --db``). It runs
+        one write transaction that rewrites a row with its own value: a read-only file or folder, a role
+        without write privileges on any ``kd_`` table, or a read-only server fail here.
+        """
+        self._write(_writes.check_writable)
+
     def record_environment(self, env: dict[str, Any]) -> int:
         """Store an environment (``bench.provenance.environment()``); the same content returns the same id."""
         return self._write(_writes.record_environment, env)
@@ -193,7 +243,8 @@ class ResultStore:
         settings: dict[str, Any] | None = None,
         space_hash: str | None = None,
     ) -> None:
-        """A new sweep with status ``running``; :class:`StoreError` if ``name`` exists (resume it instead).
+        """A new sweep with status ``running``; :class:`StoreError` if ``name`` exists (resume it instead) or
+        breaks the sweep-name rule (:data:`SWEEP_NAME_RULE`, :func:`check_sweep_name`).
 
         ``space_hash`` defaults to the first 16 hex digits of the SHA-256 of ``space_yaml``.
         """
@@ -219,8 +270,8 @@ class ResultStore:
 
     def start_trial(
         self,
-        sweep: str,
-        number: int,
+        sweep: str | None,
+        number: int | None,
         *,
         config: dict[str, Any],
         config_hash: str,
@@ -231,7 +282,11 @@ class ResultStore:
         node: str | None = None,
         device: str | None = None,
     ) -> int:
-        """Mark a trial running and return its id; a re-reported (sweep, number) reuses its row."""
+        """Mark a trial running and return its id; a re-reported (sweep, number) reuses its row.
+
+        ``sweep=None`` files it under the implicit ``"adhoc"`` sweep (``kdbench train``); ``number=None``
+        takes the sweep's next number.
+        """
         return self._write(
             _writes.start_trial, sweep, number, config=config, config_hash=config_hash,
             config_family=config_family, seed=seed, dataset_fingerprint=dataset_fingerprint,
@@ -267,7 +322,8 @@ class ResultStore:
         """Start and finish a trial in one transaction (``kdbench train``, regressions).
 
         ``sweep=None`` files it under the implicit sweep ``"adhoc"`` (a named sweep that does not exist is
-        created the same way); ``number=None`` takes the sweep's next number.
+        created the same way, its name checked like :meth:`create_sweep`'s); ``number=None`` takes the
+        sweep's next number.
         """
         return self._write(
             _writes.record_trial, sweep, number, result=result, status=status,

@@ -8,6 +8,8 @@ import pytest
 
 from tests._synthetic import SyntheticDataset, make_synthetic
 
+pytest_plugins = ["tests._postgres"]  # postgres_server, postgres_url, postgres_schema for every folder
+
 
 @pytest.fixture(scope="session", autouse=True)
 def kdbench_home(tmp_path_factory: pytest.TempPathFactory):

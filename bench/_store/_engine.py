@@ -51,16 +51,23 @@ def engine_kwargs(url: URL) -> dict[str, Any]:
     return {"connect_args": connect_args, "pool_pre_ping": True}
 
 
-def connect(url: URL) -> Engine:
-    """An engine for ``url``, checked by connecting once; :class:`StoreError` (one line) if that fails."""
-    engine = create_engine(url, json_serializer=dumps, **engine_kwargs(url))
+def connect(url: URL, *, wal: bool = True) -> Engine:
+    """An engine for ``url``, checked by connecting once; :class:`StoreError` (one line) if that fails.
+
+    ``wal``: switch a SQLite file to WAL mode (kept in the file, so once at creation is enough). Readers and
+    the migrations pass False: opening a file that is not ours, to refuse it, must not rewrite it.
+    """
+    try:
+        engine = create_engine(url, json_serializer=dumps, **engine_kwargs(url))
+    except (SQLAlchemyError, ValueError, TypeError) as e:  # a URL option the dialect cannot take
+        raise failure("cannot open", url, e) from e
     if url.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "connect", _sqlite_on_connect_wal if wal else _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except (SQLAlchemyError, sqlite3.Error) as e:
+    except (SQLAlchemyError, sqlite3.Error, ValueError, OSError) as e:  # ValueError: a NUL byte in a path
         engine.dispose()
         raise failure("cannot open", url, e) from e
     return engine
@@ -72,15 +79,20 @@ def failure(action: str, url: URL, error: BaseException) -> StoreError:
     return StoreError(f"{action} {redact(url)}: {scrub(str(cause), url)}")
 
 
-def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object, *, wal: bool = False) -> None:
     # We emit BEGIN ourselves (below): pysqlite's implicit transactions neither cover DDL nor take the write
     # lock up front, and a deferred read-then-write transaction fails at once under WAL instead of waiting.
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-    _set_wal(cursor)  # also the first read: "file is not a database" surfaces here
+    if wal:
+        _set_wal(cursor)  # also the first read: "file is not a database" surfaces here
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
+
+
+def _sqlite_on_connect_wal(dbapi_conn: sqlite3.Connection, record: object) -> None:
+    _sqlite_on_connect(dbapi_conn, record, wal=True)
 
 
 def _set_wal(cursor: sqlite3.Cursor) -> None:

@@ -2,8 +2,11 @@
 
 ``kd_meta.schema_version`` records the version. :data:`MIGRATIONS` maps a version ``v`` to the function
 that turns a database of version ``v`` into ``v + 1``; :func:`upgrade` runs them in order inside one
-transaction, so a failing step leaves the database as it was. Migrations add or convert; they never drop
-user data. Version 1 is the first schema, so the registry is empty for now.
+transaction, so a failing step leaves the database as it was (on backends with transactional DDL:
+PostgreSQL and SQLite; MySQL commits each ALTER, so its steps are written to be rerun). Migrations add or
+convert; they never drop user data.
+
+- 1 -> 2: free-text columns from VARCHAR(256) to TEXT (:mod:`bench._store._upgrade_v1`).
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
+from bench._store import _upgrade_v1
 from bench._store._schema import TABLE_PREFIX, Base, Meta
 from bench._store._urls import redact
 from bench.errors import StoreError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "prepare", "read_version", "upgrade"]
 
-SCHEMA_VERSION = 1
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+SCHEMA_VERSION = 2
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _upgrade_v1.to_v2}
 
 _VERSION_KEY = "schema_version"
 _PG_LOCK_KEY = 0x6B64_6265  # "kdbe": serialises schema creation/upgrade between processes

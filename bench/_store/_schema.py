@@ -3,6 +3,12 @@
 
 Times are stored in UTC and read back timezone-aware. JSON columns hold what the writer gave (configs,
 settings, the full TrialResult); the flat columns next to them exist for queries and are derived from it.
+
+Text has no length limit a real value can hit (schema version 2; version 1 had VARCHAR(256), which refused
+the ml-100k protocol on PostgreSQL): a plain ``str`` column is :data:`FREE_TEXT`. A bounded ``String(n)`` is
+kept only where the value is kdbench's own and provably short (hashes, fingerprints, statuses, phase names,
+git shas: the writes check them, so every backend refuses the same values) and for the sweep name, which
+:func:`~bench._store._names.check_sweep_name` limits to 100 characters.
 """
 
 from __future__ import annotations
@@ -22,11 +28,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.mysql import MEDIUMTEXT
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "FREE_TEXT",
+    "INDEXED_TEXT",
     "TABLE_PREFIX",
     "Base",
     "Dataset",
@@ -42,6 +51,13 @@ __all__ = [
 ]
 
 TABLE_PREFIX = "kd_"
+
+# Free text: TEXT on PostgreSQL and SQLite (unlimited); MEDIUMTEXT (16 MiB) on MySQL/MariaDB, whose TEXT stops
+# at 64 KiB, less than a long traceback can be.
+FREE_TEXT = Text().with_variant(MEDIUMTEXT(), "mysql", "mariadb")
+# MySQL/MariaDB cannot index TEXT without a prefix length: there the indexed text columns are VARCHAR(768),
+# InnoDB's 3072-byte key limit in utf8mb4.
+INDEXED_TEXT = Text().with_variant(String(768), "mysql", "mariadb")
 
 
 def utcnow() -> dt.datetime:
@@ -72,7 +88,7 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON,
         list[Any]: JSON,
         float: Double,
-        str: String(256),
+        str: FREE_TEXT,
     }
 
 
@@ -81,7 +97,7 @@ class Meta(Base):
 
     __tablename__ = "kd_meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(FREE_TEXT)
 
 
 class Environment(Base):
@@ -92,10 +108,10 @@ class Environment(Base):
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     git_sha: Mapped[str | None] = mapped_column(String(64), index=True)
     git_dirty: Mapped[bool | None] = mapped_column(Boolean)
-    python: Mapped[str | None] = mapped_column(String(64))
-    torch: Mapped[str | None] = mapped_column(String(64))
-    ray: Mapped[str | None] = mapped_column(String(64))
-    optuna: Mapped[str | None] = mapped_column(String(64))
+    python: Mapped[str | None]  # versions: a local version label (``+cu128.git...``) has no length limit
+    torch: Mapped[str | None]
+    ray: Mapped[str | None]
+    optuna: Mapped[str | None]
     cpu: Mapped[str | None]
     gpu: Mapped[str | None]
     host: Mapped[str | None]
@@ -109,7 +125,7 @@ class Dataset(Base):
     __tablename__ = "kd_dataset"
     fingerprint: Mapped[str] = mapped_column(String(128), primary_key=True)
     source: Mapped[str]
-    protocol: Mapped[str | None]
+    protocol: Mapped[str | None]  # JSON text of the protocol rules (~410 characters for ml-100k)
     rows: Mapped[int] = mapped_column(BigInteger)
     positives: Mapped[int | None] = mapped_column(BigInteger)
     fields: Mapped[list[Any]]
@@ -124,12 +140,12 @@ class Sweep(Base):
 
     __tablename__ = "kd_sweep"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)  # at most 100 characters (_names.py)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
     space_name: Mapped[str | None]
-    space_yaml: Mapped[str | None] = mapped_column(Text)
+    space_yaml: Mapped[str | None] = mapped_column(FREE_TEXT)
     space_hash: Mapped[str | None] = mapped_column(String(64))
     dataset_fingerprint: Mapped[str | None] = mapped_column(String(128), index=True)
     objectives: Mapped[list[Any]]
@@ -149,7 +165,7 @@ class Trial(Base):
     sweep_id: Mapped[int] = mapped_column(ForeignKey("kd_sweep.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), index=True)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(FREE_TEXT)
     config: Mapped[dict[str, Any]]
     config_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     config_family: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -157,7 +173,7 @@ class Trial(Base):
     dataset_fingerprint: Mapped[str | None] = mapped_column(String(128), index=True)
     environment_id: Mapped[int | None] = mapped_column(ForeignKey("kd_environment.id"))
     node: Mapped[str | None]
-    device: Mapped[str | None] = mapped_column(String(128))
+    device: Mapped[str | None]
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     wall_seconds: Mapped[float | None]
@@ -221,8 +237,8 @@ class RegressionRun(Base):
 
     __tablename__ = "kd_regression_run"
     id: Mapped[int] = mapped_column(primary_key=True)
-    suite: Mapped[str] = mapped_column(index=True)
-    tag: Mapped[str | None] = mapped_column(index=True)
+    suite: Mapped[str] = mapped_column(INDEXED_TEXT, index=True)
+    tag: Mapped[str | None] = mapped_column(INDEXED_TEXT, index=True)
     baseline: Mapped[str | None]
     environment_id: Mapped[int | None] = mapped_column(ForeignKey("kd_environment.id"))
     git_sha: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -1,5 +1,5 @@
-"""Writes. Each function runs inside the caller's transaction (``ResultStore`` opens one per call) and is
-idempotent: the same call twice leaves the database as one call does."""
+"""Writes. Each function runs inside the caller's transaction (``ResultStore`` opens a :class:`WriteSession`
+per call) and is idempotent: the same call twice leaves the database as one call does."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import String, delete, event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bench._store._engine import plain
+from bench._store._names import check_sweep_name
 from bench._store._schema import (
+    Base,
     Dataset,
     Environment,
     Epoch,
+    Meta,
     Phase,
     RegressionCase,
     RegressionRun,
@@ -30,6 +33,8 @@ __all__ = [
     "ADHOC_SWEEP",
     "SWEEP_STATUSES",
     "TRIAL_STATUSES",
+    "WriteSession",
+    "check_writable",
     "create_sweep",
     "finish_sweep",
     "finish_trial",
@@ -68,6 +73,37 @@ MODEL_KEYS = ("test_auc", "test_logloss", "valid_auc", "valid_logloss", "params"
               "latency_ms_b4096")  # fmt: skip
 
 
+class WriteSession(Session):
+    """The session writes run in: a bounded column's value is checked before it reaches the database."""
+
+
+@event.listens_for(WriteSession, "before_flush")
+def _check_lengths(s: Session, _context: object, _instances: object) -> None:
+    # SQLite ignores VARCHAR lengths, PostgreSQL refuses longer values: refuse them here, on every backend,
+    # with the column's name. Only kdbench's own short values (hashes, statuses, ...) have bounded columns.
+    for row in (*s.new, *s.dirty):
+        table = getattr(row, "__table__", None)
+        for column in table.columns if table is not None else ():
+            limit = column.type.length if isinstance(column.type, String) else None
+            value = getattr(row, column.key, None)
+            if limit is not None and isinstance(value, str) and len(value) > limit:
+                shown = value if len(value) <= 40 else value[:37] + "..."
+                raise StoreError(
+                    f"{table.name}.{column.name} takes at most {limit} characters, "
+                    f"got {len(value)} ({shown!r})"
+                )
+
+
+def check_writable(s: Session) -> None:
+    """A write transaction that changes nothing, to learn before long work whether the database takes writes
+    (a read-only file or folder, a role without INSERT, a read-only replica all fail here)."""
+    if s.connection().dialect.name == "postgresql":
+        # ROW EXCLUSIVE is the lock INSERT and UPDATE take: asking for it needs a write privilege per table
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        s.execute(text(f"LOCK TABLE {tables} IN ROW EXCLUSIVE MODE"))
+    s.execute(update(Meta).where(Meta.key == "schema_version").values(value=Meta.value))
+
+
 # ---- environment and dataset -------------------------------------------------------------------------------
 def record_environment(s: Session, env: Mapping[str, Any]) -> int:
     if not isinstance(env, Mapping):
@@ -99,8 +135,7 @@ def record_dataset(s: Session, info: Mapping[str, Any]) -> None:
 
 # ---- sweeps ------------------------------------------------------------------------------------------------
 def create_sweep(s: Session, name: str, **fields: Any) -> None:
-    if not name or not isinstance(name, str):
-        raise StoreError(f"a sweep needs a non-empty name, got {name!r}")
+    check_sweep_name(name)
     if s.scalar(select(Sweep.id).where(Sweep.name == name)) is not None:
         raise StoreError(f"sweep {name!r} already exists: pick another name, or resume it")
     objectives = fields["objectives"]
@@ -140,6 +175,7 @@ def _sweep(s: Session, name: str) -> Sweep:
 def _implicit_sweep(s: Session, name: str) -> Sweep:
     sweep = s.scalar(select(Sweep).where(Sweep.name == name))
     if sweep is None:
+        check_sweep_name(name)  # an existing sweep may predate the rule; a new one follows it
         sweep = Sweep(name=name, status="completed", objectives=[], scheduler={}, searcher={},
                       settings={"implicit": True})  # fmt: skip
         s.add(sweep)
@@ -148,8 +184,15 @@ def _implicit_sweep(s: Session, name: str) -> Sweep:
 
 
 # ---- trials ------------------------------------------------------------------------------------------------
-def start_trial(s: Session, sweep: str, number: int, **fields: Any) -> int:
-    return _upsert_trial(s, _sweep(s, sweep), number, **fields).id
+def start_trial(s: Session, sweep: str | None, number: int | None, **fields: Any) -> int:
+    # sweep=None: the implicit adhoc sweep (``kdbench train``), number=None: that sweep's next number.
+    sweep_row = _sweep(s, sweep) if sweep is not None else _implicit_sweep(s, ADHOC_SWEEP)
+    return _upsert_trial(s, sweep_row, _next_number(s, sweep_row) if number is None else number, **fields).id
+
+
+def _next_number(s: Session, sweep: Sweep) -> int:
+    last = s.scalar(select(func.max(Trial.number)).where(Trial.sweep_id == sweep.id))
+    return 0 if last is None else last + 1
 
 
 def _upsert_trial(s: Session, sweep: Sweep, number: int, **fields: Any) -> Trial:
@@ -209,10 +252,9 @@ def record_trial(
 ) -> int:
     _check_status(status, FINAL_TRIAL_STATUSES, "finished trial")
     _require(result, RESULT_KEYS, "trial result")
-    sweep_row = _implicit_sweep(s, sweep or ADHOC_SWEEP)
+    sweep_row = _implicit_sweep(s, ADHOC_SWEEP if sweep is None else sweep)  # '' is refused, not adhoc
     if number is None:
-        last = s.scalar(select(func.max(Trial.number)).where(Trial.sweep_id == sweep_row.id))
-        number = 0 if last is None else last + 1
+        number = _next_number(s, sweep_row)
     trial = _upsert_trial(
         s, sweep_row, number, config=result["config"], config_hash=result["config_hash"],
         config_family=result["config_family"], seed=result["seed"],

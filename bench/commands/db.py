@@ -41,16 +41,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 # ---- the plain functions behind the commands ---------------------------------------------------------------
 def info(*, db: str | None = None) -> dict[str, Any]:
-    """The (redacted) URL, schema versions and row counts of the database at ``db``."""
-    from bench.store import ResultStore, schema_version_supported
+    """The (redacted) URL, schema versions and row counts of the database at ``db``; ``counts`` is None for a
+    database of another schema version (which this kdbench cannot read: ``hint`` says what to do)."""
+    from bench.store import ResultStore, recorded_schema_version, schema_version_supported
 
+    url, version = recorded_schema_version(db)
+    supported = schema_version_supported()
+    if version != supported:
+        hint = f"run `kdbench db upgrade --db {url}`" if version < supported else "upgrade kdbench to read it"
+        return {
+            "url": url,
+            "schema_version": version,
+            "supported_schema_version": supported,
+            "counts": None,
+            "hint": hint,
+        }
     with ResultStore(db, create=False) as store:
         counts = {name: len(frame) for name, frame in _tables(store).items()}
         return {
             "url": store.url_redacted,
             "schema_version": store.schema_version(),
-            "supported_schema_version": schema_version_supported(),
+            "supported_schema_version": supported,
             "counts": counts,
+            "hint": None,
         }
 
 
@@ -66,6 +79,8 @@ def export(*, db: str | None = None, format: str = "csv", out: str | Path) -> li
     cases) into ``out``; dict and list cells become JSON text. Returns the paths written."""
     if format not in EXPORT_FORMATS:
         raise StoreError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}")
+    if not str(out).strip():
+        raise StoreError("--out needs a folder name, got an empty one")
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise StoreError(f"--out {folder} exists and is not a folder")
@@ -127,6 +142,9 @@ def _info_cmd(args: argparse.Namespace) -> int:
     facts = info(db=args.db)
     print(f"database: {facts['url']}")
     print(f"schema version: {facts['schema_version']} (this kdbench: {facts['supported_schema_version']})")
+    if facts["counts"] is None:
+        print(facts["hint"])
+        return 0
     for name, n in facts["counts"].items():
         print(f"{name}: {n}")
     return 0

@@ -11,7 +11,7 @@ import pytest
 from bench.cli import main
 from bench.commands import db as db_command
 from bench.errors import StoreError
-from bench.store import ResultStore
+from bench.store import ResultStore, schema_version_supported
 from tests.store import _factories as f
 
 TABLES = (
@@ -41,7 +41,7 @@ def db(tmp_path: Path) -> str:
 
 def test_info_function_counts_rows(db: str) -> None:
     facts = db_command.info(db=db)
-    assert facts["schema_version"] == facts["supported_schema_version"] == 1
+    assert facts["schema_version"] == facts["supported_schema_version"] == schema_version_supported() == 2
     assert (
         facts["counts"]["trials"] == 2 and facts["counts"]["epochs"] == 12 and facts["counts"]["sweeps"] == 1
     )
@@ -50,11 +50,11 @@ def test_info_function_counts_rows(db: str) -> None:
 def test_info_command_prints_a_redacted_url(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "info", "--db", db]) == 0
     out = capsys.readouterr().out
-    assert f"database: {db}" in out and "schema version: 1 (this kdbench: 1)" in out and "trials: 2" in out
+    assert f"database: {db}" in out and "schema version: 2 (this kdbench: 2)" in out and "trials: 2" in out
 
 
 def test_upgrade_command_on_a_current_database(db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert db_command.upgrade(db=db) == (1, 1)
+    assert db_command.upgrade(db=db) == (2, 2)
     assert main(["db", "upgrade", "--db", db]) == 0
     assert "already current" in capsys.readouterr().out
 
@@ -83,8 +83,8 @@ def test_export_refuses_a_file_as_folder(db: str, tmp_path: Path) -> None:
 
 def test_read_commands_do_not_create_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'absent.db'}"
-    assert main(["db", "info", "--db", url]) != 0
-    assert main(["export", "--db", url, "--out", str(tmp_path / "x")]) != 0
+    assert main(["db", "info", "--db", url]) == 2
+    assert main(["export", "--db", url, "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "absent.db").exists()
     assert "no kdbench database" in capsys.readouterr().err
 
@@ -96,8 +96,23 @@ def test_read_commands_do_not_create_a_database(tmp_path: Path, capsys: pytest.C
         (lambda d: "postgresql://kd:hunter2@127.0.0.1:1/results", "cannot open postgresql+psycopg://kd:***@"),
         (lambda d: f"sqlite:///{d / 'missing' / 'kd.db'}", "does not exist"),
         (lambda d: f"sqlite:///{d / 'notes.txt'}", "file is not a database"),
+        (lambda d: "postgresql://kd:hunter2@localhost:abc/results", "its port 'abc' is not a number"),
+        (lambda d: "", "not a database URL"),
+        (lambda d: "sqlite:///", "names no file"),
+        (lambda d: f"sqlite:///{d / 'notes.txt' / 'kd.db'}", "is a file, not a directory"),
+        (lambda d: f"sqlite:///{d / ('k' * 300)}.db", "File name too long"),
     ],
-    ids=["unknown-driver", "unreachable-host", "missing-directory", "not-a-database"],
+    ids=[
+        "unknown-driver",
+        "unreachable-host",
+        "missing-directory",
+        "not-a-database",
+        "port-not-a-number",
+        "empty",
+        "sqlite-no-file",
+        "file-as-folder",
+        "name-too-long",
+    ],
 )
 @pytest.mark.parametrize("command", [["db", "info"], ["db", "upgrade"], ["export", "--out", "OUT"]])
 def test_bad_urls_give_one_line_and_a_nonzero_exit(
@@ -105,11 +120,29 @@ def test_bad_urls_give_one_line_and_a_nonzero_exit(
 ) -> None:
     (tmp_path / "notes.txt").write_text("not a database, just notes\n" * 50)
     argv = [str(tmp_path / "out") if arg == "OUT" else arg for arg in command]
-    assert main([*argv, "--db", make_url(tmp_path)]) != 0
+    assert main([*argv, "--db", make_url(tmp_path)]) == 2
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("kdbench: error:") and expected in lines[0]
     assert "hunter2" not in captured.err + captured.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # nothing written, no --out folder
+
+
+@pytest.mark.parametrize("command", [["db", "info"], ["db", "upgrade"], ["export", "--out", "OUT"]])
+def test_a_missing_mysql_driver_names_the_real_package(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("mysqlclient is installed here")
+    argv = [str(tmp_path / "out") if arg == "OUT" else arg for arg in command]
+    assert main([*argv, "--db", "mysql://kd@localhost/results"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(pip install mysqlclient)" in err and "mysqldb)" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_db_without_action_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:

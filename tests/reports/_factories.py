@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from bench.store import ResultStore
 from tests.store import _factories as f
 
@@ -99,7 +101,8 @@ def fill_store(
 
     # hostile text everywhere a user can put it: sweep name, dataset source, config value, error
     store.record_dataset(f.dataset_info("ds-evil-000000001", source=EVIL))
-    store.create_sweep(EVIL, **f.sweep_kwargs(dataset_fingerprint="ds-evil-000000001", space_name=EVIL))
+    store.create_sweep("evil", **f.sweep_kwargs(dataset_fingerprint="ds-evil-000000001", space_name=EVIL))
+    _rename_sweep(store, "evil", EVIL)
     store.record_trial(
         EVIL, 0, result=_result(0.7, dataset="ds-evil-000000001", interaction=EVIL_VALUE), environment_id=env
     )
@@ -147,3 +150,15 @@ def fill_store(
         tag="v0.1",
         baseline="bench/baselines/smoke.json",
     )
+
+
+def _rename_sweep(store: ResultStore, old: str, new: str) -> None:
+    """New sweep names cannot hold markup, but one in a database written before that rule can (and stays
+    writable): the report must escape it all the same."""
+    engine = sa.create_engine(store.url)
+    try:
+        with engine.begin() as conn:
+            rename = sa.text("UPDATE kd_sweep SET name = :new WHERE name = :old")
+            conn.execute(rename, {"new": new, "old": old})
+    finally:
+        engine.dispose()

@@ -6,7 +6,7 @@ import optuna
 import sqlalchemy as sa
 
 from bench._store._schema import TABLE_PREFIX, Base
-from bench.store import ResultStore
+from bench.store import ResultStore, schema_version_supported
 
 
 def test_optuna_and_kdbench_tables_in_one_database(store: ResultStore) -> None:
@@ -29,5 +29,5 @@ def test_optuna_and_kdbench_tables_in_one_database(store: ResultStore) -> None:
 def test_opening_a_database_that_optuna_created_first(db_url: str) -> None:
     optuna.create_study(study_name="first", storage=db_url)
     with ResultStore(db_url) as store:
-        assert store.schema_version() == 1
+        assert store.schema_version() == schema_version_supported()
         assert optuna.load_study(study_name="first", storage=store.optuna_storage()).study_name == "first"

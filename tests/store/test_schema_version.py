@@ -46,54 +46,60 @@ def test_newer_database_is_refused(db_url: str) -> None:
 def test_older_database_is_refused_then_upgraded_keeping_its_data(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _seed(db_url)  # a version-1 database with one trial
-    # Pretend this kdbench is at version 2, whose migration adds a column to kd_trial.
+    _seed(db_url)  # a database of the current version with one trial
+    # Pretend this kdbench is one version ahead, whose migration adds a column to kd_trial.
+    now = schema_version_supported()
     calls: list[int] = []
 
     def add_note_column(conn: sa.Connection) -> None:
         calls.append(1)
         conn.execute(sa.text("ALTER TABLE kd_trial ADD COLUMN note TEXT"))
 
-    monkeypatch.setattr(_migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(_migrations.MIGRATIONS, 1, add_note_column)
+    monkeypatch.setattr(_migrations, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(_migrations.MIGRATIONS, now, add_note_column)
     with pytest.raises(StoreError) as excinfo:
         ResultStore(db_url)
-    assert "older than this kdbench's 2" in str(excinfo.value) and "kdbench db upgrade --db" in str(
-        excinfo.value
-    )
+    assert f"older than this kdbench's {now + 1}" in str(excinfo.value)
+    assert "kdbench db upgrade --db" in str(excinfo.value)
 
-    assert upgrade_database(db_url) == (1, 2)
-    assert upgrade_database(db_url) == (2, 2) and calls == [1]
+    assert upgrade_database(db_url) == (now, now + 1)
+    assert upgrade_database(db_url) == (now + 1, now + 1) and calls == [1]
     with ResultStore(db_url) as store:
-        assert store.schema_version() == 2 and len(store.trials()) == 1 and len(store.epochs()) == 6
+        assert store.schema_version() == now + 1 and len(store.trials()) == 1 and len(store.epochs()) == 6
         columns = {c["name"] for c in sa.inspect(store._engine).get_columns("kd_trial")}
     assert "note" in columns
 
 
 def test_a_failing_migration_changes_nothing(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _seed(db_url)
+    now = schema_version_supported()
 
     def half_done(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE kd_trial ADD COLUMN note TEXT"))
         raise StoreError("migration step failed on purpose")
 
-    monkeypatch.setattr(_migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(_migrations.MIGRATIONS, 1, half_done)
+    monkeypatch.setattr(_migrations, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(_migrations.MIGRATIONS, now, half_done)
     with pytest.raises(StoreError, match="on purpose"):
         upgrade_database(db_url)
-    monkeypatch.setattr(_migrations, "SCHEMA_VERSION", 1)
+    monkeypatch.setattr(_migrations, "SCHEMA_VERSION", now)
     with ResultStore(db_url) as store:
-        assert store.schema_version() == 1 and len(store.trials()) == 1
+        assert store.schema_version() == now and len(store.trials()) == 1
         columns = {c["name"] for c in sa.inspect(store._engine).get_columns("kd_trial")}
     assert "note" not in columns
 
 
 def test_missing_migration_is_an_error(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _seed(db_url)
-    monkeypatch.setattr(_migrations, "SCHEMA_VERSION", 3)
-    monkeypatch.setitem(_migrations.MIGRATIONS, 1, lambda conn: None)
-    with pytest.raises(StoreError, match="no migration from schema version 2 to 3"):
+    now = schema_version_supported()
+    monkeypatch.setattr(_migrations, "SCHEMA_VERSION", now + 2)
+    monkeypatch.setitem(_migrations.MIGRATIONS, now, lambda conn: None)
+    with pytest.raises(StoreError, match=f"no migration from schema version {now + 1} to {now + 2}"):
         upgrade_database(db_url)
+
+
+def test_every_older_version_has_a_migration() -> None:
+    assert sorted(_migrations.MIGRATIONS) == list(range(1, schema_version_supported()))
 
 
 def test_kd_tables_without_a_version_are_not_touched(db_url: str) -> None:

@@ -16,6 +16,7 @@ from bench.store import (
     SWEEP_COLUMNS,
     TRIAL_COLUMNS,
     ResultStore,
+    schema_version_supported,
 )
 
 from . import _factories as f
@@ -35,7 +36,7 @@ def sweep(store: ResultStore) -> str:
 
 # ---- opening
 def test_fresh_database_has_schema_and_empty_frames_keep_their_columns(store: ResultStore) -> None:
-    assert store.schema_version() == 1
+    assert store.schema_version() == schema_version_supported()
     assert tuple(store.sweeps().columns) == SWEEP_COLUMNS
     assert tuple(store.trials().columns) == TRIAL_COLUMNS
     assert tuple(store.phases().columns) == PHASE_COLUMNS
@@ -191,14 +192,14 @@ def test_non_finite_metrics_are_stored_as_missing(store: ResultStore, env_id: in
 def test_record_trial_adhoc_numbers_and_named_sweeps(store: ResultStore, env_id: int) -> None:
     a = store.record_trial(None, None, result=f.result(seed=1), environment_id=env_id)
     b = store.record_trial(None, None, result=f.result(seed=2), environment_id=env_id, node="n", device="cpu")
-    c = store.record_trial("regress:smoke", 7, result=f.result(seed=3), environment_id=env_id)
-    c2 = store.record_trial("regress:smoke", 7, result=f.result(seed=3), environment_id=env_id)
+    c = store.record_trial("regress-smoke", 7, result=f.result(seed=3), environment_id=env_id)
+    c2 = store.record_trial("regress-smoke", 7, result=f.result(seed=3), environment_id=env_id)
     assert len({a, b, c}) == 3 and c2 == c
     frame = store.trials()
     assert list(zip(frame["sweep"], frame["number"], strict=True)) == [
         ("adhoc", 0),
         ("adhoc", 1),
-        ("regress:smoke", 7),
+        ("regress-smoke", 7),
     ]
     assert set(frame["status"]) == {"completed"}
     assert store.get_sweep("adhoc")["settings"] == {"implicit": True}
