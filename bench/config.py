@@ -54,46 +54,67 @@ class TrialConfig:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrialConfig:
         """Build from a partial mapping over the defaults; raise ConfigError listing every problem."""
-        problems: list[str] = []
+        config, problems = cls._build(values)
+        if problems:
+            raise ConfigError("invalid trial config: " + "; ".join(message for _, message in problems))
+        return config
+
+    @classmethod
+    def problems(cls, values: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        """What :meth:`from_dict` would refuse in ``values`` (empty: nothing), each problem with the keys it
+        concerns, so a caller can say which of its own settings is at fault (a search space names the
+        parameter). The messages are those of ``from_dict``, in the same order."""
+        return cls._build(values)[1]
+
+    @classmethod
+    def _build(cls, values: Mapping[str, Any]) -> tuple[TrialConfig, list[tuple[tuple[str, ...], str]]]:
+        problems: list[tuple[tuple[str, ...], str]] = []
         known = {f.name: f for f in dataclasses.fields(cls)}
         clean: dict[str, Any] = {}
         for key, value in values.items():
             if key not in known:
-                problems.append(f"unknown key {key!r} (known: {', '.join(known)})")
+                problems.append(((key,), f"unknown key {key!r} (known: {', '.join(known)})"))
                 continue
-            converted = _convert(key, value, known[key].type, problems)
-            if converted is not _INVALID:
+            converted = _convert(value, known[key].type)
+            if converted is _INVALID:
+                kind = str(known[key].type).replace("tuple[int, ...]", "list of int")
+                problems.append(((key,), f"{key} must be of type {kind}, got {value!r}"))
+            else:
                 clean[key] = converted
         teacher = clean.get("teacher", cls.teacher)
         for other, keys in TEACHER_KEYS.items():
             for key in keys:
                 if other != teacher and key in values:
-                    problems.append(f"{key!r} applies only to teacher {other!r}, not {teacher!r}")
+                    problems.append(
+                        ((key, "teacher"), f"{key!r} applies only to teacher {other!r}, not {teacher!r}")
+                    )
         config = cls(**clean)  # only well-typed values: range checks below still report every problem
         problems.extend(config._value_problems())
-        if problems:
-            raise ConfigError("invalid trial config: " + "; ".join(problems))
-        return config
+        return config, problems
 
-    def _value_problems(self) -> list[str]:
-        p: list[str] = []
+    def _value_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        p: list[tuple[tuple[str, ...], str]] = []
         if self.teacher not in TEACHERS:
-            p.append(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
+            p.append((("teacher",), f"teacher must be one of {TEACHERS}, got {self.teacher!r}"))
         if self.interaction not in INTERACTIONS:
-            p.append(f"interaction must be one of {INTERACTIONS}, got {self.interaction!r}")
+            p.append(
+                (("interaction",), f"interaction must be one of {INTERACTIONS}, got {self.interaction!r}")
+            )
         for key in ("t_depth", "depth", "embedding_size", "batch_size", "max_epochs", "patience"):
             if getattr(self, key) < 1:
-                p.append(f"{key} must be >= 1, got {getattr(self, key)}")
+                p.append(((key,), f"{key} must be >= 1, got {getattr(self, key)}"))
         if not self.t_cin or any(size < 1 for size in self.t_cin):
-            p.append(f"t_cin must be a non-empty list of layer sizes >= 1, got {list(self.t_cin)}")
+            p.append(
+                (("t_cin",), f"t_cin must be a non-empty list of layer sizes >= 1, got {list(self.t_cin)}")
+            )
         for key in ("alpha", "beta", "weight_decay"):
             value = getattr(self, key)
             if not math.isfinite(value) or value < 0:
-                p.append(f"{key} must be a finite number >= 0, got {value}")
+                p.append(((key,), f"{key} must be a finite number >= 0, got {value}"))
         if not math.isfinite(self.lr) or self.lr <= 0:
-            p.append(f"lr must be a finite number > 0, got {self.lr}")
+            p.append((("lr",), f"lr must be a finite number > 0, got {self.lr}"))
         if self.alpha == 0 and self.beta == 0:
-            p.append("alpha and beta are both 0: distillation would have no loss")
+            p.append((("alpha", "beta"), "alpha and beta are both 0: distillation would have no loss"))
         return p
 
     # ---- views ----------------------------------------------------------------------------------
@@ -130,8 +151,8 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _convert(key: str, value: Any, annotation: Any, problems: list[str]) -> Any:
-    """Coerce ``value`` to the field's type, accepting only lossless conversions (``3.0`` for an int: no)."""
+def _convert(value: Any, annotation: Any) -> Any:
+    """``value`` as the field's type or ``_INVALID``: only lossless conversions (``3.0`` for an int: no)."""
     kind = str(annotation)
     if kind == "bool":
         if isinstance(value, bool):
@@ -141,13 +162,15 @@ def _convert(key: str, value: Any, annotation: Any, problems: list[str]) -> Any:
             return value
     elif kind == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an int beyond any float (1e400 written out)
+                return _INVALID
     elif kind == "str":
         if isinstance(value, str):
             return value
     elif kind.startswith("tuple") and isinstance(value, (list, tuple)) and all(_is_int(v) for v in value):
         return tuple(value)
-    problems.append(f"{key} must be of type {kind.replace('tuple[int, ...]', 'list of int')}, got {value!r}")
     return _INVALID
 
 

@@ -12,11 +12,13 @@ A space file (see ``README.md`` here for the full format)::
       alpha: {float: [0.01, 1.0], log: true}             # float range (log scale; or `step: x`)
       depth: {value: 2, when: {teacher: cin}}            # a fixed value on one branch
 
-``load_space(name_or_path, known_keys=None)`` validates the file (every problem names file, line and key) and
-returns a :class:`SearchSpace`; ``SearchSpace.suggest(trial)`` is the define-by-run function. Optuna sees
-conditional parameters under branch-unique names (``t_depth|teacher=crossnet``) and list choices as strings
-(``"32-32"``); the returned config uses plain keys and lists. This package imports neither ``bench`` nor
-``optuna`` at import time (Optuna is imported where a study or distribution is built).
+``load_space(name_or_path, known_keys=None, *, check=None)`` validates the file (every problem names file,
+line and key) and returns a :class:`SearchSpace`; with ``check`` (``config -> [(keys, message)]``, kdbench
+passes ``TrialConfig.problems``) it also refuses a space that can give a config ``check`` refuses, trying
+every branch, choice and range end (``_check.py``). ``SearchSpace.suggest(trial)`` is the define-by-run
+function. Optuna sees conditional parameters under branch-unique names (``t_depth|teacher=crossnet``) and
+list choices as strings (``"32-32"``); the returned config uses plain keys and lists. This package imports
+neither ``bench`` nor ``optuna`` at import time (Optuna is imported where a study or distribution is built).
 """
 
 from search_spaces._errors import Problem, SearchSpaceError

@@ -10,16 +10,20 @@ from importlib import resources
 from pathlib import Path as FilePath
 from typing import Any
 
+from search_spaces._check import ProblemsOf, check_configs
 from search_spaces._errors import Problem, SearchSpaceError
 from search_spaces._params import Condition, Param, SpecError, canonical, check_plain, parse_param, render
 from search_spaces._space import SearchSpace
 from search_spaces._yaml import Document, read_yaml
 
-__all__ = ["available_spaces", "load_space", "parse_space"]
+__all__ = ["MAX_BYTES", "NAME_MAX", "available_spaces", "load_space", "parse_space"]
+
+MAX_BYTES = 1 << 20  # the shipped spaces are ~2 KB; a larger "space" is some other file
 
 _TOP_KEYS = ("name", "description", "fixed", "params")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+NAME_MAX = 100  # a space's name starts sweep names (and so Ray folder names): kept as short as those
+_NAME = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{NAME_MAX - 1}}}")  # fullmatch: no trailing newline
 Report = Callable[..., None]  # report(path, message, line=None): record one problem
 
 
@@ -30,27 +34,75 @@ def available_spaces() -> list[str]:
     )
 
 
-def load_space(name_or_path: str | FilePath, known_keys: Iterable[str] | None = None) -> SearchSpace:
+def load_space(
+    name_or_path: str | FilePath,
+    known_keys: Iterable[str] | None = None,
+    *,
+    check: ProblemsOf | None = None,
+) -> SearchSpace:
     """Load and validate a space: a packaged name (``"quick"``) or a YAML file (``.yaml``/``.yml``/existing).
 
     With ``known_keys`` every parameter and fixed key must be one of them (the sweep passes the trial
-    config's field names). Every problem found raises one :class:`SearchSpaceError` naming file, line and key.
+    config's field names). With ``check`` (``config -> [(keys, message), ...]``, the sweep passes
+    ``TrialConfig.problems``) every branch, choice and range end is tried as a config (see ``_check``), and
+    the first one refused is an error naming the parameter and value. Every problem found raises one
+    :class:`SearchSpaceError` naming file, line and key. A file is UTF-8 (a BOM is fine), at most
+    :data:`MAX_BYTES` long.
     """
     target = str(name_or_path)
     path = FilePath(target)
-    if target.endswith((".yaml", ".yml")) or path.is_file():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise SearchSpaceError(f"cannot read search space {target}: {e.strerror or e}") from e
-        return parse_space(text, source=target, default_name=path.stem, known_keys=known_keys)
+    shown = _shown(target)
+    if target.endswith((".yaml", ".yml")) or _exists(path, "file"):
+        text = _read(path, shown)
+        # Without `name:` the file names the space: made a valid name, not an error the user never wrote.
+        default = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.")[:NAME_MAX] or "space"
+        return parse_space(text, source=shown, default_name=default, known_keys=known_keys, check=check)
     names = available_spaces()
     if target not in names:
+        if _exists(path, "dir"):
+            raise SearchSpaceError(f"search space {shown} is a folder: give a YAML file or a packaged name")
         raise SearchSpaceError(
-            f"unknown search space {target!r}: give a YAML file or one of {', '.join(names)}"
+            f"unknown search space {shown!r}: give a YAML file or one of {', '.join(names)}"
         )
     text = (resources.files(__package__) / f"{target}.yaml").read_text(encoding="utf-8")
-    return parse_space(text, source=f"{target}.yaml", default_name=target, known_keys=known_keys)
+    return parse_space(text, source=f"{target}.yaml", default_name=target, known_keys=known_keys, check=check)
+
+
+def _shown(target: str) -> str:
+    """The name as messages show it: one printable line of reasonable length (a path is user input)."""
+    shown = target if target.isprintable() else ascii(target)[1:-1]
+    return shown if len(shown) <= 200 else f"{shown[:120]}...{shown[-60:]}"
+
+
+def _exists(path: FilePath, kind: str) -> bool:
+    try:
+        return path.is_file() if kind == "file" else path.is_dir()
+    except (OSError, ValueError):  # a name too long, or with a NUL byte: no such file
+        return False
+
+
+def _read(path: FilePath, shown: str) -> str:
+    """The file's text: one :class:`SearchSpaceError` for a folder, a missing, huge or non-UTF-8 file."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except IsADirectoryError as e:
+        raise SearchSpaceError(f"search space {shown} is a folder, not a YAML file") from e
+    except OSError as e:
+        raise SearchSpaceError(f"cannot read search space {shown}: {e.strerror or e}") from e
+    except ValueError as e:  # a NUL byte in the name
+        raise SearchSpaceError(f"cannot read search space {shown}: {e}") from e
+    if len(data) > MAX_BYTES:
+        raise SearchSpaceError(
+            f"search space {shown} is larger than {MAX_BYTES >> 20} MiB: a space is a short YAML file"
+        )
+    try:
+        return data.decode("utf-8-sig")  # a BOM (some Windows editors write one) is not part of the text
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise SearchSpaceError([
+            Problem(shown, line, "", f"not UTF-8 text (byte 0x{data[e.start]:02x}): save it as UTF-8")
+        ]) from e  # fmt: skip
 
 
 def parse_space(
@@ -59,6 +111,7 @@ def parse_space(
     source: str = "<string>",
     default_name: str = "space",
     known_keys: Iterable[str] | None = None,
+    check: ProblemsOf | None = None,
 ) -> SearchSpace:
     """Validate YAML ``text`` into a :class:`SearchSpace` (what :func:`load_space` does after reading)."""
     doc = read_yaml(text, source)
@@ -79,8 +132,9 @@ def parse_space(
         if key not in _TOP_KEYS:
             report((key,), f"unknown key (a search space has: {', '.join(_TOP_KEYS)})")
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not _NAME.match(name):
-        report(("name",), f"name must be a word of letters, digits, '_', '.', '-', got {name!r}")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        shown = repr(name) if len(repr(name)) <= 80 else f"{repr(name)[:60]}... ({len(name)} characters)"
+        report(("name",), f"name must be a word of 1-{NAME_MAX} letters, digits, '_', '.', '-', got {shown}")
     description = data.get("description", "")
     if not isinstance(description, str):
         report(("description",), f"description must be a string, got {description!r}")
@@ -104,6 +158,8 @@ def parse_space(
     _check_reachable(ordered, params, report)
     if problems:
         raise SearchSpaceError(problems)
+    if check is not None:
+        check_configs(ordered, fixed, check, source=source, fixed_line=lambda key: doc.line(("fixed", key)))
     return SearchSpace(
         name=name,
         description=description,

@@ -109,7 +109,7 @@ def build_scheduler(
     metric, mode = objectives[0].metric, objectives[0].mode
     common = {"time_attr": TIME_ATTR, "metric": metric, "mode": mode, "grace_period": grace_period}
     if name == "asha":
-        if reduction_factor <= 1:
+        if not (math.isfinite(reduction_factor) and reduction_factor > 1):
             raise SweepError(f"--reduction-factor must be > 1, got {reduction_factor:g}")
         max_t = max(max_student_epochs, grace_period)
         # stop_last_trials=False: reaching max_t must not cut a trial off before its final report.

@@ -51,8 +51,13 @@ def validate_recipe(recipe: Recipe) -> None:
     if recipe.scheduler not in SCHEDULERS:
         raise SweepError(f"unknown scheduler {recipe.scheduler!r}: use one of {', '.join(SCHEDULERS)}")
     scheduler_for(recipe, objectives)
-    if not recipe.name.strip() or any(c in recipe.name for c in "/\\"):
-        raise SweepError(f"--name must be non-empty and hold no slashes, got {recipe.name!r}")
+    from bench._store._names import check_sweep_name  # the store's rule, checked before Ray or the store
+    from bench.errors import StoreError
+
+    try:
+        check_sweep_name(recipe.name)  # also names the Optuna study and Ray's storage folder
+    except StoreError as e:
+        raise SweepError(f"--name: {e}") from e
 
 
 def make_runtime(
@@ -64,11 +69,13 @@ def make_runtime(
     ray_storage: str | None,
     ray_temp_dir: str | None,
 ) -> Runtime:
-    from bench._sweep._ray import check_reachable
+    from bench._sweep._ray import check_local_cluster, check_reachable
     from bench.paths import kdbench_home
 
     check_count("concurrency", concurrency, minimum=1)
-    if address and address != "auto":
+    if address == "auto":
+        check_local_cluster()
+    elif address:
         check_reachable(address)
     if not (isinstance(cpus, (int, float)) and math.isfinite(cpus) and cpus > 0):
         raise SweepError(f"--cpus-per-trial must be > 0, got {cpus}")
@@ -76,14 +83,44 @@ def make_runtime(
         raise SweepError(f"--gpus-per-trial must be >= 0 (fractions share a GPU), got {gpus}")
     if gpus > 1 and gpus != int(gpus):
         raise SweepError(f"--gpus-per-trial above 1 must be a whole number, got {gpus}")
+    if not address:  # a private Ray on this machine: what it can give is known before it starts
+        _check_this_machine(cpus, gpus)
     if teacher_cache == "default":
         teacher_cache = str(kdbench_home() / "teachers")
     elif teacher_cache is not None:
-        teacher_cache = str(Path(teacher_cache).expanduser().resolve())
-    storage = (
-        str(Path(ray_storage).expanduser().resolve()) if ray_storage else str(kdbench_home() / "ray_results")
-    )
-    return Runtime(concurrency, float(cpus), float(gpus), address, teacher_cache, storage, ray_temp_dir)
+        teacher_cache = str(_folder(teacher_cache, "--teacher-cache"))
+    storage = _folder(ray_storage, "--ray-storage") if ray_storage else kdbench_home() / "ray_results"
+    if ray_temp_dir:
+        _folder(ray_temp_dir, "--ray-temp-dir")
+    return Runtime(concurrency, float(cpus), float(gpus), address, teacher_cache, str(storage), ray_temp_dir)
+
+
+def _folder(path: str, flag: str) -> Path:
+    """An absolute folder path (it may not exist yet) that is not a file or under one."""
+    resolved = Path(path).expanduser().resolve()
+    for part in (resolved, *resolved.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise SweepError(f"{flag} {path}: {part} is a file, not a folder")
+            break
+    return resolved
+
+
+def _check_this_machine(cpus: float, gpus: float) -> None:
+    import os
+
+    have = os.cpu_count() or 1
+    if cpus > have:
+        raise SweepError(f"--cpus-per-trial {cpus:g} is more than this machine has ({have} CPUs): lower it")
+    if gpus > 0:
+        import torch
+
+        count = torch.cuda.device_count()
+        if count == 0 or gpus > count:
+            raise SweepError(
+                f"--gpus-per-trial {gpus:g} asked for, but this machine has {count} GPUs: drop the flag, "
+                "lower it, or join a cluster with GPUs (--address)"
+            )
 
 
 def check_count(flag: str, value: int, *, minimum: int) -> None:
@@ -92,13 +129,20 @@ def check_count(flag: str, value: int, *, minimum: int) -> None:
 
 
 def load_space(name: str) -> Any:
+    """The space ``name`` (packaged name or YAML file), refused unless every config it can give is a valid
+    trial config: keys, fixed values, every choice, both ends of every range, on every conditional branch.
+
+    The one check behind ``kdbench sweep`` and ``kdbench space show|sample``, so both give the same verdict
+    on the same file; it runs before any data, store or Ray work. Raises a one-line :class:`SearchSpaceError`
+    naming the file, line, parameter and value.
+    """
     import search_spaces
     from bench.config import TrialConfig
 
     keys = [f.name for f in dataclasses.fields(TrialConfig)]
     try:
-        return search_spaces.load_space(name, known_keys=keys)
-    except search_spaces.SearchSpaceError as e:
+        return search_spaces.load_space(name, known_keys=keys, check=TrialConfig.problems)
+    except search_spaces.SearchSpaceError as e:  # convert at the boundary: the CLI reports KdbenchErrors
         raise SearchSpaceError(str(e)) from e
 
 
@@ -113,11 +157,15 @@ def scheduler_for(recipe: Recipe, objectives: tuple[Objective, ...]) -> tuple[An
 
 
 def max_student_epochs(space: Any) -> int:
-    """Distillation + finetuning epochs a trial of ``space`` can run at most (ASHA's max_t)."""
+    """Distillation + finetuning epochs a trial of ``space`` can run at most (ASHA's max_t).
+
+    Reads only integer values: ``load_space`` has refused any other ``max_epochs`` before this runs.
+    """
     from bench.config import TrialConfig
 
-    caps = [space.fixed["max_epochs"]] if "max_epochs" in space.fixed else []
+    values = [space.fixed["max_epochs"]] if "max_epochs" in space.fixed else []
     for p in space.params:
         if p.key == "max_epochs":
-            caps.append(p.high if p.high is not None else max(p.choices or (p.value,)))
-    return 2 * int(max(caps) if caps else TrialConfig.max_epochs)
+            values += [p.high] if p.kind == "int" else [*p.choices, p.value]
+    caps = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    return 2 * (max(caps) if caps else TrialConfig.max_epochs)

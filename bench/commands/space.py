@@ -1,20 +1,19 @@
 """``kdbench space``: show a search space as a table, or print random configs drawn from it.
 
-Spaces are loaded with the trial config's keys as the only valid ones, and every sampled config is checked by
-:meth:`TrialConfig.from_dict`, so a space that would fail in a sweep fails here first.
+Spaces are loaded by the sweep's own check (``bench._sweep._recipe.load_space``: trial-config keys only, every
+choice, range end and branch a valid trial config), so a space gets the same verdict here as from
+``kdbench sweep``; every sampled config is checked by :meth:`TrialConfig.from_dict` as well.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from typing import TextIO
 
 import search_spaces
 from bench.config import TrialConfig
-from bench.errors import SearchSpaceError
 
 __all__ = ["load", "register", "sample", "show"]
 
@@ -50,12 +49,10 @@ def _count(text: str) -> int:
 
 
 def load(name: str) -> search_spaces.SearchSpace:
-    """Load a space with the trial config's keys as the valid ones; problems become ``SearchSpaceError``."""
-    keys = [f.name for f in dataclasses.fields(TrialConfig)]
-    try:
-        return search_spaces.load_space(name, known_keys=keys)
-    except search_spaces.SearchSpaceError as e:  # convert at the boundary: the CLI reports KdbenchErrors
-        raise SearchSpaceError(str(e)) from e
+    """The space ``name``, checked as a sweep checks it; problems raise a one-line ``SearchSpaceError``."""
+    from bench._sweep._recipe import load_space
+
+    return load_space(name)
 
 
 def show(*, name: str, source: bool = False, out: TextIO | None = None) -> int:

@@ -74,3 +74,25 @@ def test_overrides_parse_yaml_values():
     }
     with pytest.raises(ConfigError, match="key=value"):
         parse_overrides(["lr"])
+
+
+def test_problems_name_the_keys_each_problem_concerns():
+    values = {"teacher": "crossnet", "t_cin": [200, 0], "alpha": 0, "beta": 0.0, "lr": "fast", "depht": 3}
+    problems = TrialConfig.problems(values)
+    assert problems == [
+        (("lr",), "lr must be of type float, got 'fast'"),
+        (("depht",), "unknown key 'depht' (known: " + ", ".join(TrialConfig.__dataclass_fields__) + ")"),
+        (("t_cin", "teacher"), "'t_cin' applies only to teacher 'cin', not 'crossnet'"),
+        (("t_cin",), "t_cin must be a non-empty list of layer sizes >= 1, got [200, 0]"),
+        (("alpha", "beta"), "alpha and beta are both 0: distillation would have no loss"),
+    ]
+    with pytest.raises(ConfigError) as err:
+        TrialConfig.from_dict(values)
+    assert str(err.value) == "invalid trial config: " + "; ".join(message for _, message in problems)
+    assert TrialConfig.problems({"teacher": "cin", "t_cin": [64, 64]}) == []
+
+
+def test_an_int_beyond_any_float_is_a_type_problem_not_a_crash():
+    huge = 10**400
+    assert TrialConfig.problems({"lr": huge}) == [(("lr",), f"lr must be of type float, got {huge!r}")]
+    assert TrialConfig.from_dict({"max_epochs": huge}).max_epochs == huge  # ints have no such limit

@@ -108,3 +108,40 @@ def test_negative_count_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 def test_space_needs_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["space"])
+
+
+@pytest.mark.parametrize("command", ["show", "sample"])
+def test_a_space_no_trial_accepts_is_refused_in_one_line(
+    command: str, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sweep's own check: a range end no trial config accepts, found only on the cin branch."""
+    path = tmp_path / "wide.yaml"
+    path.write_text(
+        "params:\n  teacher: {choices: [crossnet, cin]}\n"
+        "  embedding_size:\n"
+        "    - {choices: [8, 16], when: {teacher: crossnet}}\n"
+        "    - {int: [0, 64], step: 16, when: {teacher: cin}}\n"
+    )
+    assert main(["space", command, str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"kdbench: error: {path}:5: params.embedding_size: embedding_size = 0 "
+        "(low end of int 0 .. 64 step 16) is not a valid trial config: embedding_size must be >= 1, got 0\n"
+    )
+
+
+def test_a_file_with_a_byte_order_mark_is_shown(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "windows.yaml"
+    path.write_bytes(b"\xef\xbb\xbfname: windows\r\nparams:\r\n  depth: {int: [1, 3]}\r\n")
+    assert main(["space", "show", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("space windows  (sha256 ")
+
+
+def test_a_non_utf8_file_is_one_line(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("description: Einbettungsgröße\nparams:\n  depth: {int: [1, 3]}\n".encode("latin-1"))
+    assert main(["space", "sample", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"kdbench: error: {path}:1: not UTF-8 text (byte 0xf6): save it as UTF-8\n"
+    )

@@ -1,10 +1,12 @@
 """The sweep's pieces without Ray: trial numbering and resume bookkeeping, the Pareto front, scheduler and
-sampler choices, the store's settings update, and the CLI's one-line refusals (nothing written)."""
+sampler choices, the store's settings update, impossible search spaces refused before anything starts, and
+the CLI's one-line refusals (nothing written)."""
 
 from __future__ import annotations
 
 import math
 import socket
+import textwrap
 from pathlib import Path
 
 import optuna
@@ -14,9 +16,12 @@ import pytest
 from bench._sweep._numbers import NumberAllocator, count_finished, fail_running_optuna_trials, is_interrupted
 from bench._sweep._options import OBJECTIVES, build_sampler, build_scheduler
 from bench._sweep._pareto import pareto_front
+from bench._sweep._recipe import load_space, max_student_epochs
 from bench.cli import main
-from bench.errors import SweepError
+from bench.errors import SearchSpaceError, SweepError
 from bench.store import ResultStore
+from bench.sweep import run_sweep
+from search_spaces import available_spaces
 
 
 def frame(rows: list[tuple[int, str, str | None]]) -> pd.DataFrame:
@@ -181,3 +186,111 @@ def test_bad_resources_and_scheduler_combinations_are_refused(capsys, tmp_path: 
     )
     assert code == 2 and "needs --scheduler none" in err
     assert not (tmp_path / "kd.db").exists()
+
+
+# ---- impossible spaces: refused before data, store or Ray ----
+class Started(Exception):
+    """Raised by the stand-ins for data preparation and Ray: the sweep got past its checks."""
+
+
+@pytest.fixture
+def nothing_may_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bench.data
+    from bench._sweep import _ray
+
+    def started(*args: object, **kwargs: object) -> None:
+        raise Started
+
+    monkeypatch.setattr(bench.data, "prepare", started)
+    monkeypatch.setattr(_ray, "connected", started)
+
+
+# name: (YAML, what the one-line refusal starts with after the file name)
+IMPOSSIBLE_SPACES = {
+    "fixed lr 'fast'": (
+        'fixed: {lr: "fast"}\nparams:\n  depth: {int: [1, 3]}\n', ":1: fixed.lr: lr = 'fast'"
+    ),
+    "teacher rnn": (
+        "params:\n  teacher: {choices: [crossnet, rnn]}\n", ":2: params.teacher: teacher = 'rnn'"
+    ),
+    "embedding size -4..0": (
+        "params:\n  embedding_size: {int: [-4, 0]}\n", ":2: params.embedding_size: embedding_size = -4"
+    ),
+    "max_epochs 'two'": ('fixed: {max_epochs: "two"}\n', ":1: fixed.max_epochs: max_epochs = 'two'"),
+    "max_epochs 0 among choices": ("params:\n  max_epochs: {choices: [10, 0]}\n", ":2: params.max_epochs"),
+    "negative depth": ("params:\n  depth: {int: [-1, 4]}\n", ":2: params.depth: depth = -1"),
+    "negative alpha": ("params:\n  alpha: {float: [-1.0, 1.0]}\n", ":2: params.alpha: alpha = -1"),
+    "interaction kernal": ("params:\n  interaction: {choices: [inner, kernal]}\n", ":2: params.interaction"),
+    "t_cin with a zero layer": (
+        "params:\n  teacher: {choices: [crossnet, cin]}\n"
+        "  t_cin: {choices: [[64, 0]], when: {teacher: cin}}\n",
+        ":3: params.t_cin: t_cin = [64, 0]",
+    ),
+    "t_cin on the crossnet branch": (
+        "params:\n  teacher: {choices: [crossnet, cin]}\n  t_cin: {choices: [[64, 64]]}\n",
+        ":3: params.t_cin: t_cin = [64, 64] (a choice) together with teacher = 'crossnet'",
+    ),
+    "patience 0": ("fixed: {patience: 0}\n", ":1: fixed.patience: patience = 0"),
+    "batch size 1024.0": ("params:\n  batch_size: {float: [512, 1024]}\n", ":2: params.batch_size"),
+    "alpha and beta both 0": (
+        "params:\n  alpha: {choices: [1, 0]}\n  beta: {choices: [500, 0]}\n",  # each 0 alone is fine
+        ":2: params.alpha: alpha = 0 (a choice) together with beta = 0",
+    ),
+    "unknown key": ("params:\n  dropout: {float: [0.0, 0.5]}\n", ":2: params.dropout: unknown key"),
+    "not UTF-8": (b"params:\n  depth: {int: [1, 3]}  # \xff\n", ":2: not UTF-8 text"),
+    "a control character": ("params:\n  depth: {int: [1, 3]}\x1b\n", ":2: character U+001B"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(IMPOSSIBLE_SPACES), ids=list(IMPOSSIBLE_SPACES))
+def test_an_impossible_space_is_refused_before_anything_starts(
+    case: str, tmp_path: Path, nothing_may_start: None
+) -> None:
+    text, words = IMPOSSIBLE_SPACES[case]
+    path = tmp_path / "impossible.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    db, ray = tmp_path / "kd.db", tmp_path / "ray"
+    with pytest.raises(SearchSpaceError) as info:
+        run_sweep(space=str(path), dataset="ml-100k", trials=4, db=f"sqlite:///{db}", teacher_cache=None,
+                  ray_storage=str(ray), progress="quiet")  # fmt: skip
+    message = str(info.value)
+    assert len(message.splitlines()) == 1 and message.startswith(f"{path}{words}"), message
+    assert not db.exists() and not ray.exists()
+
+
+@pytest.mark.parametrize("name", ["quick", "default", "ci"])
+def test_the_shipped_spaces_pass_the_check_and_reach_the_data(
+    name: str, tmp_path: Path, nothing_may_start: None
+) -> None:
+    assert name in available_spaces()
+    with pytest.raises(Started):
+        run_sweep(space=name, trials=4, db=f"sqlite:///{tmp_path / 'kd.db'}", teacher_cache=None,
+                  ray_storage=str(tmp_path / "ray"), progress="quiet")  # fmt: skip
+
+
+def test_sweep_and_space_commands_give_the_same_verdict(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, nothing_may_start: None
+) -> None:
+    path = tmp_path / "teachers.yaml"
+    path.write_text(textwrap.dedent("""\
+        description: a teacher no trial knows, found only on its branch
+        params:
+          teacher: {choices: [crossnet, cin]}
+          t_cin: {choices: [[200, 200, 200], [400, 400, 0]], when: {teacher: cin}}
+        """))  # fmt: skip
+    db = tmp_path / "kd.db"
+    code, err = run_cli(capsys, "--space", str(path), "--db", f"sqlite:///{db}", "--quiet")
+    expected = (
+        f"kdbench: error: {path}:4: params.t_cin: t_cin = [400, 400, 0] (a choice) is not a valid trial "
+        "config: t_cin must be a non-empty list of layer sizes >= 1, got [400, 400, 0]"
+    )
+    assert (code, err) == (2, expected) and not db.exists()
+    for command in (["space", "show", str(path)], ["space", "sample", str(path), "-n", "3"]):
+        assert main(command) == 2
+        captured = capsys.readouterr()
+        assert (captured.out, captured.err.strip()) == ("", expected)
+
+
+def test_max_student_epochs_reads_the_checked_space() -> None:
+    assert max_student_epochs(load_space("quick")) == 2 * 20
+    assert max_student_epochs(load_space("ci")) == 2 * 2
