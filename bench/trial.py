@@ -14,14 +14,16 @@ import math
 import os
 import statistics
 import time
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
 from bench.batches import TensorSplit, epoch_batches, to_tensor_split
-from bench.config import TrialConfig
+from bench.config import TEACHER_KEYS, TrialConfig
 from bench.errors import ConfigError, TrialError
+from bench.footprint import check_fits
 from bench.metrics import auc, logloss_from_logits
 from bench.provenance import code_fingerprint
 from bench.teacher_cache import TeacherCache, teacher_cache_key
@@ -110,6 +112,7 @@ def run_trial(
     """
     cfg = config if isinstance(config, TrialConfig) else TrialConfig.from_dict(config)
     dev = resolve_device(device)
+    check_fits(cfg, dataset.vocab_sizes, dev)  # one line now, not an allocator's traceback later
     threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0")) or None
     if threads:
         torch.set_num_threads(threads)
@@ -178,11 +181,19 @@ def _teacher_phase(
         return trainer.run("teacher_training"), False
     key = teacher_cache_key(cfg.to_dict(), fingerprint, code_fingerprint())
     with cache.claim(key):  # a concurrent trial wanting this teacher waits here, then hits
-        entry = cache.get(key)
+        # get() checks the entry against the modules it fills and the fields PhaseResult reads; an unusable
+        # entry is discarded with a warning and comes back as a miss.
+        entry = cache.get(
+            key,
+            embedding=model.embedding.state_dict(),
+            teacher=model.teacher.state_dict(),
+            metrics=typing.get_type_hints(PhaseResult),
+        )
         if entry is not None:
             model.embedding.load_state_dict(entry.embedding_state)
             model.teacher.load_state_dict(entry.teacher_state)
-            return PhaseResult(**{**entry.metrics, "epochs": 0, "seconds": 0.0}), True
+            cached = {**entry.metrics, "name": "teacher_training", "epochs": 0, "seconds": 0.0}
+            return PhaseResult(**cached), True
         phase = trainer.run("teacher_training")
         cache.put(key, model.embedding.state_dict(), model.teacher.state_dict(), dataclasses.asdict(phase))
         return phase, False
@@ -227,16 +238,19 @@ class _PhaseTrainer:
         if phase == "distillation":
             # clone: an inference-mode tensor may not take part in the student's autograd graph
             teacher_logits = self._scores(train.x, "teacher_training").clone()
+            if not bool(torch.isfinite(teacher_logits).all()):
+                raise TrialError(
+                    "the teacher scores non-finite logits on the training set at the start of distillation "
+                    f"{_blame(cfg, 'teacher_training')}"
+                )
         for epoch in range(1, cfg.max_epochs + 1):
             epoch_start = time.perf_counter()
             train_loss = self._train_epoch(phase, optimizer, train, shuffle, teacher_logits)
             epoch_train_seconds = time.perf_counter() - epoch_start
             train_seconds += epoch_train_seconds
             if not math.isfinite(train_loss):
-                raise TrialError(
-                    f"non-finite training loss in phase {phase}, epoch {epoch} "
-                    f"(lr {cfg.lr}, alpha {cfg.alpha}, beta {cfg.beta}): lower lr or beta"
-                )
+                where = f"in phase {phase}, epoch {epoch}"
+                raise TrialError(f"non-finite training loss {where} {_blame(cfg, phase)}")
             valid_auc, valid_logloss = self.evaluate("valid", phase)
             if phase != "teacher_training":
                 self.student_epochs += 1
@@ -318,6 +332,21 @@ class _PhaseTrainer:
         if self.cfg.amp and self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+
+def _blame(cfg: TrialConfig, phase: str) -> str:
+    """The hyperparameters that drive ``phase``'s loss, and what to change: the teacher's own training has
+    no alpha or beta, so a diverging teacher must not send the user to them."""
+    if phase == "teacher_training":
+        values = cfg.to_dict()
+        teacher = ", ".join(f"{k} {values[k]}" for k in TEACHER_KEYS[cfg.teacher])
+        return (
+            f"(the {cfg.teacher} teacher diverged: {teacher}, lr {cfg.lr}, weight_decay {cfg.weight_decay}): "
+            "lower lr"
+        )
+    if phase == "distillation":
+        return f"(lr {cfg.lr}, alpha {cfg.alpha}, beta {cfg.beta}): lower lr or beta"
+    return f"(lr {cfg.lr}, weight_decay {cfg.weight_decay}): lower lr"
 
 
 def _phase_metrics(phase: PhaseResult) -> dict[str, float]:

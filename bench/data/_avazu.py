@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from bench.data._encode import Chunk, binary_labels
-from bench.data._io import ARROW_STRING, file_identity, first_line, read_delimited, require_file
+from bench.data._io import ARROW_STRING, file_identity, first_text_line, read_delimited, require_file
 from bench.data._source import Source
 from bench.errors import DatasetError
 
@@ -62,12 +62,13 @@ def open_avazu(path: str | os.PathLike[str] | None, schema: Any, home: Path) -> 
 
 
 def _check_header(file: Path) -> None:
-    names = [n.strip() for n in first_line(file, "avazu").decode("utf-8", "replace").split(",")]
+    names = [n.strip() for n in first_text_line(file, "avazu", _HINT).split(",")]
     if names == AVAZU_COLUMNS:
         return
     if "click" not in names and names[:1] == ["id"]:
         raise DatasetError(f"avazu: {file} has no click column (Avazu's test.csv?); pass train.csv")
     shown = ",".join(names[:5]) + (",..." if len(names) > 5 else "")
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
     raise DatasetError(f"avazu: {file} starts with {shown!r} ({len(names)} columns), not Avazu's; {_HINT}")
 
 

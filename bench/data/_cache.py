@@ -17,6 +17,7 @@ complete, so an error or an interrupt never leaves a half-written entry behind.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -59,9 +60,9 @@ def canonical_hash(obj: Any) -> str:
 
 
 def datasets_root(home: Path) -> Path:
-    root = home / "datasets"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    """``home/datasets``, not created here: only a prepare that writes an entry creates it, so a failed one
+    (or a listing) leaves nothing behind."""
+    return home / "datasets"
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
@@ -123,14 +124,24 @@ def lookup(root: Path, key: str) -> Dataset | None:
 
 @contextmanager
 def temporary_entry(root: Path) -> Iterator[Path]:
-    """A fresh folder to write an entry into; removed on any error (and after a successful commit)."""
+    """A fresh folder to write an entry into; removed on any error (and after a successful commit).
+
+    ``root`` is created if needed, and removed again when an error leaves it empty: a failed prepare leaves
+    the cache as it found it.
+    """
+    created = not root.is_dir()
     _remove_stale_temporaries(root)
     tmp = root / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    tmp.mkdir()
+    tmp.mkdir(parents=True)  # parents: also when a concurrent failed prepare just removed an empty root
+    committed = False
     try:
         yield tmp
+        committed = True
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if created and not committed:
+            with contextlib.suppress(OSError):  # not empty: another prepare is writing there
+                root.rmdir()
 
 
 def commit_entry(root: Path, tmp: Path, meta: dict[str, Any], key: str) -> Path:
@@ -159,7 +170,9 @@ def commit_entry(root: Path, tmp: Path, meta: dict[str, Any], key: str) -> Path:
 
 def entries(root: Path) -> list[dict[str, Any]]:
     """Every complete entry's meta (plus ``path`` and ``bytes``), newest first."""
-    found = []
+    found: list[dict[str, Any]] = []
+    if not root.is_dir():
+        return found
     for meta_file in root.glob(f"*/{_META}"):
         if meta_file.parent.name.startswith("."):
             continue

@@ -8,6 +8,8 @@ import gzip
 import hashlib
 import io
 import os
+import stat
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,11 +29,15 @@ __all__ = [
     "file_identity",
     "first_bad_line",
     "first_line",
+    "first_text_line",
     "open_source",
     "progress_bar",
     "read_delimited",
     "require_file",
     "short_error",
+    "shown",
+    "stat_or_none",
+    "unreadable",
 ]
 
 Progress = Callable[[int], None]  # advance by n units (bytes or rows)
@@ -39,19 +45,61 @@ Progress = Callable[[int], None]  # advance by n units (bytes or rows)
 # The dtype for token columns read by pandas: Arrow strings straight from the C parser (several times faster
 # than dtype="str", which goes through Python objects) and handed to Arrow's hashing without a copy.
 ARROW_STRING = pd.ArrowDtype(pa.string())
+# What a damaged compressed file raises while being read: EOFError (truncated), zlib.error (bad deflate
+# data), OSError (gzip.BadGzipFile, bz2's "Invalid data stream", CRC mismatches).
+READ_ERRORS = (OSError, EOFError, zlib.error)
+_COMPRESSED = (".gz", ".bz2")
+LINE_LIMIT = 1 << 20  # a first line longer than this is not a header or a row of any supported format
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """A path as one-line messages show it (it is user input): control characters escaped, and a very long
+    one cut in the middle (as search_spaces shows space paths)."""
+    text = str(path)
+    text = text if text.isprintable() else ascii(text)[1:-1]
+    return text if len(text) <= 200 else f"{text[:120]}...{text[-60:]}"
+
+
+def stat_or_none(path: Path, what: str, hint: str) -> os.stat_result | None:
+    """``path``'s stat, None when it does not exist; a DatasetError when it cannot be looked at (a name too
+    long, a NUL byte, a folder without search permission)."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else short_error(e)
+        raise DatasetError(f"{what}: cannot access {shown(path)}: {reason}; {hint}") from e
+
+
+def unreadable(what: str, path: Path, error: BaseException, hint: str | None = None) -> DatasetError:
+    """The one-line error for a file that failed while being read: a truncated or corrupt compressed file
+    (download it again), or the system's reason."""
+    if path.suffix.lower() in _COMPRESSED and isinstance(error, READ_ERRORS):
+        return DatasetError(
+            f"{what}: {path} is truncated or corrupt ({short_error(error, 100)}); download it again"
+        )
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else short_error(error)
+    return DatasetError(f"{what}: cannot read {path}: {reason}" + (f"; {hint}" if hint else ""))
 
 
 def require_file(path: str | os.PathLike[str] | None, what: str, hint: str) -> Path:
-    """``path`` as a resolved Path; a clear DatasetError when it is not given, missing, a folder or empty."""
+    """``path`` as a resolved Path; a clear DatasetError when it is not given, missing, not a regular file,
+    empty or unreadable."""
     if path is None:
         raise DatasetError(f"{what} needs --path: {hint}")
     p = Path(path).expanduser()
-    if not p.exists():
-        raise DatasetError(f"{what}: {p} does not exist; {hint}")
-    if p.is_dir():
-        raise DatasetError(f"{what}: {p} is a folder, expected a file; {hint}")
-    if p.stat().st_size == 0:
-        raise DatasetError(f"{what}: {p} is empty; {hint}")
+    st = stat_or_none(p, what, hint)
+    if st is None:
+        raise DatasetError(f"{what}: {shown(p)} does not exist; {hint}")
+    if stat.S_ISDIR(st.st_mode):
+        raise DatasetError(f"{what}: {shown(p)} is a folder, expected a file; {hint}")
+    if not stat.S_ISREG(st.st_mode):  # a pipe or a device would block or never end
+        raise DatasetError(f"{what}: {shown(p)} is not a regular file; {hint}")
+    if st.st_size == 0:
+        raise DatasetError(f"{what}: {shown(p)} is empty; {hint}")
+    if not os.access(p, os.R_OK):
+        raise DatasetError(f"{what}: {shown(p)} is not readable (permission denied); {hint}")
     return p.resolve()
 
 
@@ -151,9 +199,24 @@ def first_line(path: Path, what: str) -> bytes:
     opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
     try:
         with opener(path, "rb") as f:
-            return f.readline(1 << 20).rstrip(b"\r\n")
-    except (OSError, EOFError) as e:
-        raise DatasetError(f"{what}: cannot read {path}: {e}") from e
+            line = f.readline(LINE_LIMIT + 1)
+    except READ_ERRORS as e:
+        raise unreadable(what, path, e) from e
+    if len(line) > LINE_LIMIT:
+        raise DatasetError(f"{what}: {path} line 1 is longer than {LINE_LIMIT:,} bytes: not a {what} file")
+    return line.rstrip(b"\r\n")
+
+
+def first_text_line(path: Path, what: str, hint: str) -> str:
+    """The first line as UTF-8 text (a leading byte-order mark dropped, as pandas does); a NUL byte, which no
+    text table holds, marks a binary file."""
+    line = first_line(path, what)
+    try:
+        if b"\x00" not in line:
+            return line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    raise DatasetError(f"{what}: {path} line 1 is not UTF-8 text (a binary file, another encoding?); {hint}")
 
 
 def first_bad_line(path: Path, sep: bytes, columns: int) -> int | None:
@@ -181,10 +244,12 @@ class _Bar:
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator[_Bar]:
     """A rich progress display on stderr (``enabled``) or a do-nothing stand-in with the same ``task()``."""
-    if not enabled:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not (enabled and console.is_terminal):  # a log file gets no bar (rich would leave a blank line there)
         yield _Bar(None)
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -201,11 +266,11 @@ def progress_bar(enabled: bool) -> Iterator[_Bar]:
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    with Progress(*columns, console=console, transient=True) as progress:
         yield _Bar(progress)
 
 
-def short_error(error: Exception, limit: int = 160) -> str:
+def short_error(error: object, limit: int = 160) -> str:
     """A library's error message as one line of at most ``limit`` characters."""
     text = " ".join(str(error).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -236,29 +301,39 @@ def read_delimited(
     rows = 0
     advance = bar.task(f"reading {path.name}", path.stat().st_size)
     quote = None if quoting == csv.QUOTE_NONE else b'"'
-    with open_source(path, advance, sep.encode(), quote) as (raw, text):
-        try:
-            frames = pd.read_csv(
-                text,
-                sep=sep,
-                chunksize=rows_per_chunk,
-                engine="c",
-                quoting=quoting,
-                index_col=False,
-                **read_csv,
-            )
-            for frame in frames:
-                yield frame
-                rows += len(frame)
-            raw.read_to_end()
-        except pd.errors.ParserError as e:
-            raise DatasetError(f"{what}: {path}: {short_error(e)}; {hint}") from e
-        except (ValueError, TypeError, UnicodeDecodeError) as e:
-            raise DatasetError(f"{what}: {path} (after row {rows:,}): {short_error(e)}; {hint}") from e
-        if text.quotes == 0 or quoting == csv.QUOTE_NONE:
-            expected = (columns - 1) * (rows + header_lines)
-            if text.separators != expected:
-                line = first_bad_line(path, sep.encode(), columns)
-                where = f"line {line}" if line else "a line"
-                raise DatasetError(f"{what}: {path} {where} does not have {columns} columns; {hint}")
-        digests["data"] = raw.hexdigest()
+    try:
+        with open_source(path, advance, sep.encode(), quote) as (raw, text):
+            try:
+                frames = pd.read_csv(
+                    text,
+                    sep=sep,
+                    chunksize=rows_per_chunk,
+                    engine="c",
+                    quoting=quoting,
+                    index_col=False,
+                    **read_csv,
+                )
+                for frame in frames:
+                    if len(frame):  # a header-only file gives one empty frame
+                        yield frame
+                        rows += len(frame)
+                raw.read_to_end()
+            except pd.errors.ParserError as e:
+                raise DatasetError(f"{what}: {path}: {short_error(e)}; {hint}") from e
+            except UnicodeDecodeError as e:
+                raise DatasetError(
+                    f"{what}: {path} is not UTF-8 text (after row {rows:,}: {short_error(e, 100)}); {hint}"
+                ) from e
+            except (ValueError, TypeError) as e:
+                raise DatasetError(f"{what}: {path} (after row {rows:,}): {short_error(e)}; {hint}") from e
+            if rows == 0:
+                raise DatasetError(f"{what}: {path} has no data rows; {hint}")
+            if text.quotes == 0 or quoting == csv.QUOTE_NONE:
+                expected = (columns - 1) * (rows + header_lines)
+                if text.separators != expected:
+                    line = first_bad_line(path, sep.encode(), columns)
+                    where = f"line {line}" if line else "a line"
+                    raise DatasetError(f"{what}: {path} {where} does not have {columns} columns; {hint}")
+            digests["data"] = raw.hexdigest()
+    except READ_ERRORS as e:  # a truncated .gz, a disk error: not DatasetError, which is none of these
+        raise unreadable(what, path, e, hint) from e

@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import os
+import stat
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ import pyarrow as pa
 
 from bench.data._encode import Chunk
 from bench.data._fetch import WHEEL_SHA256, WHEEL_SPEC, override_wheel, recbole_wheel
-from bench.data._io import file_identity
+from bench.data._io import READ_ERRORS, file_identity, short_error, shown, stat_or_none, unreadable
 from bench.data._source import Source
 from bench.errors import DatasetError
 
@@ -64,10 +65,17 @@ def open_ml100k(path: str | os.PathLike[str] | None, schema: Any, home: Path) ->
         )
         return _source("ml-100k", identity, lambda bar, digests: _read_wheel(recbole_wheel(home), digests))
     p = Path(path).expanduser()
-    if p.is_file() and zipfile.is_zipfile(p):
+    hint = "GroupLens' ml-100k folder holding u.data, u.user and u.item"
+    st = stat_or_none(p, "ml-100k", f"pass {hint}")
+    if st is not None and stat.S_ISREG(st.st_mode):
+        if not zipfile.is_zipfile(p):
+            raise DatasetError(
+                f"ml-100k: {shown(p)} is a file but not a readable zip or wheel (truncated or corrupt?); "
+                f"download it again, or pass {hint}"
+            )
         p = p.resolve()
         return _source("ml-100k", {"wheel": file_identity(p)}, lambda bar, digests: _read_wheel(p, digests))
-    files = _folder(p, _GROUPLENS, "ml-100k", "GroupLens' ml-100k folder holding u.data, u.user and u.item")
+    files = _folder(p, _GROUPLENS, "ml-100k", hint)
     return _source("ml-100k", _identity(files), lambda bar, digests: _read_grouplens(files, digests))
 
 
@@ -84,15 +92,16 @@ def _folder(path: Any, names: tuple[str, ...], what: str, hint: str) -> dict[str
     if path is None:
         raise DatasetError(f"{what} needs --path: {hint}")
     folder = Path(path).expanduser()
-    if not folder.is_dir():
-        raise DatasetError(f"{what}: {folder} is not a folder; pass {hint}")
+    st = stat_or_none(folder, what, f"pass {hint}")
+    if st is None or not stat.S_ISDIR(st.st_mode):
+        raise DatasetError(f"{what}: {shown(folder)} is not a folder; pass {hint}")
     files = {name: (folder / name).resolve() for name in names}
     missing = [name for name, file in files.items() if not file.is_file()]
     if missing:
-        raise DatasetError(f"{what}: {folder} has no {', '.join(missing)}; pass {hint}")
+        raise DatasetError(f"{what}: {shown(folder)} has no {', '.join(missing)}; pass {hint}")
     empty = [name for name, file in files.items() if file.stat().st_size == 0]
     if empty:
-        raise DatasetError(f"{what}: {', '.join(empty)} in {folder} is empty; re-extract the dataset")
+        raise DatasetError(f"{what}: {', '.join(empty)} in {shown(folder)} is empty; re-extract the dataset")
     return files
 
 
@@ -100,8 +109,13 @@ def _identity(files: dict[str, Path]) -> dict[str, Any]:
     return {name: file_identity(file) for name, file in files.items()}
 
 
-def _read_bytes(files: dict[str, Path], digests: dict[str, str]) -> dict[str, bytes]:
-    data = {name: file.read_bytes() for name, file in files.items()}
+def _read_bytes(files: dict[str, Path], digests: dict[str, str], what: str) -> dict[str, bytes]:
+    data = {}
+    for name, file in files.items():
+        try:
+            data[name] = file.read_bytes()
+        except OSError as e:
+            raise unreadable(what, file, e) from e
     digests.update({name: hashlib.sha256(raw).hexdigest() for name, raw in data.items()})
     return data
 
@@ -116,8 +130,10 @@ def _table(raw: bytes, sep: str, columns: int, what: str, encoding: str = "utf-8
             io.BytesIO(raw), sep=sep, header=None, dtype=str, keep_default_na=False, na_filter=False,
             quoting=csv.QUOTE_NONE, encoding=encoding, engine="c",
         )  # fmt: skip
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{what}: {' '.join(str(e).split())}; expected {columns} columns per row") from e
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{what} is not {encoding} text ({short_error(e, 100)})") from e
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise DatasetError(f"{what}: {short_error(e)}; expected {columns} columns per row") from e
     return frame
 
 
@@ -148,12 +164,15 @@ def _atomic(raw: bytes, what: str, required: list[str]) -> pd.DataFrame:
             na_filter=False,
             quoting=csv.QUOTE_NONE,
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{what}: {' '.join(str(e).split())}") from e
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{what} is not UTF-8 text ({short_error(e, 100)})") from e
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise DatasetError(f"{what}: {short_error(e)}") from e
     frame.columns = [str(c).split(":", 1)[0] for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise DatasetError(f"{what}: no column {', '.join(missing)} (has {', '.join(frame.columns)})")
+        has = short_error(", ".join(frame.columns), 120)
+        raise DatasetError(f"{what}: no column {', '.join(missing)} (has {has})")
     return frame[required]
 
 
@@ -165,22 +184,28 @@ def _read_wheel(wheel: Path, digests: dict[str, str]) -> Iterator[Chunk]:
             if missing:
                 raise DatasetError(f"ml-100k: {wheel} has no {missing[0]}; is it the {WHEEL_SPEC} wheel?")
             data = {ext: z.read(member) for ext, member in members.items()}
-    except (OSError, zipfile.BadZipFile) as e:
-        raise DatasetError(f"ml-100k: cannot read {wheel}: {e}; delete it to fetch it again") from e
+    # BadZipFile: CRC or header mismatch; zlib.error / EOFError: damaged or cut deflate data;
+    # NotImplementedError, RuntimeError: an unsupported compression method, an encrypted member.
+    except (*READ_ERRORS, zipfile.BadZipFile, NotImplementedError, RuntimeError) as e:
+        raise DatasetError(
+            f"ml-100k: {wheel} is truncated or corrupt ({short_error(e, 100)}); download it again"
+        ) from e
     digests.update({ext: hashlib.sha256(raw).hexdigest() for ext, raw in data.items()})
-    inter = _atomic(data["inter"], "ml-100k.inter", ["user_id", "item_id", "rating", "timestamp"])
-    users = _atomic(data["user"], "ml-100k.user", ["user_id", "age", "gender", "occupation", "zip_code"])
-    items = _atomic(data["item"], "ml-100k.item", ["item_id", "release_year"])
+    where = f"ml-100k: {wheel}: {ATOMIC_PREFIX}"
+    inter = _atomic(data["inter"], f"{where}.inter", ["user_id", "item_id", "rating", "timestamp"])
+    users = _atomic(data["user"], f"{where}.user", ["user_id", "age", "gender", "occupation", "zip_code"])
+    items = _atomic(data["item"], f"{where}.item", ["item_id", "release_year"])
     yield _chunk("ml-100k", inter, users, items)
 
 
 def _read_grouplens(files: dict[str, Path], digests: dict[str, str]) -> Iterator[Chunk]:
-    data = _read_bytes(files, digests)
-    inter = _table(data["u.data"], "\t", 4, "u.data")
+    data = _read_bytes(files, digests, "ml-100k")
+    where = {name: f"ml-100k: {file}" for name, file in files.items()}
+    inter = _table(data["u.data"], "\t", 4, where["u.data"])
     inter.columns = ["user_id", "item_id", "rating", "timestamp"]
-    users = _table(data["u.user"], "|", 5, "u.user")
+    users = _table(data["u.user"], "|", 5, where["u.user"])
     users.columns = ["user_id", "age", "gender", "occupation", "zip_code"]
-    items = _table(data["u.item"], "|", 24, "u.item", encoding="latin-1")
+    items = _table(data["u.item"], "|", 24, where["u.item"], encoding="latin-1")
     items = pd.DataFrame(
         {"item_id": items[0], "release_year": items[2].str.extract(r"^\d{1,2}-\w{3}-(\d{4})$", expand=False)}
     )
@@ -188,12 +213,13 @@ def _read_grouplens(files: dict[str, Path], digests: dict[str, str]) -> Iterator
 
 
 def _read_ml1m(files: dict[str, Path], digests: dict[str, str]) -> Iterator[Chunk]:
-    data = _read_bytes(files, digests)
-    inter = _table(data["ratings.dat"], "::", 4, "ratings.dat")
+    data = _read_bytes(files, digests, "movielens-1m")
+    where = {name: f"movielens-1m: {file}" for name, file in files.items()}
+    inter = _table(data["ratings.dat"], "::", 4, where["ratings.dat"])
     inter.columns = ["user_id", "item_id", "rating", "timestamp"]
-    users = _table(data["users.dat"], "::", 5, "users.dat", encoding="latin-1")
+    users = _table(data["users.dat"], "::", 5, where["users.dat"], encoding="latin-1")
     users.columns = ["user_id", "gender", "age", "occupation", "zip_code"]
-    items = _table(data["movies.dat"], "::", 3, "movies.dat", encoding="latin-1")
+    items = _table(data["movies.dat"], "::", 3, where["movies.dat"], encoding="latin-1")
     items = pd.DataFrame(
         {"item_id": items[0], "release_year": items[1].str.extract(r"\((\d{4})\)\s*$", expand=False)}
     )

@@ -60,7 +60,7 @@ def cached_datasets(home: str | os.PathLike[str] | None = None) -> list[dict[str
     Each is the entry's info (fingerprint, name, source, protocol, rows, positives, fields, vocab_sizes,
     split_sizes) plus ``path``, ``bytes``, ``created`` and ``prepare_seconds``.
     """
-    return entries(datasets_root(kdbench_home(home)))
+    return entries(datasets_root(kdbench_home(home, create=False)))
 
 
 def prepare(
@@ -82,8 +82,8 @@ def prepare(
     """
     if source not in SOURCES:
         raise DatasetError(f"unknown dataset source {source!r}; choose one of {', '.join(SOURCES)}")
-    if isinstance(split_seed, bool) or not isinstance(split_seed, int):
-        raise DatasetError(f"split_seed must be an integer, got {split_seed!r}")
+    if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
+        raise DatasetError(f"split_seed must be an integer >= 0, got {split_seed!r}")
     opener, _ = SOURCES[source]
     home_dir = kdbench_home(home)
     opened = opener(path, schema, home_dir)

@@ -34,7 +34,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bench.data._encode import Chunk, binary_labels, log_square
-from bench.data._io import ARROW_STRING, file_identity, first_line, read_delimited, require_file, short_error
+from bench.data._io import (
+    ARROW_STRING,
+    file_identity,
+    first_text_line,
+    read_delimited,
+    require_file,
+    short_error,
+    shown,
+)
 from bench.data._source import Source
 from bench.errors import DatasetError
 
@@ -77,7 +85,7 @@ class TableSchema:
         if not isinstance(label, str) or not label:
             raise DatasetError(f"{where}: 'label' must name the 0/1 label column")
         categorical = values.get("categorical") or []
-        if isinstance(categorical, str) or not all(isinstance(c, str) for c in categorical):
+        if not isinstance(categorical, list) or not all(isinstance(c, str) for c in categorical):
             raise DatasetError(f"{where}: 'categorical' must be a list of column names")
         numeric = values.get("numeric") or {}
         if not isinstance(numeric, Mapping):
@@ -136,12 +144,16 @@ def load_schema(schema: Any) -> TableSchema:
 
         path = Path(schema).expanduser()
         try:
-            values = yaml.safe_load(path.read_text())
-        except OSError as e:
-            raise DatasetError(f"cannot read schema {path}: {e.strerror}") from e
-        except yaml.YAMLError as e:
-            raise DatasetError(f"schema {path} is not valid YAML: {' '.join(str(e).split())}") from e
-        return TableSchema.from_mapping(values, f"schema {path}")
+            text = path.read_bytes().decode("utf-8-sig")
+            values = yaml.safe_load(text)
+        except UnicodeDecodeError as e:
+            raise DatasetError(f"schema {shown(path)} is not UTF-8 text (binary, another encoding?)") from e
+        except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else short_error(e)
+            raise DatasetError(f"cannot read schema {shown(path)}: {reason}") from e
+        except yaml.YAMLError as e:  # including reader errors: control characters, NUL bytes
+            raise DatasetError(f"schema {shown(path)} is not valid YAML: {short_error(e)}") from e
+        return TableSchema.from_mapping(values, f"schema {shown(path)}")
     raise DatasetError(
         "csv and parquet sources need a schema: --schema FILE.yaml or --label/--categorical flags"
     )
@@ -176,10 +188,16 @@ def _source(fmt: str, file: Path, spec: TableSchema, read: Any) -> Source:
 def _check_columns(spec: TableSchema, names: list[str], file: Path) -> None:
     absent = [c for c in [spec.label, *spec.fields] if c not in names]
     if absent:
-        shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        listed = ", ".join(_printable(n) for n in names[:20]) + (", ..." if len(names) > 20 else "")
         raise DatasetError(
-            f"the schema names column(s) {', '.join(absent)}, not in {file} (columns: {shown})"
+            f"the schema names column(s) {', '.join(absent)}, not in {file} (columns: {listed})"
         )
+
+
+def _printable(name: str, limit: int = 40) -> str:
+    """A column name as it can appear in a one-line message: control characters escaped, long ones cut."""
+    text = name if name.isprintable() else repr(name)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _chunk(spec: TableSchema, labels: np.ndarray, columns: dict[str, Any], where: str) -> Chunk:
@@ -203,8 +221,11 @@ def open_csv_table(path: str | os.PathLike[str] | None, schema: Any, home: Path)
 
 
 def _read_csv(file: Path, spec: TableSchema, bar: Any, digests: dict[str, str]) -> Iterator[Chunk]:
-    header = first_line(file, "csv").decode("utf-8", "replace")
-    names = next(csv.reader(io.StringIO(header), delimiter=spec.sep), [])
+    header = first_text_line(file, "csv", "a CSV table is UTF-8 text with a header line")
+    try:
+        names = next(csv.reader(io.StringIO(header), delimiter=spec.sep), [])
+    except csv.Error as e:  # a field over csv's size limit, a NUL byte
+        raise DatasetError(f"csv: {file} line 1 is not a header line ({short_error(e)})") from e
     _check_columns(spec, names, file)
     frames = read_delimited(
         file,
@@ -242,7 +263,7 @@ def _read_parquet(file: Path, spec: TableSchema, bar: Any, digests: dict[str, st
 
     try:
         table = pq.ParquetFile(file)
-    except (pa.ArrowInvalid, OSError) as e:
+    except (pa.ArrowException, OSError) as e:
         raise DatasetError(f"parquet: {file} is not a Parquet file ({short_error(e)})") from e
     with table:
         _check_columns(spec, table.schema_arrow.names, file)
@@ -261,7 +282,9 @@ def _read_parquet(file: Path, spec: TableSchema, bar: Any, digests: dict[str, st
                 yield _chunk(spec, label.to_numpy(zero_copy_only=False), columns, where)
                 rows += batch.num_rows
                 advance(batch.num_rows)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as e:
+        except (pa.ArrowException, OSError) as e:
             raise DatasetError(f"parquet: {file} (after row {rows:,}): {short_error(e)}") from e
+        if rows == 0:
+            raise DatasetError(f"parquet: {file} has no rows")
     with open(file, "rb") as f:
         digests["data"] = hashlib.file_digest(f, "sha256").hexdigest()

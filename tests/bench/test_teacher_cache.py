@@ -1,16 +1,35 @@
-"""The teacher cache: keys, atomic entries, damaged entries, and one training per key under concurrency."""
+"""The teacher cache: keys, atomic entries, unusable entries (discarded, warned, retrained), concurrency."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import subprocess
+import sys
 import threading
 import time
+import typing
+from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 import torch
 
 from bench.config import TrialConfig
 from bench.teacher_cache import TeacherCache, teacher_cache_key
+from bench.trial import PhaseResult, run_trial
+from models import KDDAGFM
+from tests._synthetic import make_synthetic
 
 BASE = TrialConfig().to_dict()  # the paper's ML-1M settings
+# One epoch per phase on ~1.2k rows: each run_trial below takes well under a second on two cores.
+TINY = {
+    **{"embedding_size": 8, "t_depth": 2, "depth": 1, "max_epochs": 1, "patience": 1, "batch_size": 256},
+    "finetune": False,
+}
+CODE = "fixed-code-version"
+REPO = Path(__file__).resolve().parents[2]  # other edits to models/ while tests run must not move the key
 
 
 def test_key_ignores_student_and_distillation_settings():
@@ -31,7 +50,7 @@ def test_put_get_round_trip(tmp_path):
     cache = TeacherCache(tmp_path)
     emb, teacher = {"w": torch.randn(3, 2)}, {"a": torch.randn(4), "b": torch.tensor(1.5)}
     cache.put("k", emb, teacher, {"valid_auc": 0.8})
-    entry = cache.get("k")
+    entry = cache.get("k", embedding=emb, teacher=teacher, metrics={"valid_auc": float})
     assert entry is not None and entry.metrics == {"valid_auc": 0.8}
     assert torch.equal(entry.embedding_state["w"], emb["w"]) and torch.equal(
         entry.teacher_state["a"], teacher["a"]
@@ -39,12 +58,14 @@ def test_put_get_round_trip(tmp_path):
     assert not list(tmp_path.glob("*.tmp")), "temporary files left behind"
 
 
-def test_missing_or_damaged_entry_is_a_miss(tmp_path):
+def test_missing_or_damaged_entry_is_a_miss(tmp_path, caplog):
     cache = TeacherCache(tmp_path)
     assert cache.get("absent") is None
+    assert not caplog.records  # plain absence is an ordinary miss, not worth a warning
     cache.put("k", {"w": torch.zeros(1)}, {"a": torch.zeros(1)}, {})
     (tmp_path / "k.pt").write_bytes(b"not a checkpoint")
     assert cache.get("k") is None
+    assert not (tmp_path / "k.pt").exists() and not (tmp_path / "k.json").exists()
 
 
 def test_checkpoints_load_without_unpickling_code(tmp_path):
@@ -72,3 +93,283 @@ def test_concurrent_claims_train_once(tmp_path):
     for t in threads:
         t.join()
     assert len(trained) == 1
+
+
+def test_claim_is_reentrant_within_a_thread_and_exclusive_across_threads(tmp_path):
+    cache, order = TeacherCache(tmp_path), []
+
+    def nested() -> None:
+        with cache.claim("k"), cache.claim("k"):  # get() discarding under the trial's claim
+            order.append("nested")
+
+    # In a daemon thread, so that a deadlock fails the test instead of hanging it.
+    worker = threading.Thread(target=nested, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive() and order == ["nested"], "a nested claim deadlocked"
+
+    def other_thread() -> None:
+        with cache.claim("k"):
+            order.append("other")
+
+    with cache.claim("k"):
+        other = threading.Thread(target=other_thread, daemon=True)
+        other.start()
+        other.join(timeout=0.3)
+        assert other.is_alive() and order == ["nested"]  # the other thread waits for the lock
+        order.append("released")
+    other.join(timeout=10)
+    assert order == ["nested", "released", "other"]
+
+
+# ---- unusable entries met by a trial ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_synthetic(rows=1200, fields=5, seed=3)
+
+
+@pytest.fixture(autouse=True)
+def fixed_code_version(monkeypatch):
+    monkeypatch.setattr("bench.trial.code_fingerprint", lambda: CODE)
+    # Latency probes are half of a tiny trial's time and say nothing about the cache.
+    monkeypatch.setattr(
+        "bench.trial._latencies", lambda *args: {"latency_ms_b1": 1.0, "latency_ms_b4096": 1.0}
+    )
+
+
+@pytest.fixture(scope="module")
+def good_entry(tiny, tmp_path_factory):
+    """The two files of a valid entry for TINY on ``tiny``, written once by a real trial."""
+    folder = tmp_path_factory.mktemp("good_teachers")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("bench.trial.code_fingerprint", lambda: CODE)
+        mp.setattr("bench.trial._latencies", lambda *args: {"latency_ms_b1": 1.0, "latency_ms_b4096": 1.0})
+        assert not run_trial(TINY, tiny, device="cpu", teacher_cache=TeacherCache(folder)).teacher_cache_hit
+    key = teacher_cache_key(TrialConfig.from_dict(TINY).to_dict(), tiny.fingerprint, CODE)
+    assert sorted(p.name for p in folder.glob(f"{key}.*")) == [f"{key}.json", f"{key}.lock", f"{key}.pt"]
+    return key, (folder / f"{key}.pt").read_bytes(), (folder / f"{key}.json").read_bytes()
+
+
+def _state(pt: Path) -> dict:
+    return torch.load(pt, weights_only=True)
+
+
+def _save(pt: Path, obj: object) -> None:
+    torch.save(obj, pt)
+
+
+def _edit_state(edit: Callable[[dict], None]) -> Callable[[Path, Path], None]:
+    def corrupt(pt: Path, meta: Path) -> None:
+        state = _state(pt)
+        edit(state)
+        _save(pt, state)
+
+    return corrupt
+
+
+def _edit_meta(edit: Callable[[dict], object]) -> Callable[[Path, Path], None]:
+    def corrupt(pt: Path, meta: Path) -> None:
+        meta.write_text(json.dumps(edit(json.loads(meta.read_text()))))
+
+    return corrupt
+
+
+def _first(part: str) -> Callable[[dict], str]:
+    return lambda state: sorted(state[part])[0]
+
+
+def _poison(value: float) -> Callable[[dict], None]:
+    def edit(state: dict) -> None:
+        name = sorted(state["teacher"])[0]
+        state["teacher"][name] = state["teacher"][name].clone().fill_(value)
+
+    return edit
+
+
+def _other_embedding_size(pt: Path, meta: Path) -> None:
+    # A real entry of the same teacher over embeddings of size 4 (as if the key had collided).
+    cfg = TrialConfig.from_dict({**TINY, "embedding_size": 4})
+    model = KDDAGFM([6] * 5, 4, cfg.teacher, cfg.teacher_kwargs(), cfg.student_kwargs())
+    _save(pt, {"embedding": model.embedding.state_dict(), "teacher": model.teacher.state_dict()})
+
+
+def _without(part: str, drop: bool) -> Callable[[dict], None]:
+    def edit(state: dict) -> None:
+        if drop:
+            del state[part][sorted(state[part])[-1]]
+        else:
+            state[part]["extra.weight"] = torch.zeros(3)
+
+    return edit
+
+
+def _drop(field: str) -> Callable[[dict], dict]:
+    return lambda meta: {k: v for k, v in meta.items() if k != field}
+
+
+BAD_ENTRIES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
+    "truncated .pt": (
+        lambda pt, meta: pt.write_bytes(pt.read_bytes()[: pt.stat().st_size // 2]),
+        "unreadable",
+    ),
+    "zero-byte .pt": (lambda pt, meta: pt.write_bytes(b""), "the weights file is empty"),
+    "random bytes .pt": (lambda pt, meta: pt.write_bytes(os.urandom(4096)), "unreadable"),
+    "pickle of a list": (lambda pt, meta: _save(pt, ["not", "a", "state dict"]), "got list"),
+    "pickle of a tensor": (lambda pt, meta: _save(pt, torch.zeros(3)), "got Tensor"),
+    "parts are not state dicts": (
+        lambda pt, meta: _save(pt, {"embedding": [1, 2], "teacher": {}}),
+        "state dict",
+    ),
+    "no 'teacher' key": (_edit_state(lambda s: s.pop("teacher")), "{embedding, teacher}"),
+    "extra top-level key": (_edit_state(lambda s: s.update(optimizer={})), "{embedding, teacher}"),
+    "another embedding size": (_other_embedding_size, "has shape"),
+    "teacher key missing": (_edit_state(_without("teacher", drop=True)), "teacher weights lack"),
+    "teacher key extra": (_edit_state(_without("teacher", drop=False)), "have extra 'extra.weight'"),
+    "embedding key missing": (_edit_state(_without("embedding", drop=True)), "embedding weights lack"),
+    "float64 weights": (
+        _edit_state(lambda s: s["teacher"].update({k: v.double() for k, v in s["teacher"].items()})),
+        "torch.float64",
+    ),
+    "NaN weights": (_edit_state(_poison(float("nan"))), "NaN or Inf"),
+    "Inf weights": (_edit_state(_poison(float("inf"))), "NaN or Inf"),
+    "empty metadata": (lambda pt, meta: meta.write_bytes(b""), "metadata unreadable"),
+    "garbage metadata": (
+        lambda pt, meta: meta.write_bytes(b"\xff\xfe{valid_auc: \x00"),
+        "metadata unreadable",
+    ),
+    "list metadata": (lambda pt, meta: meta.write_text("[0.71, 0.69]"), "JSON list"),
+    "null metadata": (lambda pt, meta: meta.write_text("null"), "JSON NoneType"),
+    "metadata lacks a field": (_edit_meta(_drop("test_auc")), "lacks field(s) 'test_auc'"),
+    "metadata with an unknown field": (_edit_meta(lambda m: {**m, "note": "x"}), "unknown field(s) 'note'"),
+    "metadata field of the wrong type": (_edit_meta(lambda m: {**m, "valid_auc": "high"}), "'valid_auc'"),
+    "metadata int field as float": (_edit_meta(lambda m: {**m, "best_epoch": 1.0}), "expected int"),
+    "metadata bool as a number": (_edit_meta(lambda m: {**m, "test_logloss": True}), "expected float"),
+    ".json without .pt": (lambda pt, meta: pt.unlink(), "metadata without weights"),
+    ".pt without .json": (lambda pt, meta: meta.unlink(), "weights without metadata"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ENTRIES))
+def test_an_unusable_entry_is_discarded_with_one_warning_and_retrained(
+    case, tiny, good_entry, tmp_path, caplog
+):
+    key, good_pt, good_meta = good_entry
+    folder = tmp_path / "teachers"
+    folder.mkdir()
+    pt, meta = folder / f"{key}.pt", folder / f"{key}.json"
+    pt.write_bytes(good_pt)
+    meta.write_bytes(good_meta)
+    corrupt, reason = BAD_ENTRIES[case]
+    corrupt(pt, meta)
+    cache = TeacherCache(folder)
+
+    with caplog.at_level(logging.WARNING, logger="bench.teacher_cache"):
+        result = run_trial(TINY, tiny, device="cpu", teacher_cache=cache)
+
+    assert result.teacher_cache_hit is False
+    assert result.phase("teacher_training").epochs >= 1  # trained again
+    warnings = [r for r in caplog.records if r.name == "bench.teacher_cache"]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    message = warnings[0].getMessage()
+    assert warnings[0].levelno == logging.WARNING and "\n" not in message
+    assert str(folder / key) in message and reason in message and "training the teacher again" in message
+    # The entry was replaced by a good one, which passes the checks run_trial makes (silently).
+    caplog.clear()
+    entry = cache.get(key, **_spec(tiny))
+    assert entry is not None and not caplog.records
+    assert entry.metrics["valid_auc"] == result.phase("teacher_training").valid_auc
+    assert sorted(p.name for p in folder.iterdir()) == [f"{key}.json", f"{key}.lock", f"{key}.pt"]
+
+
+def _spec(data) -> dict:
+    """What run_trial checks an entry against: its modules' state dicts and PhaseResult's field types."""
+    cfg = TrialConfig.from_dict(TINY)
+    model = KDDAGFM(
+        data.vocab_sizes, cfg.embedding_size, cfg.teacher, cfg.teacher_kwargs(), cfg.student_kwargs()
+    )
+    return {
+        "embedding": model.embedding.state_dict(),
+        "teacher": model.teacher.state_dict(),
+        "metrics": typing.get_type_hints(PhaseResult),
+    }
+
+
+def test_a_valid_entry_with_nan_metrics_is_still_used(tiny, good_entry, tmp_path, caplog):
+    # AUC is NaN on a one-class split (bench.metrics.auc): a real teacher can record it; no reason to retrain.
+    key, good_pt, good_meta = good_entry
+    folder = tmp_path / "teachers"
+    folder.mkdir()
+    (folder / f"{key}.pt").write_bytes(good_pt)
+    (folder / f"{key}.json").write_text(json.dumps({**json.loads(good_meta), "valid_auc": float("nan")}))
+    with caplog.at_level(logging.WARNING, logger="bench.teacher_cache"):
+        assert run_trial(TINY, tiny, device="cpu", teacher_cache=TeacherCache(folder)).teacher_cache_hit
+    assert not caplog.records
+
+
+def test_discard_removes_metadata_first(tmp_path, monkeypatch):
+    # Interrupted between the two removals, what is left is weights without metadata: a miss the next reader
+    # discards, never metadata that points at missing or old weights.
+    cache = TeacherCache(tmp_path)
+    cache.put("k", {"w": torch.zeros(1)}, {"a": torch.full((1,), float("nan"))}, {})
+    removed: list[str] = []
+    real_unlink = Path.unlink
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        removed.append(self.suffix)
+        if self.suffix == ".pt":
+            raise KeyboardInterrupt  # killed between the two removals
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    with pytest.raises(KeyboardInterrupt):
+        cache.get("k")
+    monkeypatch.undo()
+    assert removed == [".json", ".pt"]
+    assert (tmp_path / "k.pt").exists() and not (tmp_path / "k.json").exists()
+    assert cache.get("k") is None and not (tmp_path / "k.pt").exists()
+
+
+def test_an_unwritable_cache_folder_is_a_config_error(tmp_path):
+    from bench.errors import ConfigError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ConfigError, match=r"cannot create the teacher cache folder .*file/teachers"):
+        TeacherCache(blocker / "teachers")
+
+
+def test_train_cli_prints_one_warning_line_and_retrains(tiny, tmp_path, monkeypatch):
+    """Through the real `kdbench train` process: one warning line on stderr, no traceback, exit 0."""
+    from bench.data import prepare
+    from bench.provenance import code_fingerprint
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("KDBENCH_HOME", str(home))
+    table = tmp_path / "clicks.csv"
+    rows = zip(tiny.train.x[:600], tiny.train.y[:600], strict=True)
+    table.write_text(
+        "click,f0,f1,f2,f3,f4\n" + "".join(f"{int(y)},{','.join(map(str, x))}\n" for x, y in rows)
+    )
+    schema = tmp_path / "schema.yaml"
+    schema.write_text("label: click\ncategorical: [f0, f1, f2, f3, f4]\n")
+    data = prepare("csv", path=table, schema=schema)  # the process below loads it from the cache
+    folder = tmp_path / "teachers"
+    key = teacher_cache_key(TrialConfig.from_dict(TINY).to_dict(), data.fingerprint, code_fingerprint())
+    TeacherCache(folder)
+    (folder / f"{key}.pt").write_bytes(b"")  # a zero-byte checkpoint, as a full disk leaves it
+    (folder / f"{key}.json").write_text("{}")
+
+    argv = [sys.executable, "-m", "bench", "train", "--dataset", "csv", "--path", str(table)]
+    argv += ["--schema", str(schema), "--teacher-cache", str(folder), "--device", "cpu", "--quiet"]
+    argv += [f"--set={k}={v}" for k, v in TINY.items()]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"kdbench: warning: teacher cache entry {folder / key} is unusable")
+    assert (folder / f"{key}.pt").stat().st_size > 0 and json.loads((folder / f"{key}.json").read_text())

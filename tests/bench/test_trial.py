@@ -177,6 +177,53 @@ def test_non_finite_loss_names_phase_and_epoch(synthetic):
         run_trial({**SMALL, "beta": 1e300}, synthetic)
 
 
+@pytest.mark.parametrize("teacher", ["crossnet", "cin"])
+def test_a_diverging_teacher_is_blamed_on_the_teachers_settings(synthetic, monkeypatch, teacher):
+    real_loss = KDDAGFM.loss
+
+    def diverging(self, batch, phase, *args, **kwargs):
+        loss = real_loss(self, batch, phase, *args, **kwargs)
+        return loss * float("nan") if phase == "teacher_training" else loss
+
+    monkeypatch.setattr(KDDAGFM, "loss", diverging)
+    shape = {"t_depth": 2} if teacher == "crossnet" else {"t_cin": [8, 8]}
+    config = {k: v for k, v in SMALL.items() if k != "t_depth"}
+    config.update(teacher=teacher, lr=0.02, weight_decay=1e-5, **shape)
+    with pytest.raises(TrialError) as err:
+        run_trial(config, synthetic)
+    message = str(err.value)
+    assert message.startswith("non-finite training loss in phase teacher_training, epoch 1")
+    assert f"the {teacher} teacher diverged" in message and "lr 0.02" in message
+    assert "weight_decay 1e-05" in message
+    assert ("t_depth 2" if teacher == "crossnet" else "t_cin [8, 8]") in message
+    assert "beta" not in message and "alpha" not in message and "\n" not in message
+
+
+def test_a_teacher_scoring_nan_stops_distillation_naming_the_teacher(synthetic):
+    cfg = TrialConfig.from_dict({**SMALL, "max_epochs": 1})
+    trainer = _trainer(cfg, synthetic)
+    trainer.run("teacher_training")
+    with torch.no_grad():
+        next(trainer.model.teacher.parameters()).fill_(float("nan"))
+    with pytest.raises(TrialError, match=r"the teacher scores non-finite logits .* teacher diverged") as err:
+        trainer.run("distillation")
+    assert "beta" not in str(err.value) and "lr 0.003" in str(err.value)
+
+
+def test_finetuning_divergence_does_not_blame_beta(synthetic, monkeypatch):
+    real_loss = KDDAGFM.loss
+
+    def diverging(self, batch, phase, *args, **kwargs):
+        loss = real_loss(self, batch, phase, *args, **kwargs)
+        return loss * float("inf") if phase == "finetuning" else loss
+
+    monkeypatch.setattr(KDDAGFM, "loss", diverging)
+    with pytest.raises(
+        TrialError, match=r"in phase finetuning, epoch 1 \(lr 0\.003, weight_decay 1e-06\): lower lr$"
+    ):
+        run_trial({**SMALL, "max_epochs": 1}, synthetic)
+
+
 def test_cin_teacher_runs(synthetic):
     config = {k: v for k, v in SMALL.items() if k != "t_depth"}
     result = run_trial({**config, "teacher": "cin", "t_cin": [16, 16], "interaction": "inner"}, synthetic)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 
@@ -56,7 +57,7 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, home):
     assert err.startswith("kdbench: error: criteo:") and "\n" not in err
     assert main(["data", "prepare", "criteo", "--quiet"]) == 2
     assert "needs --path" in capsys.readouterr().err
-    assert [p.name for p in (home / "datasets").iterdir()] == []
+    assert not (home / "datasets").exists()  # a failed prepare creates no cache folder
 
 
 def test_csv_schema_flags(tmp_path, capsys):
@@ -95,3 +96,24 @@ def test_list_and_info(criteo, capsys):
     assert main(["data", "info", "avazu"]) == 2
     assert "kdbench data prepare avazu" in capsys.readouterr().err
     assert main(["data", "list"]) == 0
+
+
+def test_list_and_a_failed_info_create_no_cache_folder(capsys, home):
+    assert main(["data", "list"]) == 0
+    assert main(["data", "info", "criteo"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("kdbench: error: no cached dataset matches 'criteo'")
+    assert not (home / "datasets").exists()
+
+
+def test_a_truncated_gz_is_one_line_naming_the_file(tmp_path, capsys, home):
+    day = tmp_path / "day_0.gz"
+    rows = "".join(criteo_row(k % 2, ints=[k], cats=["68fd1e64"]) + "\n" for k in range(500))
+    day.write_bytes(gzip.compress(rows.encode())[:-64])
+    assert main(["data", "prepare", "criteo", "--path", str(day), "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"kdbench: error: criteo: {day} is truncated or corrupt "
+        "(Compressed file ended before the end-of-stream marker was reached); download it again\n"
+    )
+    assert not (home / "datasets").exists()

@@ -44,7 +44,7 @@ def test_no_network_is_one_clear_line(monkeypatch, tmp_path, home):
         "\n" not in message and "No matching distribution" in message and "KDBENCH_RECBOLE_WHEEL" in message
     )
     assert not list((home / "downloads").iterdir())
-    assert [p.name for p in (home / "datasets").iterdir()] == []
+    assert not (home / "datasets").exists()  # a failed prepare creates no cache folder
 
 
 def test_wrong_hash_is_refused_and_not_kept(monkeypatch, tmp_path, home):

@@ -89,7 +89,7 @@ def test_failure_leaves_no_partial_entry(criteo, monkeypatch, home):
     monkeypatch.setattr(NpyWriter, "append", explode)
     with pytest.raises(DatasetError, match="simulated"):
         prepare("criteo", path=criteo)
-    assert [p.name for p in (home / "datasets").iterdir()] == []
+    assert not (home / "datasets").exists()  # a failed prepare creates no cache folder
     monkeypatch.setattr(NpyWriter, "append", original)
     assert prepare("criteo", path=criteo).num_rows == 60
 
@@ -136,6 +136,8 @@ def test_unknown_source_and_bad_seed(criteo):
         prepare("kaggle")
     with pytest.raises(DatasetError, match="split_seed"):
         prepare("criteo", path=criteo, split_seed="1")  # type: ignore[arg-type]
+    with pytest.raises(DatasetError, match=r"split_seed must be an integer >= 0, got -1"):
+        prepare("criteo", path=criteo, split_seed=-1)  # numpy's generators refuse negative seeds
 
 
 def test_home_argument(criteo, tmp_path):
