@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from bench.errors import KdbenchError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "one_line"]
 
 # Explicit registry: the order is the order of ``kdbench --help``.
 COMMAND_GROUPS = ("demo", "train", "sweep", "data", "space", "report", "regress", "db")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error (the default prints the whole usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kdbench",
         description="Hyperparameter search and benchmarking for KD-DAGFM "
         "(teacher -> DAGFM student knowledge distillation for CTR prediction).",
@@ -41,11 +50,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KdbenchError as e:
-        print(f"kdbench: error: {e}", file=sys.stderr)
+        print(f"kdbench: error: {one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the file system said no (disk full, permissions, a path too long): not our bug
+        if os.environ.get("KDBENCH_DEBUG"):
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"kdbench: error: {where}{one_line(e.strerror or str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("kdbench: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(message: str) -> str:
+    """A message folded onto one line (YAML and driver errors span several), other control characters
+    (from a file name, say) escaped."""
+    folded = "; ".join(part.strip() for part in message.splitlines() if part.strip()) or "unknown error"
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in folded)
 
 
 if __name__ == "__main__":

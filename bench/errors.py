@@ -18,6 +18,7 @@ __all__ = [
     "StoreError",
     "SweepError",
     "TrialError",
+    "UsageError",
 ]
 
 
@@ -27,6 +28,10 @@ class KdbenchError(Exception):
 
 class ConfigError(KdbenchError):
     """A trial config has unknown keys, wrong types or impossible values."""
+
+
+class UsageError(KdbenchError):
+    """A command-line argument names something unusable (an output file in a missing folder, ...)."""
 
 
 class DatasetError(KdbenchError):

@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
+import re
 import socket
 import time
 from typing import Any
@@ -101,7 +102,8 @@ def run_sweep(
     """
     check_count("trials", trials, minimum=1)
     space_obj = load_space(space)
-    name = name or f"{space_obj.name}-{dataset}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    if name is None:
+        name = default_sweep_name(space_obj.name, dataset)
     recipe = Recipe(
         name=name,
         space=space_obj,
@@ -118,6 +120,10 @@ def run_sweep(
     runtime = make_runtime(
         concurrency, cpus_per_trial, gpus_per_trial, address, teacher_cache, ray_storage, ray_temp_dir
     )
+    from bench.store import check_url
+
+    check_url(db)  # the URL now; the database is created only once the data has prepared
+    data = _prepare(recipe)
     store = _open_store(db, create=True)
     try:
         if store.get_sweep(name) is not None:
@@ -125,7 +131,7 @@ def run_sweep(
                 f"sweep {name!r} already exists in {store.url_redacted}: continue it with --resume {name}, "
                 "or pick another --name"
             )
-        return _execute(store, recipe, runtime, new=True, progress=progress, console=console)
+        return _execute(store, recipe, runtime, data, new=True, progress=progress, console=console)
     finally:
         store.close()
 
@@ -146,6 +152,7 @@ def resume_sweep(
 ) -> SweepSummary:
     """Continue sweep ``name`` in ``db`` with the space, data, objective, sampler and scheduler it was created
     with. Resources left None (and ``teacher_cache="stored"``) take the values it last ran with."""
+    from bench.config import TrialConfig
     from search_spaces import parse_space
 
     store = _open_store(db, create=False)
@@ -158,7 +165,10 @@ def resume_sweep(
         _check_driver_gone(row)
         settings = row["settings"]
         try:
-            space = parse_space(row["space_yaml"], source=f"sweep {name}", default_name=row["space_name"])
+            space = parse_space(
+                row["space_yaml"], source=f"sweep {name}", default_name=row["space_name"],
+                known_keys=[f.name for f in dataclasses.fields(TrialConfig)], check=TrialConfig.problems,
+            )  # fmt: skip
         except Exception as e:  # the stored YAML was valid when the sweep started
             raise SweepError(f"sweep {name!r}: its stored search space no longer loads: {e}") from e
         scheduler = row["scheduler"]
@@ -184,26 +194,38 @@ def resume_sweep(
             ray_storage or last["ray_storage"],
             ray_temp_dir,
         )
-        return _execute(store, recipe, runtime, new=False, progress=progress, console=console)
+        data = _prepare(recipe)
+        return _execute(store, recipe, runtime, data, new=False, progress=progress, console=console)
     finally:
         store.close()
 
 
-# ---- the run ---------------------------------------------------------------------------------------------
-def _execute(
-    store: Any, recipe: Recipe, runtime: Runtime, *, new: bool, progress: str, console: Any
-) -> SweepSummary:
-    from bench.data import prepare
-    from bench.provenance import environment
+def default_sweep_name(space: str, dataset: str) -> str:
+    """``<space>-<dataset>-<UTC time>``, reduced to the characters and length a sweep name allows."""
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    parts = [re.sub(r"[^A-Za-z0-9._-]+", "-", part).strip("-._")[:40] or "x" for part in (space, dataset)]
+    return f"{parts[0]}-{parts[1]}-{stamp}"
 
-    started = time.perf_counter()
-    objectives = objectives_for(recipe.objective)
-    data = prepare(
+
+# ---- the run ---------------------------------------------------------------------------------------------
+def _prepare(recipe: Recipe) -> Any:
+    from bench.data import prepare
+
+    return prepare(
         recipe.dataset["source"],
         path=recipe.dataset["path"],
         schema=recipe.dataset["schema"],
         split_seed=recipe.dataset["split_seed"],
     )
+
+
+def _execute(
+    store: Any, recipe: Recipe, runtime: Runtime, data: Any, *, new: bool, progress: str, console: Any
+) -> SweepSummary:
+    from bench.provenance import environment
+
+    started = time.perf_counter()
+    objectives = objectives_for(recipe.objective)
     if not new:
         stored = store.get_sweep(recipe.name)["dataset_fingerprint"]
         if stored != data.fingerprint:
@@ -309,9 +331,9 @@ def _create_sweep(
 
 
 def _open_store(db: str | None, *, create: bool) -> Any:
-    from bench.store import ResultStore
+    from bench.store import open_writable
 
-    return ResultStore(db, create=create)
+    return open_writable(db, create=create)  # before data, Ray or any trial work
 
 
 def _driver() -> dict[str, Any]:

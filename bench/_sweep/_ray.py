@@ -1,21 +1,36 @@
 """Ray's lifetime for one sweep: join a cluster or start a private local one, check it, always shut down.
 
-A sweep that started Ray itself shuts it down on every exit path (normal end, Ctrl-C, a crash), so no Ray
-process of ours outlives the driver. A sweep that finds Ray already initialised (a test fixture, a notebook)
-uses it and leaves it running: it belongs to the caller.
+A sweep that started Ray itself shuts it down on every exit path (normal end, Ctrl-C, SIGTERM, a crash), so
+no Ray process of ours outlives the driver. Its session files (logs, sockets, Tune's searcher pickles) go to
+a private folder (mode 0700, ``/tmp/kdbench-ray-*``) that is removed on exit; a driver killed with SIGKILL
+cannot clean up, so the next driver ends what such a folder's processes left running and removes it. A sweep
+that finds Ray already initialised (a test fixture, a notebook) uses it and leaves it running: it belongs to
+the caller.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import shutil
+import signal
 import socket
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from bench.errors import SweepError
 
-__all__ = ["check_reachable", "check_resources", "connected", "node_cpus"]
+__all__ = [
+    "check_local_cluster",
+    "check_reachable",
+    "check_resources",
+    "connected",
+    "node_cpus",
+    "remove_stale_sessions",
+]
 
 CONNECT_TIMEOUT_S = 3.0  # how long an unreachable --address may stall us before the one-line error
 
@@ -28,7 +43,8 @@ def connected(
 
     ``address``: ``host:port`` of a running cluster (``ray start --head`` elsewhere), ``"auto"`` for the
     cluster this machine already joined, or None for a private local instance (``num_cpus`` cores, session
-    files under ``temp_dir``). An unreachable address is a :class:`SweepError` before Ray is touched.
+    files under ``temp_dir``, default a private folder removed on exit). An unreachable address is a
+    :class:`SweepError` before Ray is touched.
     """
     import ray
 
@@ -37,6 +53,23 @@ def connected(
     if ray.is_initialized():
         yield
         return
+    private = None
+    if not address and not temp_dir:
+        remove_stale_sessions()
+        private = _private_session_dir()
+        temp_dir = os.path.join(private, "r")  # Ray makes its own folder 0777; ours around it stays 0700
+    try:
+        with _initialised(address, num_cpus, temp_dir), _sigterm_as_interrupt():  # after Ray's own handler
+            yield
+    finally:
+        if private:
+            _remove_session(private)
+
+
+@contextlib.contextmanager
+def _initialised(address: str | None, num_cpus: int | None, temp_dir: str | None) -> Iterator[None]:
+    import ray
+
     kwargs: dict[str, Any] = {
         "include_dashboard": False,  # saves ~1 s and a process; Tune's own state is in the results store
         "log_to_driver": False,  # worker output would tear the live table; it stays in Ray's session logs
@@ -60,6 +93,87 @@ def connected(
         yield
     finally:
         ray.shutdown()
+
+
+# ---- the private session folder ------------------------------------------------------------------------
+_SESSION_PREFIX = "kdbench-ray-"
+_DRIVER_FILE = "kdbench-driver.pid"
+
+
+def _session_root() -> str:
+    # Short on purpose: Ray's unix socket paths under it must stay below 107 characters.
+    return "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
+
+
+def _private_session_dir() -> str:
+    path = tempfile.mkdtemp(prefix=_SESSION_PREFIX, dir=_session_root())  # mode 0700
+    Path(path, _DRIVER_FILE).write_text(str(os.getpid()))
+    return path
+
+
+def _remove_session(path: str) -> None:
+    from bench._sweep._procs import kill_processes_mentioning
+
+    kill_processes_mentioning(path)  # agents that outlive ray.shutdown() by a few seconds
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_stale_sessions() -> list[str]:
+    """Remove the private session folders (and end their processes) of our drivers that no longer run."""
+    stale = []
+    for path in Path(_session_root()).glob(f"{_SESSION_PREFIX}*"):
+        try:
+            if path.stat().st_uid != os.getuid():
+                continue
+            pid = int((path / _DRIVER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or still being created
+        if not _pid_alive(pid):
+            _remove_session(str(path))
+            stale.append(str(path))
+    return stale
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler's preemption, ``kill PID``) ends the sweep like Ctrl-C: the sweep is marked
+    interrupted and Ray shut down, instead of the process dying with its children orphaned."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def check_local_cluster() -> None:
+    """``--address auto`` needs a cluster this machine joined (``ray start``): Ray finds it through
+    ``RAY_ADDRESS`` or the file ``ray start`` leaves in Ray's temp folder."""
+    marker = Path(tempfile.gettempdir(), "ray", "ray_current_cluster")
+    if os.environ.get("RAY_ADDRESS") or marker.exists() or Path("/tmp/ray/ray_current_cluster").exists():
+        return
+    raise SweepError(
+        "--address auto: no Ray cluster runs on this machine (start one with `ray start --head`, set "
+        "RAY_ADDRESS, or drop --address for a private Ray)"
+    )
 
 
 def check_reachable(address: str) -> None:

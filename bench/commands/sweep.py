@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from bench.errors import SweepError
+from bench.outputs import check_output_file, write_json
 
 __all__ = ["print_summary", "register", "sweep"]
 
@@ -63,7 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--reduction-factor", type=float, help="ASHA's reduction factor (default: 3)")
 
     where = p.add_argument_group("where results go")
-    where.add_argument("--name", help="sweep and Optuna study name (default: <space>-<dataset>-<time>)")
+    where.add_argument(
+        "--name",
+        help="sweep and Optuna study name: 1-100 ASCII letters, digits, '.', '_' or '-', starting with a "
+        "letter or digit (default: <space>-<dataset>-<time>)",
+    )
     where.add_argument("--db", help="results database URL (default: sqlite:///kdbench.db)")
     where.add_argument("--resume", metavar="NAME", help="continue sweep NAME as it was created")
 
@@ -82,7 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     how.add_argument("--no-teacher-cache", action="store_true", help="always train teachers")
     how.add_argument("--ray-storage", help="Ray Tune's results folder (default: $KDBENCH_HOME/ray_results)")
     how.add_argument(
-        "--ray-temp-dir", help="session folder of a Ray instance this sweep starts (Ray's default)"
+        "--ray-temp-dir",
+        help="session folder of a Ray instance this sweep starts (default: a private one, removed on exit)",
     )
     how.add_argument("--quiet", action="store_true", help="no progress output, only the summary (CI)")
     how.add_argument("--json", dest="json_path", help="also write the summary as JSON to this file")
@@ -133,6 +139,8 @@ def sweep(
     unknown = set(options) - set(RECIPE_DEFAULTS) - set(RUNTIME_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown sweep options: {', '.join(sorted(unknown))}")
+    if json_path is not None:
+        check_output_file(json_path, "--json")  # before the sweep, not after it
     console = console or Console(highlight=False)
     progress = "quiet" if quiet else "auto"
     runtime = {key: options.get(key) for key in RUNTIME_DEFAULTS}
@@ -156,9 +164,8 @@ def sweep(
         result = run_sweep(**recipe, **runtime, name=name, teacher_cache=cache, **common)
     summary = result.to_dict()
     print_summary(console, summary)
-    if json_path:
-        with open(json_path, "w") as f:
-            json.dump(summary, f, indent=2)
+    if json_path is not None:
+        write_json(json_path, summary, "--json")
     return summary
 
 

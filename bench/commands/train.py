@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from bench.config import TrialConfig, parse_overrides
 from bench.errors import ConfigError
+from bench.outputs import check_output_file, write_json
 
 __all__ = ["load_config_file", "register", "train"]
 
@@ -67,9 +69,11 @@ def _run(args: argparse.Namespace) -> int:
 def load_config_file(path: str) -> dict[str, Any]:
     """A YAML mapping of config keys; malformed files raise ConfigError naming the file."""
     try:
-        values = yaml.safe_load(Path(path).read_text())
+        values = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {e.start})") from e
     except yaml.YAMLError as e:
         raise ConfigError(f"config file {path} is not valid YAML: {e}") from e
     if not isinstance(values, dict):
@@ -98,49 +102,84 @@ def train(
     ``teacher_cache``: a folder, ``"default"`` for ``$KDBENCH_HOME/teachers``, or None for no cache.
     """
     from bench.data import prepare
+    from bench.footprint import check_fits
     from bench.teacher_cache import TeacherCache
-    from bench.trial import run_trial
+    from bench.trial import resolve_device, run_trial
 
     console = console or Console(stderr=False, highlight=False)
-    cfg = TrialConfig.from_dict(config or {})  # fail on a bad config before any data work
-    store = _open_store(db) if db else None  # and on a bad database URL
+    # Everything that can be checked is checked before any data work: config, threads, device, paths, URL.
+    cfg = TrialConfig.from_dict(config or {})
+    if threads is not None and (isinstance(threads, bool) or threads < 1):
+        raise ConfigError(f"--threads must be an integer >= 1, got {threads!r}")
+    target = resolve_device(device)
+    if json_path is not None:
+        check_output_file(json_path, "--json")
+    if db is not None:
+        from bench.store import check_url
+
+        check_url(db)
     data = prepare(dataset, path=path, schema=schema, progress=not quiet)
-    cache = (
-        None if teacher_cache is None else TeacherCache(None if teacher_cache == "default" else teacher_cache)
-    )
+    check_fits(cfg, data.vocab_sizes, target)
+    with contextlib.ExitStack() as stack:
+        # Created (if new) only now that the data has prepared, and proven writable before training.
+        store = stack.enter_context(_open_store(db)) if db is not None else None
+        # The trial's row is written before training (a failure is recorded too).
+        recording = _start_recording(store, cfg, data) if store is not None else None
+        cache_root = None if teacher_cache == "default" else teacher_cache
+        cache = None if teacher_cache is None else TeacherCache(cache_root)
 
-    def report(phase: str, epoch: int, m: dict[str, float]) -> None:
-        if not quiet:
-            console.print(
-                f"{phase:<16} epoch {epoch:>3}/{cfg.max_epochs}  loss {m['train_loss']:.4f}  "
-                f"valid AUC {m['valid_auc']:.4f}  logloss {m['valid_logloss']:.4f}  "
-                f"{m['seconds']:.2f} s  {m['samples_per_s']:,.0f} samples/s"
-            )
+        def report(phase: str, epoch: int, m: dict[str, float]) -> None:
+            if not quiet:
+                console.print(
+                    f"{phase:<16} epoch {epoch:>3}/{cfg.max_epochs}  loss {m['train_loss']:.4f}  "
+                    f"valid AUC {m['valid_auc']:.4f}  logloss {m['valid_logloss']:.4f}  "
+                    f"{m['seconds']:.2f} s  {m['samples_per_s']:,.0f} samples/s"
+                )
 
-    console.print(f"dataset {data.name}: {data.num_rows:,} rows, fingerprint {data.fingerprint}")
-    console.print(f"config {cfg.config_hash()}: {json.dumps(cfg.to_dict())}")
-    result = run_trial(cfg, data, report, device=device, teacher_cache=cache, threads=threads).to_dict()
-    _print_tables(console, result)
+        console.print(f"dataset {data.name}: {data.num_rows:,} rows, fingerprint {data.fingerprint}")
+        console.print(f"config {cfg.config_hash()}: {json.dumps(cfg.to_dict())}")
+        try:
+            trial = run_trial(cfg, data, report, device=device, teacher_cache=cache, threads=threads)
+            result = trial.to_dict()
+        except BaseException as e:  # a failed (or interrupted) trial is recorded as failed, with its reason
+            if recording is not None:
+                store.finish_trial(recording, status="failed", error=_reason(e))
+                console.print(f"recorded as failed trial {recording} in {store.url_redacted}")
+            raise
+        _print_tables(console, result)
 
-    if json_path:
-        Path(json_path).write_text(json.dumps(result, indent=2))
-        console.print(f"result written to {json_path}")
-    if store is not None:
-        from bench.provenance import environment
+        if json_path:
+            write_json(json_path, result, "--json")
+            console.print(f"result written to {json_path}")
+        if recording is not None:
+            store.finish_trial(recording, status="completed", result=result)
+            console.print(f"recorded as trial {recording} in {store.url_redacted}")
+        return result
 
-        env_id = store.record_environment(environment())
-        store.record_dataset(data.info())
-        trial_id = store.record_trial(
-            None, None, result=result, environment_id=env_id, device=result["device"]
-        )
-        console.print(f"recorded as trial {trial_id} in {store.url_redacted}")
-    return result
+
+def _start_recording(store: Any, cfg: TrialConfig, data: Any) -> int:
+    """Environment, dataset and a running trial under the implicit ``adhoc`` sweep; returns the trial id."""
+    from bench.provenance import environment
+
+    env_id = store.record_environment(environment())
+    store.record_dataset(data.info())
+    return store.start_trial(
+        None, None, config=cfg.to_dict(), config_hash=cfg.config_hash(),
+        config_family=cfg.config_hash(include_seed=False), seed=cfg.seed,
+        dataset_fingerprint=data.fingerprint, environment_id=env_id,
+    )  # fmt: skip
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    return f"{type(error).__name__}: {error}"
 
 
 def _open_store(url: str) -> Any:
-    from bench.store import ResultStore
+    from bench.store import open_writable
 
-    return ResultStore(url)
+    return open_writable(url)  # proven writable now: training must not end in a database that refuses it
 
 
 def _print_tables(console: Console, result: dict[str, Any]) -> None:

@@ -14,10 +14,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from bench._sweep._procs import kill_processes_mentioning, processes_mentioning
 from bench.errors import SweepError
 from bench.store import ResultStore
 from bench.sweep import resume_sweep
-from tests.sweep._procs import kill_processes_mentioning, processes_mentioning
 from tests.sweep.conftest import ray_temp_dir
 
 pytestmark = pytest.mark.ray
@@ -35,8 +35,16 @@ def _finished(url: str, name: str) -> int:
     return int(trials["status"].isin(["completed", "stopped", "failed"]).sum())
 
 
-def test_resume_after_the_driver_is_killed(ray_runtime, ml100k, tmp_path, kdbench_home) -> None:
-    url = f"sqlite:///{tmp_path / 'kd.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_db(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A new SQLite file, or a fresh PostgreSQL schema (the cluster path) when a server is configured."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'kd.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_resume_after_the_driver_is_killed(ray_runtime, ml100k, fresh_db, kdbench_home) -> None:
+    url = fresh_db
     temp = ray_temp_dir()  # the driver's own Ray instance: everything it starts mentions this folder
     command = [
         sys.executable,

@@ -1,5 +1,6 @@
-"""Find and end the Ray processes a test started, and only those: every one carries the test's private Ray
-temp folder in its command line, so other people's Ray instances on this machine are never touched."""
+"""Find and end the Ray processes one kdbench driver (or test) started, and only those: every one carries the
+driver's private Ray temp folder in its command line, so other people's Ray instances are never touched.
+Linux only (``/proc``); elsewhere nothing is found."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ __all__ = ["kill_processes_mentioning", "processes_mentioning"]
 
 def processes_mentioning(marker: str) -> list[int]:
     """PIDs (not ours) whose command line contains ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
+    found: list[int] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:

@@ -1,0 +1,36 @@
+"""Files a command writes where the user said: checked before any work, written whole or not at all."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UsageError
+
+__all__ = ["check_output_file", "write_json"]
+
+
+def check_output_file(path: str | os.PathLike[str], flag: str) -> Path:
+    """Refuse, before any work, an output file that cannot be written: its folder missing, or a folder."""
+    if not str(path).strip():
+        raise UsageError(f"{flag} needs a file name, got an empty one")
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise UsageError(f"{flag} {path} is a folder: give a file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"{flag} {path}: folder {target.parent} does not exist (create it first)")
+    return target
+
+
+def write_json(path: str | os.PathLike[str], value: Any, flag: str) -> None:
+    """``value`` as indented JSON, written atomically: a failure (disk full, ...) leaves no partial file."""
+    target = check_output_file(path, flag)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(value, indent=2, default=str) + "\n")
+        tmp.replace(target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {flag} {path}: {e.strerror or e}") from e
