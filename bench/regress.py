@@ -24,6 +24,7 @@ from typing import Any
 from bench._regress._baseline import (
     Baseline,
     from_stored_run,
+    names_a_file,
     read_baseline_file,
     resolve_baseline,
     write_baseline_file,
@@ -41,7 +42,7 @@ from bench._regress._compare import (
 )
 from bench._regress._figures import FIGURES, RULES, Figure, Rule
 from bench._regress._output import final_line, print_table, write_json
-from bench._regress._run import CaseMeasurement, SuiteMeasurement, run_suite
+from bench._regress._run import CaseMeasurement, SuiteMeasurement, prepare_datasets, run_suite
 from bench._regress._suite import CaseSpec, DatasetSpec, Suite, available_suites, load_suite, parse_suite
 from bench._regress._verdicts import (
     EXIT_FAILED,
@@ -80,7 +81,9 @@ __all__ = [
     "final_line",
     "from_stored_run",
     "load_suite",
+    "names_a_file",
     "parse_suite",
+    "prepare_datasets",
     "print_table",
     "read_baseline_file",
     "record_run",

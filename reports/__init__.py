@@ -2,10 +2,11 @@
 
 ``build_site(store_or_url, out_dir) -> Path`` writes the site (leaderboard, a page per sweep, trial,
 comparison and regression run) and returns its ``index.html``; ``serve(out_dir, port)`` serves it on
-127.0.0.1. Reports read the store and never write it, and never train.
+127.0.0.1. Reports read the store and never write it, and never train. ``check_site_folder(out_dir)`` refuses
+a folder the site cannot go to, before any work (``kdbench demo`` checks its site folder up front).
 """
 
 from reports._serve import make_server, serve
-from reports._site import build_site
+from reports._site import build_site, check_site_folder
 
-__all__ = ["build_site", "make_server", "serve"]
+__all__ = ["build_site", "check_site_folder", "make_server", "serve"]

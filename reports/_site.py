@@ -8,6 +8,7 @@ trial loses its page) and refuses a non-empty folder it did not write.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from reports._static import write_static
 from reports._sweep_page import render_sweep_page
 from reports._trial_page import render_trial_page
 
-__all__ = ["MARKER", "build_site", "render_pages"]
+__all__ = ["MARKER", "build_site", "check_site_folder", "render_pages"]
 
 MARKER = ".kdbench-site"  # says "kdbench report wrote this folder": only such a folder is rebuilt in place
 
@@ -42,9 +43,11 @@ def build_site(store_or_url: ResultStore | str | None, out_dir: str | Path) -> P
     ``out_dir`` cannot be written or holds files kdbench did not write, :class:`StoreError` when the store
     cannot be read.
     """
-    out = _prepare_folder(Path(out_dir))
+    out = Path(out_dir)
+    check_site_folder(out)  # before the store is read: a bad --out fails at once
     with _opened(store_or_url) as store:
         snapshot = load_snapshot(store)
+    _make_folder(out)  # only now: a store that cannot be read leaves no empty site folder behind
     try:
         # The marker first: a build that fails half-way leaves a folder the next build may still replace.
         (out / MARKER).write_text("written by kdbench report; rebuilt in place by the next build\n")
@@ -131,18 +134,30 @@ def _index(snapshot: Snapshot, labels: dict[str, str], compares: list) -> str:
     )
 
 
-def _prepare_folder(out: Path) -> Path:
+def check_site_folder(out: Path) -> None:
+    """Refuse (:class:`ReportError`) an ``out`` the site cannot go to, without creating anything: a file, a
+    folder under a file or an unwritable one, a non-empty folder kdbench report did not write."""
     if out.exists() and not out.is_dir():
         raise ReportError(f"--out {out} exists and is not a folder: choose a folder for the site")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise ReportError(
-            f"--out {out} is not empty and was not written by kdbench report: choose a new or empty folder"
-        )
+    if out.is_dir():
+        if any(out.iterdir()) and not (out / MARKER).exists():
+            raise ReportError(
+                f"--out {out} is not empty and was not written by kdbench report: "
+                "choose a new or empty folder"
+            )
+        return
+    existing = next(p for p in out.absolute().parents if p.exists())  # the folder it would be made in
+    if not existing.is_dir():
+        raise ReportError(f"cannot create the report folder {out}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ReportError(f"cannot create the report folder {out}: {existing} is not writable")
+
+
+def _make_folder(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ReportError(f"cannot create the report folder {out}: {e.strerror or e}") from e
-    return out
 
 
 @contextmanager

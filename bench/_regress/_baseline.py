@@ -30,6 +30,7 @@ __all__ = [
     "VERSION",
     "Baseline",
     "from_stored_run",
+    "names_a_file",
     "read_baseline_file",
     "resolve_baseline",
     "write_baseline_file",
@@ -75,7 +76,7 @@ def read_baseline_file(path: str | Path) -> Baseline:
     """Read a baseline file; a missing, unreadable or malformed file is a one-line RegressionError."""
     source = Path(path)
     try:
-        payload = json.loads(source.read_text())
+        payload = json.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         raise RegressionError(
             f"baseline file {source} not found: make one with `kdbench regress baseline --suite NAME --out "
@@ -83,6 +84,8 @@ def read_baseline_file(path: str | Path) -> Baseline:
         ) from e
     except OSError as e:
         raise RegressionError(f"cannot read baseline file {source}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise RegressionError(f"baseline file {source} is not UTF-8 text (byte {e.start})") from e
     except json.JSONDecodeError as e:
         raise RegressionError(f"baseline file {source} is not valid JSON: {e}") from e
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
@@ -92,11 +95,46 @@ def read_baseline_file(path: str | Path) -> Baseline:
             f"baseline file {source} has version {payload.get('version')!r}; this kdbench reads {VERSION}: "
             "regenerate it with `kdbench regress baseline`"
         )
+    problem = _shape_problem(payload.get("measurement"))
+    if problem:
+        raise RegressionError(f"baseline file {source} is malformed: {problem}; regenerate it")
     try:
         measurement = SuiteMeasurement.from_dict(payload["measurement"])
-    except (KeyError, TypeError) as e:
+    except (KeyError, TypeError) as e:  # a field missing: the dataclasses name it
         raise RegressionError(f"baseline file {source} is malformed ({type(e).__name__}: {e})") from e
     return Baseline(str(source), measurement, payload.get("environment"), payload.get("git_sha"))
+
+
+# What the comparison reads from a baseline's measurement, by type: a file edited by hand (or truncated, or
+# from another tool) must fail here with one line, not as a TypeError half-way through the verdicts.
+_MEASUREMENT_FIELDS = {"suite": str, "device": str, "cases": list}
+_CASE_FIELDS = {"name": str, "dataset_fingerprint": str, "config_family": str, "seeds": list, "figures": dict}
+
+
+def _shape_problem(measurement: Any) -> str | None:
+    """What is wrong with a baseline's ``measurement`` dict, or None when the verdicts can read it."""
+    if not isinstance(measurement, dict):
+        return "'measurement' must be a mapping"
+    for key, kind in _MEASUREMENT_FIELDS.items():
+        if not isinstance(measurement.get(key), kind):
+            return f"measurement.{key} must be a {kind.__name__}"
+    for i, case in enumerate(measurement["cases"]):
+        if not isinstance(case, dict):
+            return f"measurement.cases[{i}] must be a mapping"
+        for key, kind in _CASE_FIELDS.items():
+            if not isinstance(case.get(key), kind):
+                return f"measurement.cases[{i}].{key} must be a {kind.__name__}"
+        if not isinstance(case.get("raw", {}), dict):
+            return f"measurement.cases[{i}].raw must be a mapping"
+        for group in ("figures", "raw"):
+            for figure, values in case.get(group, {}).items():
+                if not isinstance(values, list) or not all(_is_number(v) for v in values):
+                    return f"measurement.cases[{i}].{group}.{figure} must be a list of numbers"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def from_stored_run(run: dict[str, Any]) -> Baseline:
@@ -125,12 +163,17 @@ def from_stored_run(run: dict[str, Any]) -> Baseline:
     return Baseline(label, measurement, run.get("environment"), run.get("git_sha"))
 
 
+def names_a_file(ref: str) -> bool:
+    """Whether ``--baseline ref`` means a file (an existing one, a ``.json`` name or a path), not a stored
+    run's id, tag or git sha."""
+    return Path(ref).is_file() or ref.endswith(".json") or "/" in ref
+
+
 def resolve_baseline(ref: str, store: Any = None) -> Baseline:
     """``ref`` is a baseline file, or (with ``store``, a :class:`~bench.store.ResultStore`) a stored run's
     id, tag or git sha prefix."""
-    path = Path(ref)
-    if path.is_file() or path.suffix == ".json" or "/" in ref:
-        return read_baseline_file(path)
+    if names_a_file(ref):
+        return read_baseline_file(ref)
     if store is None:
         raise RegressionError(
             f"--baseline {ref!r} is not a file; to compare with a stored run (id, tag or git sha), "

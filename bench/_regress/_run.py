@@ -22,7 +22,7 @@ from bench._regress._reference import ReferenceWorkload
 from bench._regress._suite import CaseSpec, Suite
 from bench.errors import KdbenchError, RegressionError
 
-__all__ = ["CaseMeasurement", "ProgressFn", "SuiteMeasurement", "run_suite"]
+__all__ = ["CaseMeasurement", "ProgressFn", "SuiteMeasurement", "prepare_datasets", "run_suite"]
 
 ProgressFn = Callable[[str], None]
 REFERENCE_UNITS = 30  # before and after each seed: ~0.1 s on a laptop core
@@ -68,15 +68,39 @@ class SuiteMeasurement:
         return cls(**{**{k: v for k, v in data.items() if k in fields}, "cases": cases})
 
 
-def run_suite(suite: Suite, *, device: str = "cpu", progress: ProgressFn | None = None) -> SuiteMeasurement:
+def prepare_datasets(suite: Suite) -> dict[str, Any]:
+    """Every case's dataset by case name, prepared (or loaded from the cache) before any case trains: a bad
+    dataset in the last case fails the run before its first trial, not after the others have run."""
+    from bench.data import prepare
+
+    datasets = {}
+    for case in suite.cases:
+        try:
+            spec = case.dataset
+            datasets[case.name] = prepare(spec.source, path=spec.path, schema=spec.schema)
+        except KdbenchError as e:
+            raise RegressionError(f"case {case.name}: {e}") from e
+    return datasets
+
+
+def run_suite(
+    suite: Suite,
+    *,
+    device: str = "cpu",
+    progress: ProgressFn | None = None,
+    datasets: dict[str, Any] | None = None,
+) -> SuiteMeasurement:
     """Run every case of ``suite`` over its seeds; a failing case raises :class:`RegressionError`.
 
     ``device``: ``cpu`` (the default: deterministic and comparable with a baseline made on a CPU), ``cuda``
     or ``auto``. Torch's thread count is set to the suite's ``threads`` for the run and restored after.
+    ``datasets``: :func:`prepare_datasets`'s result, when the caller prepared them already.
     """
     from bench.trial import resolve_device
 
     dev = resolve_device(device)
+    if datasets is None:
+        datasets = prepare_datasets(suite)
     say = progress or (lambda _line: None)
     threads_before = torch.get_num_threads()
     started = time.perf_counter()
@@ -84,7 +108,9 @@ def run_suite(suite: Suite, *, device: str = "cpu", progress: ProgressFn | None 
         if suite.threads:
             torch.set_num_threads(suite.threads)
         reference = ReferenceWorkload(dev)
-        cases = [_run_case(case, dev, reference, suite.threads, say) for case in suite.cases]
+        cases = [
+            _run_case(case, datasets[case.name], dev, reference, suite.threads, say) for case in suite.cases
+        ]
         threads = torch.get_num_threads()
     finally:
         torch.set_num_threads(threads_before)
@@ -99,15 +125,14 @@ def run_suite(suite: Suite, *, device: str = "cpu", progress: ProgressFn | None 
 
 
 def _run_case(
-    case: CaseSpec, device: torch.device, reference: ReferenceWorkload, threads: int | None, say: ProgressFn
+    case: CaseSpec,
+    dataset: Any,
+    device: torch.device,
+    reference: ReferenceWorkload,
+    threads: int | None,
+    say: ProgressFn,
 ) -> CaseMeasurement:
-    from bench.data import prepare
-
     started = time.perf_counter()
-    try:
-        dataset = prepare(case.dataset.source, path=case.dataset.path, schema=case.dataset.schema)
-    except KdbenchError as e:
-        raise RegressionError(f"case {case.name}: {e}") from e
     figures: dict[str, list[float]] = {name: [] for name in case.figures}
     raw: dict[str, list[float]] = {name: [] for name in case.figures if FIGURES[name].raw_unit}
     reference_ms: list[float] = []

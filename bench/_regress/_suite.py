@@ -119,9 +119,11 @@ def load_suite(name_or_path: str | Path) -> Suite:
             )
         path = Path(str(shipped))
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise RegressionError(f"cannot read suite file {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise RegressionError(f"suite file {path} is not UTF-8 text (byte {e.start})") from e
     return parse_suite(text, name=name, base_dir=path.parent, source=str(path))
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from rich.console import Console
 
+from bench.errors import UsageError
+
 __all__ = ["demo", "register"]
 
 
@@ -64,15 +66,20 @@ def demo(
     from reports import build_site
 
     console = console or Console(highlight=False)
+    if not str(out).strip():
+        raise UsageError("--out is empty: give a folder for the database and the site")
     folder = Path(out).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    db = f"sqlite:///{folder / 'results.db'}"
-
+    _check(folder, trials=trials, space=space, concurrency=concurrency)
     data = prepare("ml-100k", progress=not quiet)
     console.print(
         f"[bold]1/3 data[/bold] ml-100k: {data.num_rows:,} rows, {100 * data.positive_rate:.1f} % positive, "
         f"{len(data.vocab_sizes)} fields, fingerprint {data.fingerprint}"
     )
+    try:  # only now: a demo that fails on its data leaves no empty folder behind
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create --out {out}: {e.strerror or e}") from e
+    db = f"sqlite:///{folder / 'results.db'}"
     name = f"demo-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     console.print(
         f"[bold]2/3 sweep[/bold] {name}: {trials} trials of the {space!r} space, {concurrency} at once"
@@ -100,3 +107,24 @@ def demo(
     console.print(f"[bold]3/3 report[/bold] {index}")
     console.print(f"results database: {db} (open the study with: optuna-dashboard {db})")
     return {"sweep": summary.to_dict(), "index": str(index)}
+
+
+def _check(folder: Path, *, trials: int, space: str, concurrency: int) -> None:
+    """What the sweep and the report would refuse, refused before ml-100k is prepared or anything written."""
+    from bench._sweep._recipe import check_count, load_space
+    from reports import check_site_folder
+
+    check_count("trials", trials, minimum=1)
+    check_count("concurrency", concurrency, minimum=1)
+    load_space(space)  # the sweep's own check: every config the space can give must be a valid trial config
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out {folder} is a file: give a folder for the database and the site")
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"cannot create --out {folder}: {existing} is a file, not a folder")
+    check_site_folder(folder / "site")
+    results = folder / "results.db"
+    if results.exists():
+        from bench.store import ResultStore
+
+        ResultStore(f"sqlite:///{results}", create=False).close()  # a previous demo's database, or refused

@@ -9,6 +9,7 @@ comparable: another config or dataset), with one line saying why.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from rich.console import Console
 
 from bench.errors import KdbenchError, RegressionError
+from bench.outputs import check_output_file
 
 __all__ = ["make_baseline", "register", "run"]
 
@@ -87,11 +89,14 @@ def _guarded(action: Any) -> int:
     """Exit 1 means "regressed" here, so an unexpected crash must not reach Python's own exit status 1."""
     try:
         return int(action())
-    except (KdbenchError, KeyboardInterrupt):
+    except (KdbenchError, OSError, KeyboardInterrupt):
         raise  # the CLI prints these as one line (exit 2, 130)
     except Exception as e:
-        traceback.print_exc()
-        print(f"kdbench: error: the regression run crashed: {type(e).__name__}: {e}", file=sys.stderr)
+        if os.environ.get("KDBENCH_DEBUG"):
+            traceback.print_exc()
+        message = " ".join(f"{type(e).__name__}: {e}".split())  # one line, as every error of the CLI
+        print(f"kdbench: error: the regression run crashed: {message} (KDBENCH_DEBUG=1 shows where)",
+              file=sys.stderr)  # fmt: skip
         return 2
 
 
@@ -108,24 +113,35 @@ def run(
 ) -> int:
     """Run ``suite``, compare with ``baseline``, print the table, record it in ``db``; return the exit code.
 
-    Everything that can be checked before training is (suite, database, baseline), so a bad argument fails
-    in a second, not after the run.
+    Everything that can be checked before training is, cheapest first: the suite, the ``--json`` path, the
+    device, a baseline file, every case's dataset, then the database (created only now, so a bad dataset
+    leaves no new database behind) and a stored baseline. A bad argument fails before the first trial and
+    writes nothing.
     """
     from bench import regress
     from bench.provenance import environment
+    from bench.trial import resolve_device
 
     console = console or _console()
     spec = regress.load_suite(suite)
-    store = _open_store(db) if db else None
+    if json_path is not None:  # an empty --json "" is refused too, not ignored
+        check_output_file(json_path, "--json")
+    resolve_device(device)
+    base = None
+    if baseline is not None and (db is None or regress.names_a_file(baseline)):
+        base = _comparable(regress.resolve_baseline(baseline), spec, suite)
+    datasets = regress.prepare_datasets(spec)
+    store = _open_store(db) if db is not None else None
     try:
-        base = regress.resolve_baseline(baseline, store) if baseline else None
-        if base is not None and not _shares_a_case(spec, base):
-            raise _stale(base, spec.name, suite)
+        if baseline is not None and base is None:
+            base = _comparable(regress.resolve_baseline(baseline, store), spec, suite)
         console.print(
             f"suite {spec.name} ({spec.source}): {len(spec.cases)} case(s), "
             f"{sum(len(c.seeds) for c in spec.cases)} trial(s); baseline: {base.label if base else 'none'}"
         )
-        measurement = regress.run_suite(spec, device=device, progress=None if quiet else console.print)
+        measurement = regress.run_suite(
+            spec, device=device, progress=None if quiet else console.print, datasets=datasets
+        )
         rows = regress.verdict_rows(measurement, base)
         summary = regress.run_summary(measurement, rows, base)
         env = environment()
@@ -134,7 +150,7 @@ def run(
         run_id = regress.record_run(store, summary, rows, environment=env, tag=tag) if store else None
         if run_id is not None:
             console.print(f"recorded as regression run {run_id} in {store.url_redacted}")
-        if json_path:
+        if json_path is not None:
             regress.write_json(json_path, {"run_id": run_id, "tag": tag, "environment": env, **summary,
                                            "rows": rows})  # fmt: skip
         console.print(f"suite {spec.name} took {measurement.wall_seconds:.0f} s")
@@ -158,15 +174,20 @@ def make_baseline(
     quiet: bool = False,
     console: Console | None = None,
 ) -> Path:
-    """Write a baseline file from stored run ``from_run`` (in ``db``) or from a fresh run of ``suite``."""
+    """Write a baseline file from stored run ``from_run`` (in ``db``) or from a fresh run of ``suite``.
+
+    As :func:`run`, everything is checked (``out`` included) before the first trial.
+    """
     from bench import regress
     from bench.provenance import environment
+    from bench.trial import resolve_device
 
     console = console or _console()
     if (from_run is None) == (suite is None):
         raise RegressionError("give exactly one of --from RUN (with --db) or --suite NAME")
+    check_output_file(out, "--out")
     if from_run is not None:
-        if not db:
+        if db is None:
             raise RegressionError("--from RUN looks the run up in a results database: give --db URL")
         with _open_store(db, create=False) as store:
             base = regress.from_stored_run(store.regression_run(from_run))
@@ -176,9 +197,13 @@ def make_baseline(
         )
     else:
         spec = regress.load_suite(suite)
-        store = _open_store(db) if db else None
+        resolve_device(device)
+        datasets = regress.prepare_datasets(spec)
+        store = _open_store(db) if db is not None else None
         try:
-            measurement = regress.run_suite(spec, device=device, progress=None if quiet else console.print)
+            measurement = regress.run_suite(
+                spec, device=device, progress=None if quiet else console.print, datasets=datasets
+            )
             env = environment()
             if store is not None:
                 rows = regress.verdict_rows(measurement, None)
@@ -193,6 +218,12 @@ def make_baseline(
         )
     console.print(f"baseline written to {path}")
     return path
+
+
+def _comparable(base: Any, spec: Any, suite_ref: str) -> Any:
+    if not _shares_a_case(spec, base):
+        raise _stale(base, spec.name, suite_ref)
+    return base
 
 
 def _shares_a_case(spec: Any, base: Any) -> bool:

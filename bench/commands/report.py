@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from pathlib import Path
+
+from bench.errors import ReportError
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_PORT", "register", "report"]
 
@@ -35,11 +38,29 @@ def report(
     """Build the site of ``db`` into ``out``; return its index.html. ``serve``: then serve it until Ctrl-C."""
     import reports
 
+    if serve:
+        _check_port(port)  # before the build: a port that cannot be served on must not cost a site
     index = reports.build_site(db, out)
     print(f"report written: {index}")
     if serve:
         reports.serve(out, port)
     return index
+
+
+def _check_port(port: int) -> None:
+    """Refuse a port out of range or already taken, as serving would after the build."""
+    from reports._serve import HOST
+
+    if not 0 <= port <= 65535:
+        raise ReportError(f"--port {port} is not a TCP port: give 1-65535, or 0 for any free one")
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the HTTP server binds
+        try:
+            probe.bind((HOST, port))
+        except OSError as e:
+            raise ReportError(
+                f"cannot serve on {HOST}:{port} ({e.strerror or e}): pass another --port, or 0 for any free"
+            ) from e
 
 
 def _run(args: argparse.Namespace) -> int:

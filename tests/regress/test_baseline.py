@@ -70,6 +70,27 @@ def test_a_missing_or_foreign_baseline_file_is_one_clear_error(tmp_path: Path) -
         read_baseline_file(tmp_path / "broken.json")
 
 
+def test_a_baseline_of_the_wrong_shape_is_refused_naming_the_field(tmp_path: Path) -> None:
+    path = write_baseline_file(tmp_path / "b.json", measurement(), environment=ENV, made_from="test")
+    good = json.loads(path.read_text())
+    for change, field in [
+        (lambda m: m.update(cases="c1"), "measurement.cases must be a list"),
+        (lambda m: m["cases"][0].update(figures=[0.85]), "measurement.cases[0].figures must be a dict"),
+        (lambda m: m["cases"][0]["figures"].update(student_test_auc="high"), "figures.student_test_auc"),
+        (lambda m: m["cases"][0]["figures"].update(train_throughput=[1000.0, None]), "train_throughput"),
+        (lambda m: m["cases"][0].update(seeds=3), "measurement.cases[0].seeds must be a list"),
+    ]:
+        payload = copy.deepcopy(good)
+        change(payload["measurement"])
+        path.write_text(json.dumps(payload))
+        with pytest.raises(RegressionError, match="is malformed") as info:
+            read_baseline_file(path)
+        assert field in str(info.value)
+    path.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(RegressionError, match="is not UTF-8 text"):
+        read_baseline_file(path)
+
+
 def test_the_same_values_pass_and_a_drop_is_named(tmp_path: Path) -> None:
     baseline = as_baseline(tmp_path, measurement())
     same = verdict_rows(measurement(), baseline)

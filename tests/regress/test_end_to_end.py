@@ -113,6 +113,9 @@ def test_a_stored_run_becomes_a_baseline_file(clean_run: dict[str, Any], tmp_pat
         ("missing_baseline", "baseline file"),
         ("stored_ref_without_db", "give --db URL"),
         ("baseline_from_without_db", "give --db URL"),
+        ("second_case_data_missing", "case second:"),
+        ("json_in_missing_folder", "--json"),
+        ("baseline_out_is_a_folder", "--out"),
     ],
 )
 def test_a_bad_argument_exits_2_with_one_line_before_any_training(
@@ -120,6 +123,13 @@ def test_a_bad_argument_exits_2_with_one_line_before_any_training(
 ) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(tiny_suite.read_text() + "repeat: 2\n")
+    second = tmp_path / "second.yaml"  # its first case is fine: it must not train before the second fails
+    second.write_text(
+        tiny_suite.read_text().replace("path: clicks.csv", f"path: {tiny_suite.parent / 'clicks.csv'}")
+        .replace("schema: schema.yaml", f"schema: {tiny_suite.parent / 'schema.yaml'}")
+        + "  - name: second\n    dataset: {source: csv, path: gone.csv, schema: schema.yaml}\n"
+    )  # fmt: skip
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     argv = {
         "bad_suite": ["regress", "run", "--suite", str(bad)],
         "missing_baseline": [
@@ -132,10 +142,19 @@ def test_a_bad_argument_exits_2_with_one_line_before_any_training(
         ],
         "stored_ref_without_db": ["regress", "run", "--suite", str(tiny_suite), "--baseline", "main"],
         "baseline_from_without_db": ["regress", "baseline", "--from", "3", "--out", str(tmp_path / "b.json")],
-    }[setup]
+        "second_case_data_missing": ["regress", "run", "--suite", str(second), "--db", fresh],
+        "json_in_missing_folder": [
+            "regress", "run", "--suite", str(tiny_suite), "--json", str(tmp_path / "no" / "s.json"),
+        ],
+        "baseline_out_is_a_folder": [
+            "regress", "baseline", "--suite", str(tiny_suite), "--out", str(tmp_path),
+        ],
+    }[setup]  # fmt: skip
+    before = sorted(tmp_path.rglob("*"))
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert captured.out == ""  # failed before running anything
+    assert sorted(tmp_path.rglob("*")) == before  # and wrote nothing (no fresh.db, no folder)
     (line,) = captured.err.strip().splitlines()
     assert line.startswith("kdbench: error: ") and message in line
 

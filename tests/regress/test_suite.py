@@ -91,6 +91,13 @@ def test_an_unknown_suite_name_lists_the_shipped_ones() -> None:
         load_suite("nowhere/x.yaml")
 
 
+def test_a_suite_file_that_is_not_utf8_text_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(GOOD.replace("name: a", "name: caf\xe9").encode("latin-1"))
+    with pytest.raises(RegressionError, match=r"latin\.yaml is not UTF-8 text \(byte \d+\)"):
+        load_suite(path)
+
+
 def test_dataset_paths_are_relative_to_the_suite_file(tmp_path: Path) -> None:
     suite_file = tmp_path / "mine.yaml"
     suite_file.write_text(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import urllib.request
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from bench.cli import main
 from bench.commands.report import report
 from bench.errors import ReportError
+from bench.store import ResultStore
 from reports import make_server
 
 
@@ -56,3 +58,40 @@ def test_serving_needs_a_built_site_and_a_free_port(tmp_path: Path, store_url: s
             make_server(index.parent, first.server_address[1])
     finally:
         first.server_close()
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> str:
+    """A real, empty results database (schema only)."""
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    ResultStore(url).close()
+    return url
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "busy"])
+def test_a_port_that_cannot_be_served_is_refused_before_the_build(
+    port: str, tmp_path: Path, empty_store: str, capsys
+):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        number = str(taken.getsockname()[1]) if port == "busy" else port
+        argv = ["report", "--db", empty_store, "--out", str(tmp_path / "site"), "--serve", "--port", number]
+        assert main(argv) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"kdbench: error: --port {number} is not a TCP port") or (
+        port == "busy" and f"cannot serve on 127.0.0.1:{number}" in line and "pass another --port" in line
+    )
+    assert not (tmp_path / "site").exists()  # no site was built for a server that could not start
+
+
+def test_a_bad_store_or_folder_leaves_nothing_behind(tmp_path: Path, empty_store: str, capsys):
+    missing = f"sqlite:///{tmp_path / 'missing.db'}"
+    assert main(["report", "--db", missing, "--out", str(tmp_path / "site")]) == 2
+    assert "missing.db" in capsys.readouterr().err
+    assert not (tmp_path / "site").exists()  # the folder is made only once the store has been read
+    (tmp_path / "plain.txt").write_text("mine")
+    assert main(["report", "--db", empty_store, "--out", str(tmp_path / "plain.txt" / "site")]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "plain.txt is a file, not a folder" in line
+    assert (tmp_path / "plain.txt").read_text() == "mine"
