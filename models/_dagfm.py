@@ -1,9 +1,13 @@
-"""DAGFM student (Tian et al., WSDM 2023): learnable interactions along a DAG of fields."""
+"""DAGFM student (Tian et al., WSDM 2023): learnable interactions along a DAG of fields; KD-DAGFM+'s MLP."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
+
+from ._mlp import MLP, check_hidden
 
 __all__ = ["DAGFM", "INTERACTIONS"]
 
@@ -27,9 +31,22 @@ class DAGFM(nn.Module):
       third variant, absent from the reference code)
 
     Read-out: ``Linear(F(L+1) -> 1)`` over ``concat_l Σ_D h^l`` for ``l = 0..L``; no first-order term.
+
+    KD-DAGFM+ (``mlp`` non-empty, the paper's student for teachers with implicit interactions): the logit
+    gains ``MLP(flatten(E)) -> 1`` (``mlp`` ReLU layers, then ``Linear(mlp[-1] -> 1)``), i.e. parameters
+    ``Σ_k (h_{k-1} + 1)·h_k + h_K + 1`` with ``h_0 = F·D``. With ``mlp`` empty nothing is added: the same
+    parameters (names, count, seeded init) and logits as the plain DAGFM. The MLP is built after the DAGFM
+    weights, so for one seed the DAGFM part of a DAGFM+ starts as the plain DAGFM does.
     """
 
-    def __init__(self, num_fields: int, embedding_size: int, depth: int, interaction: str = "outer") -> None:
+    def __init__(
+        self,
+        num_fields: int,
+        embedding_size: int,
+        depth: int,
+        interaction: str = "outer",
+        mlp: Sequence[int] = (),
+    ) -> None:
         super().__init__()
         if interaction not in INTERACTIONS:
             raise ValueError(f"interaction must be one of {INTERACTIONS}, got {interaction!r}")
@@ -61,6 +78,9 @@ class DAGFM(nn.Module):
         self.linear = nn.Linear(f * (depth + 1), 1)
         nn.init.xavier_normal_(self.linear.weight)  # as RecBole's xavier_normal_initialization
         nn.init.zeros_(self.linear.bias)
+        # None registers nothing: a plain DAGFM's state dict is exactly what it was before DAGFM+.
+        mlp_sizes = check_hidden(mlp, allow_empty=True, name="mlp")
+        self.mlp = MLP(f * d, mlp_sizes, 1) if mlp_sizes else None
 
     def _mask_like(self, p: torch.Tensor) -> torch.Tensor:
         return self.mask.view(*self.mask.shape, *([1] * (p.dim() - 2)))
@@ -114,4 +134,7 @@ class DAGFM(nn.Module):
         """``emb`` ``(batch, fields, dim)`` -> logits ``(batch,)``."""
         states = self._field_major_states(emb)
         pooled = torch.cat([h.sum(self._pool_dim()) for h in states])  # (F(L+1), batch), layer-major
-        return torch.nn.functional.linear(pooled.t(), self.linear.weight, self.linear.bias).squeeze(-1)
+        logit = torch.nn.functional.linear(pooled.t(), self.linear.weight, self.linear.bias).squeeze(-1)
+        if self.mlp is not None:  # KD-DAGFM+: (batch, F·D) -> (batch, 1) -> (batch,)
+            logit = logit + self.mlp(emb.flatten(1)).squeeze(-1)
+        return logit

@@ -8,15 +8,28 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._autoint import AutoInt
 from ._cin import CIN
 from ._crossnet import CrossNet
 from ._dagfm import DAGFM
+from ._dcnv2 import DCNv2
+from ._dnn import DNN
 from ._embedding import FieldEmbedding
+from ._xdeepfm import XDeepFM
 
 __all__ = ["KDDAGFM", "PHASES", "TEACHERS"]
 
-# A new teacher is one class taking (num_fields, embedding_size, **kwargs) and one line here.
-TEACHERS: dict[str, Callable[..., nn.Module]] = {"crossnet": CrossNet, "cin": CIN}
+# A new teacher is one class taking (num_fields, embedding_size, **kwargs) and one line here. A teacher that
+# needs the field indices (a first-order term over feature values) sets ``takes_indices = True``: it is built
+# with ``vocab_sizes=`` and called as ``teacher(emb, x)``.
+TEACHERS: dict[str, Callable[..., nn.Module]] = {
+    "crossnet": CrossNet,
+    "cin": CIN,
+    "dnn": DNN,
+    "dcnv2": DCNv2,
+    "xdeepfm": XDeepFM,
+    "autoint": AutoInt,
+}
 PHASES = ("teacher_training", "distillation", "finetuning")
 
 # Which submodules each phase trains; everything else is frozen and kept in eval mode.
@@ -40,8 +53,13 @@ def _at_least_fp32(z: torch.Tensor) -> torch.Tensor:
 class KDDAGFM(nn.Module):
     """Teacher (``TEACHERS[teacher]``) and DAGFM student sharing one ``FieldEmbedding``.
 
-    ``teacher_kwargs`` go to the teacher only (CrossNet: ``depth``; CIN: ``layers``); ``student_kwargs`` to
-    ``DAGFM`` (``depth``, ``interaction``). Nothing here picks a device: move the whole model with ``.to()``.
+    ``teacher_kwargs`` go to the teacher only (CrossNet: ``depth``; CIN: ``layers``; DNN: ``hidden``,
+    ``dropout``; DCNv2: ``depth``, ``hidden``, ``structure``, ``low_rank``, ``dropout``; XDeepFM: ``layers``,
+    ``hidden``, ``dropout``; AutoInt: ``attention_layers``, ``heads``, ``attention_dim``, ``hidden``,
+    ``dropout``); ``student_kwargs`` to ``DAGFM`` (``depth``, ``interaction``, ``mlp``: KD-DAGFM+ when
+    non-empty). A teacher with ``takes_indices`` (XDeepFM) also gets ``vocab_sizes`` from here and the field
+    indices in ``predict`` / ``loss``: score a teacher with ``predict(x, "teacher_training")``, not
+    ``teacher(embedding(x))``. Nothing here picks a device: move the whole model with ``.to()``.
     """
 
     def __init__(
@@ -56,9 +74,15 @@ class KDDAGFM(nn.Module):
         if teacher not in TEACHERS:
             raise ValueError(f"unknown teacher {teacher!r}; valid teachers: {', '.join(TEACHERS)}")
         num_fields = len(vocab_sizes)
+        teacher_cls = TEACHERS[teacher]
+        self._teacher_takes_indices = bool(getattr(teacher_cls, "takes_indices", False))
+        if self._teacher_takes_indices:
+            if "vocab_sizes" in teacher_kwargs:
+                raise ValueError(f"teacher_kwargs must not set vocab_sizes: {teacher!r} gets the model's own")
+            teacher_kwargs = {**teacher_kwargs, "vocab_sizes": list(vocab_sizes)}
         self.teacher_name = teacher
         self.embedding = FieldEmbedding(vocab_sizes, embedding_size)
-        self.teacher = TEACHERS[teacher](num_fields, embedding_size, **teacher_kwargs)
+        self.teacher = teacher_cls(num_fields, embedding_size, **teacher_kwargs)
         self.student = DAGFM(num_fields, embedding_size, **student_kwargs)
         self.phase: str | None = None
 
@@ -89,6 +113,10 @@ class KDDAGFM(nn.Module):
                     getattr(self, name).eval()
         return self
 
+    def _teacher_logits(self, emb: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``emb`` ``(batch, fields, dim)`` and ``x`` ``(batch, fields)`` -> teacher logits ``(batch,)``."""
+        return self.teacher(emb, x) if self._teacher_takes_indices else self.teacher(emb)
+
     def predict(self, x: torch.Tensor, phase: str) -> torch.Tensor:
         """``x`` LongTensor ``(batch, fields)`` -> logits ``(batch,)``.
 
@@ -97,7 +125,7 @@ class KDDAGFM(nn.Module):
         """
         _check_phase(phase)
         emb = self.embedding(x)
-        return self.teacher(emb) if phase == "teacher_training" else self.student(emb)
+        return self._teacher_logits(emb, x) if phase == "teacher_training" else self.student(emb)
 
     def loss(
         self,
@@ -111,7 +139,8 @@ class KDDAGFM(nn.Module):
 
         teacher_training / finetuning: ``BCEWithLogits`` of the teacher / student. distillation:
         ``alpha·BCE(z_s, y) + beta·mean_B((z_t − z_s)²)``; alpha weighs the CTR loss, beta the distillation
-        loss. The teacher runs without autograd and the student reads detached embeddings.
+        loss. The teacher runs without autograd and the student (DAGFM+'s MLP included) reads detached
+        embeddings, so the embedding gets no gradient.
 
         ``teacher_logits`` (distillation only): the teacher's logits ``z_t`` for this batch, computed earlier.
         Embedding and teacher are frozen throughout distillation, so a trainer can score the training set
@@ -128,7 +157,7 @@ class KDDAGFM(nn.Module):
         # is recorded for either (the reference ran the teacher with autograd: wasted memory and time).
         with torch.no_grad():
             emb = self.embedding(x)
-            z_t = self.teacher(emb) if teacher_logits is None else teacher_logits
+            z_t = self._teacher_logits(emb, x) if teacher_logits is None else teacher_logits
         # Under bf16 autocast the logits are bf16: take the gap in (at least) float32 so a small gap keeps its
         # precision (it is scaled by beta ~ 1e3).
         z_t, z_s = _at_least_fp32(z_t), _at_least_fp32(self.student(emb.detach()))

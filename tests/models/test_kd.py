@@ -7,12 +7,26 @@ import torch.nn.functional as F
 from models import KDDAGFM, PHASES, TEACHERS
 
 VOCAB = [4, 6, 3, 5]
-TEACHER_KWARGS = {"crossnet": {"depth": 2}, "cin": {"layers": [5, 4]}}
+AUTOINT_PLUS = {"attention_layers": 2, "heads": 2, "attention_dim": 4, "hidden": [8], "dropout": 0.2}
+# case -> (registry name, teacher_kwargs): every teacher, both DCN-V2 structures, AutoInt and AutoInt+.
+TEACHER_CASES = {
+    "crossnet": ("crossnet", {"depth": 2}),
+    "cin": ("cin", {"layers": [5, 4]}),
+    "dnn": ("dnn", {"hidden": [8, 6], "dropout": 0.2}),
+    "dcnv2-parallel": ("dcnv2", {"depth": 2, "hidden": [8], "structure": "parallel", "dropout": 0.2}),
+    "dcnv2-stacked": ("dcnv2", {"depth": 2, "hidden": [8], "structure": "stacked", "low_rank": 3}),
+    "xdeepfm": ("xdeepfm", {"layers": [5, 4], "hidden": [8], "dropout": 0.2}),
+    "autoint": ("autoint", {"attention_layers": 2, "heads": 2, "attention_dim": 4}),
+    "autoint+": ("autoint", AUTOINT_PLUS),
+}
+STUDENT_MLP = [8, 4]
 
 
-def _model(teacher: str = "crossnet") -> KDDAGFM:
+def _model(case: str = "crossnet", mlp: list[int] | None = None, interaction: str = "outer") -> KDDAGFM:
     torch.manual_seed(0)
-    return KDDAGFM(VOCAB, 3, teacher, TEACHER_KWARGS[teacher], {"depth": 2, "interaction": "outer"})
+    teacher, kwargs = TEACHER_CASES[case]
+    student = {"depth": 2, "interaction": interaction} | ({} if mlp is None else {"mlp": mlp})
+    return KDDAGFM(VOCAB, 3, teacher, kwargs, student)
 
 
 def _batch(n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
@@ -37,14 +51,16 @@ EXPECTED = {
 
 
 def test_registry_and_phases():
-    assert set(TEACHERS) == {"crossnet", "cin"}
+    assert list(TEACHERS) == ["crossnet", "cin", "dnn", "dcnv2", "xdeepfm", "autoint"]
+    assert {teacher for teacher, _ in TEACHER_CASES.values()} == set(TEACHERS)
     assert PHASES == ("teacher_training", "distillation", "finetuning")
 
 
-@pytest.mark.parametrize("teacher", ["crossnet", "cin"])
+@pytest.mark.parametrize("mlp", [None, STUDENT_MLP], ids=["dagfm", "dagfm+"])
+@pytest.mark.parametrize("case", TEACHER_CASES)
 @pytest.mark.parametrize("phase", PHASES)
-def test_phase_trains_exactly_its_modules(teacher, phase):
-    model = _model(teacher)
+def test_phase_trains_exactly_its_modules(case, phase, mlp):
+    model = _model(case, mlp)
     trained = model.set_phase(phase)
     expected_ids = {id(p) for n, on in EXPECTED[phase].items() if on for p in getattr(model, n).parameters()}
     assert {id(p) for p in trained} == expected_ids
@@ -53,23 +69,85 @@ def test_phase_trains_exactly_its_modules(teacher, phase):
     assert _grads(model) == EXPECTED[phase]
     # Every trained parameter gets a gradient (none is silently unused).
     assert all(p.grad is not None for p in trained)
+    assert model.predict(_batch()[0], phase).shape == (8,)
 
 
-def test_distillation_ignores_teacher_and_embedding_even_when_unfrozen():
+@pytest.mark.parametrize("case", TEACHER_CASES)
+def test_teacher_gradient_reaches_every_parameter(case):
+    model = _model(case)
+    model.set_phase("teacher_training")
+    model.eval()  # dropout off: a dropped unit's zero gradient is not a wiring fault
+    x, y = _batch(64)
+    model.loss((x, y), "teacher_training").backward()
+    for name, p in model.teacher.named_parameters():
+        grad = p.grad
+        if name == "linear.embedding.weight":  # xDeepFM's per-value weights: only the values in the batch
+            grad = grad[(x + model.teacher.linear.offsets).unique()]
+        assert grad is not None and torch.count_nonzero(grad) == grad.numel(), name
+
+
+@pytest.mark.parametrize("case", ["crossnet", "xdeepfm", "autoint+"])
+@pytest.mark.parametrize("mlp", [None, STUDENT_MLP], ids=["dagfm", "dagfm+"])
+def test_distillation_ignores_teacher_and_embedding_even_when_unfrozen(case, mlp):
     # Without set_phase everything requires grad: the loss itself must keep the teacher (no_grad) and the
-    # embedding (detached) out of the graph.
-    model = _model()
+    # embedding (detached) out of the graph, DAGFM+'s MLP branch included.
+    model = _model(case, mlp)
     model.loss(_batch(), "distillation").backward()
     assert _grads(model) == EXPECTED["distillation"]
+    if mlp:
+        mlp_grads = [p.grad for p in model.student.mlp.parameters()]
+        assert all(g is not None and torch.count_nonzero(g) > 0 for g in mlp_grads)
+
+
+def test_distillation_trains_the_student_mlp_on_frozen_embeddings():
+    model = _model("dnn", STUDENT_MLP)
+    optimizer = torch.optim.Adam(model.set_phase("distillation"), lr=1e-2)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    for _ in range(3):
+        optimizer.zero_grad()
+        model.loss(_batch(), "distillation").backward()
+        optimizer.step()
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert {n for n in changed if n.startswith("student.mlp.")} == {
+        n for n in before if n.startswith("student.mlp.")
+    }
+    assert not {n for n in changed if not n.startswith("student.")}  # embedding and teacher untouched
+
+
+@pytest.mark.parametrize("case", ["dnn", "dcnv2-parallel", "xdeepfm", "autoint+"])
+def test_frozen_teacher_with_dropout_is_deterministic_in_distillation(case):
+    # set_phase keeps the frozen teacher in eval mode: its dropout is off, so z_t is the same every time.
+    model = _model(case)
+    model.set_phase("distillation")
+    x, y = _batch()
+    with torch.no_grad():
+        torch.testing.assert_close(model.predict(x, "teacher_training"), model.predict(x, "teacher_training"))
+        torch.testing.assert_close(model.loss((x, y), "distillation"), model.loss((x, y), "distillation"))
+    model.set_phase("teacher_training")  # trained: dropout on
+    assert not torch.equal(model.predict(x, "teacher_training"), model.predict(x, "teacher_training"))
+
+
+def test_xdeepfm_gets_vocab_sizes_and_indices_from_the_model():
+    model = _model("xdeepfm").eval()
+    assert model.teacher.linear.vocab_sizes == VOCAB
+    x, _ = _batch()
+    with torch.no_grad():
+        emb = model.embedding(x)
+        torch.testing.assert_close(model.predict(x, "teacher_training"), model.teacher(emb, x))
+    with pytest.raises(ValueError, match="vocab_sizes"):
+        KDDAGFM(VOCAB, 3, "xdeepfm", {"layers": [4], "hidden": [4], "vocab_sizes": VOCAB}, {"depth": 1})
 
 
 @pytest.mark.parametrize(("alpha", "beta"), [(0.1, 921.6), (0.7, 2.0)])
-def test_distillation_loss_by_hand(alpha, beta):
-    model = _model()
+@pytest.mark.parametrize("case", ["crossnet", "xdeepfm"])
+def test_distillation_loss_by_hand(alpha, beta, case):
+    model = _model(case)
+    model.set_phase("distillation")  # the teacher in eval mode: its dropout off
     x, y = _batch()
     with torch.no_grad():
         emb = model.embedding(x)
-        z_t, z_s = model.teacher(emb), model.student(emb)
+        z_t = model.teacher(emb, x) if case == "xdeepfm" else model.teacher(emb)
+        z_s = model.student(emb)
         expected = alpha * F.binary_cross_entropy(torch.sigmoid(z_s), y) + beta * ((z_t - z_s) ** 2).mean()
         torch.testing.assert_close(model.loss((x, y), "distillation", alpha=alpha, beta=beta), expected)
 
@@ -127,12 +205,13 @@ def test_invalid_phase_raises():
 
 
 def test_unknown_teacher_raises():
-    with pytest.raises(ValueError, match="crossnet"):
-        KDDAGFM(VOCAB, 3, "dnn", {}, {"depth": 1, "interaction": "inner"})
+    with pytest.raises(ValueError, match="crossnet, cin, dnn, dcnv2, xdeepfm, autoint"):
+        KDDAGFM(VOCAB, 3, "deepfm", {}, {"depth": 1, "interaction": "inner"})
 
 
-def test_works_after_to_float64():
-    model = _model("cin").to(torch.float64)
+@pytest.mark.parametrize("case", TEACHER_CASES)
+def test_works_after_to_float64(case):
+    model = _model(case, STUDENT_MLP).to(torch.float64)
     for phase in PHASES:
         model.set_phase(phase)
         loss = model.loss(_batch(), phase)
@@ -140,20 +219,20 @@ def test_works_after_to_float64():
         loss.backward()
 
 
-def test_bf16_logits_give_float32_losses():
-    model = _model().to(torch.bfloat16)
+@pytest.mark.parametrize("case", TEACHER_CASES)
+def test_bf16_logits_give_float32_losses(case):
+    model = _model(case, STUDENT_MLP).to(torch.bfloat16)
     for phase in PHASES:
         model.set_phase(phase)
         assert model.loss(_batch(), phase).dtype == torch.float32
 
 
-@pytest.mark.parametrize("teacher", ["crossnet", "cin"])
+@pytest.mark.parametrize("case", TEACHER_CASES)
 @pytest.mark.parametrize("interaction", ["inner", "outer", "kernel"])
-def test_every_phase_runs_on_another_device(teacher, interaction):
+def test_every_phase_runs_on_another_device(case, interaction):
     # The meta device stands in for CUDA on CPU-only machines: any tensor created on the CPU inside forward
     # (a non-buffer mask, a hard-coded device) would fail to mix with it.
-    model = KDDAGFM(VOCAB, 3, teacher, TEACHER_KWARGS[teacher], {"depth": 2, "interaction": interaction})
-    model = model.to("meta")
+    model = _model(case, STUDENT_MLP, interaction).to("meta")
     x = torch.zeros(8, len(VOCAB), dtype=torch.long, device="meta")
     y = torch.zeros(8, device="meta")
     for phase in PHASES:
@@ -162,3 +241,30 @@ def test_every_phase_runs_on_another_device(teacher, interaction):
         loss.backward()
         assert loss.device.type == "meta"
         assert model.predict(x, phase).shape == (8,)
+
+
+def test_student_mlp_empty_is_todays_kd_model():
+    # student_kwargs {"mlp": []} (config student_mlp: []) builds exactly the model built without the key.
+    plain, empty = _model("cin"), _model("cin", mlp=[])
+    assert list(plain.state_dict()) == list(empty.state_dict())
+    for name, value in plain.state_dict().items():
+        assert torch.equal(empty.state_dict()[name], value), name
+    x, y = _batch()
+    for phase in PHASES:
+        assert torch.equal(plain.predict(x, phase), empty.predict(x, phase))
+        assert torch.equal(plain.loss((x, y), phase), empty.loss((x, y), phase))
+
+
+@pytest.mark.parametrize("case", TEACHER_CASES)
+def test_every_phase_under_bf16_autocast(case):
+    # The trainer's amp: bf16 autocast around loss and backward. Mixed bf16 / float32 parts (xDeepFM's
+    # float32 linear term, DCN-V2's concat of cross and DNN outputs) must combine, and gradients be finite.
+    model = _model(case, STUDENT_MLP)
+    for phase in PHASES:
+        trained = model.set_phase(phase)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model.loss(_batch(), phase)
+        loss.backward()
+        assert loss.dtype == torch.float32 and torch.isfinite(loss)
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in trained)
+        model.zero_grad()
