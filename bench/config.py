@@ -1,6 +1,7 @@
 """The flat, serialisable trial config: defaults, strict validation and the hash that identifies it.
 
-Defaults are the paper's MovieLens-1M settings (CrossNet teacher, outer student; MODEL_SPEC.md).
+Defaults are the paper's MovieLens-1M settings (CrossNet teacher, outer student; MODEL_SPEC.md); a dataset's
+recipe (``bench.recipes``) sits between these defaults and the user's own values.
 Validation collects *every* problem before any work starts and raises one :class:`ConfigError` listing them.
 """
 
@@ -16,17 +17,40 @@ from typing import Any
 from bench.errors import ConfigError
 
 __all__ = [
+    "DCNV2_STRUCTURES",
     "INTERACTIONS",
+    "STUDENT_PHASE_KEYS",
     "TEACHERS",
+    "TEACHER_HIDDEN",
     "TEACHER_KEYS",
     "TrialConfig",
     "parse_overrides",
 ]
 
-TEACHERS = ("crossnet", "cin")
+TEACHERS = ("crossnet", "cin", "dnn", "dcnv2", "xdeepfm", "autoint")
 INTERACTIONS = ("inner", "outer", "kernel")
-# Teacher hyperparameters that exist only for one teacher type (conditional in search spaces too).
-TEACHER_KEYS: dict[str, tuple[str, ...]] = {"crossnet": ("t_depth",), "cin": ("t_cin",)}
+DCNV2_STRUCTURES = ("stacked", "parallel")
+# The hyperparameters each teacher type takes; a t_* key is valid only with a teacher listed for it here
+# (conditional in search spaces too). t_depth serves crossnet and dcnv2, t_cin cin and xdeepfm.
+_DNN = ("t_hidden", "t_dropout")
+TEACHER_KEYS: dict[str, tuple[str, ...]] = {
+    "crossnet": ("t_depth",),
+    "cin": ("t_cin",),
+    "dnn": _DNN,
+    "dcnv2": ("t_depth", *_DNN, "t_structure", "t_low_rank"),
+    "xdeepfm": ("t_cin", *_DNN),
+    "autoint": ("t_attention_layers", "t_heads", "t_attention_dim", *_DNN),
+}
+# t_hidden when not given: the teacher's own default ([] for autoint: plain AutoInt; a list makes AutoInt+).
+TEACHER_HIDDEN: dict[str, tuple[int, ...]] = {
+    "dnn": (400, 400, 400),
+    "dcnv2": (400, 400, 400),
+    "xdeepfm": (400, 400, 400),
+    "autoint": (),
+}
+# Keys that shape only the student's phases (distillation, finetuning): every other key of a config shapes
+# the teacher phase, so a new key splits the teacher cache unless it is listed here.
+STUDENT_PHASE_KEYS = ("interaction", "depth", "student_mlp", "alpha", "beta", "finetune")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,10 +58,19 @@ class TrialConfig:
     """One KD-DAGFM trial. Field names are the config keys used everywhere (YAML, ``--set``, the store)."""
 
     teacher: str = "crossnet"
-    t_depth: int = 3  # CrossNet layers (teacher: crossnet only)
-    t_cin: tuple[int, ...] = (200, 200, 200)  # CIN layer sizes (teacher: cin only)
+    t_depth: int = 3  # cross layers (crossnet, dcnv2)
+    t_cin: tuple[int, ...] = (200, 200, 200)  # CIN layer sizes (cin, xdeepfm)
+    # DNN layer sizes (dnn, dcnv2, xdeepfm, autoint); None: the teacher's default (TEACHER_HIDDEN)
+    t_hidden: tuple[int, ...] | None = None
+    t_dropout: float = 0.0  # DNN dropout (dnn, dcnv2, xdeepfm, autoint)
+    t_structure: str = "parallel"  # DCN-V2: cross network beside the DNN, or stacked before it (dcnv2)
+    t_low_rank: int = 0  # DCN-V2 cross matrices of this rank; 0: full rank (dcnv2)
+    t_attention_layers: int = 3  # self-attention layers (autoint)
+    t_heads: int = 2  # attention heads (autoint)
+    t_attention_dim: int = 32  # attention output size, divisible by t_heads (autoint)
     interaction: str = "outer"
     depth: int = 3  # DAGFM student layers
+    student_mlp: tuple[int, ...] = ()  # KD-DAGFM+ MLP branch layer sizes; empty: plain DAGFM
     embedding_size: int = 16  # shared by teacher and student
     alpha: float = 0.1  # weight of the student's CTR loss in distillation
     beta: float = 921.6  # weight of the logit-matching loss in distillation
@@ -49,6 +82,12 @@ class TrialConfig:
     seed: int = 2022
     finetune: bool = True
     amp: bool = False  # bf16 autocast on CUDA; ignored on CPU
+
+    def __post_init__(self) -> None:
+        # Resolve the teacher's own t_hidden default here, so an omitted t_hidden and the default written out
+        # are the same config (equal, same dict, same hash).
+        if self.t_hidden is None and self.teacher in TEACHER_HIDDEN:
+            object.__setattr__(self, "t_hidden", TEACHER_HIDDEN[self.teacher])
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -77,17 +116,16 @@ class TrialConfig:
                 continue
             converted = _convert(value, known[key].type)
             if converted is _INVALID:
-                kind = str(known[key].type).replace("tuple[int, ...]", "list of int")
+                kind = str(known[key].type).replace("tuple[int, ...]", "list of int").removesuffix(" | None")
                 problems.append(((key,), f"{key} must be of type {kind}, got {value!r}"))
             else:
                 clean[key] = converted
         teacher = clean.get("teacher", cls.teacher)
-        for other, keys in TEACHER_KEYS.items():
-            for key in keys:
-                if other != teacher and key in values:
-                    problems.append(
-                        ((key, "teacher"), f"{key!r} applies only to teacher {other!r}, not {teacher!r}")
-                    )
+        for key in _TEACHER_ONLY:
+            owners = [t for t, keys in TEACHER_KEYS.items() if key in keys]
+            if key in values and teacher not in owners:
+                message = f"{key!r} applies only to teacher {_either(owners)}, not {teacher!r}"
+                problems.append(((key, "teacher"), message))
         config = cls(**clean)  # only well-typed values: range checks below still report every problem
         problems.extend(config._value_problems())
         return config, problems
@@ -107,6 +145,10 @@ class TrialConfig:
             p.append(
                 (("t_cin",), f"t_cin must be a non-empty list of layer sizes >= 1, got {list(self.t_cin)}")
             )
+        p.extend(self._new_teacher_problems())
+        if any(size < 1 for size in self.student_mlp):
+            got = list(self.student_mlp)
+            p.append((("student_mlp",), f"student_mlp must be a list of layer sizes >= 1, got {got}"))
         for key in ("alpha", "beta", "weight_decay"):
             value = getattr(self, key)
             if not math.isfinite(value) or value < 0:
@@ -117,34 +159,105 @@ class TrialConfig:
             p.append((("alpha", "beta"), "alpha and beta are both 0: distillation would have no loss"))
         return p
 
+    def _new_teacher_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """The rules of the keys of dnn, dcnv2, xdeepfm and autoint."""
+        p: list[tuple[tuple[str, ...], str]] = []
+        hidden = self.t_hidden or ()
+        if any(size < 1 for size in hidden) or (not hidden and self.teacher in ("dnn", "dcnv2", "xdeepfm")):
+            which = "a non-empty list" if self.teacher in ("dnn", "dcnv2", "xdeepfm") else "a list"
+            p.append((("t_hidden",), f"t_hidden must be {which} of layer sizes >= 1, got {list(hidden)}"))
+        if not (math.isfinite(self.t_dropout) and 0 <= self.t_dropout < 1):
+            p.append((("t_dropout",), f"t_dropout must be a number in [0, 1), got {self.t_dropout}"))
+        if self.t_structure not in DCNV2_STRUCTURES:
+            p.append(
+                (
+                    ("t_structure",),
+                    f"t_structure must be one of {DCNV2_STRUCTURES}, got {self.t_structure!r}",
+                )
+            )
+        if self.t_low_rank < 0:
+            p.append((("t_low_rank",), f"t_low_rank must be >= 0 (0: full rank), got {self.t_low_rank}"))
+        for key in ("t_attention_layers", "t_heads", "t_attention_dim"):
+            if getattr(self, key) < 1:
+                p.append(((key,), f"{key} must be >= 1, got {getattr(self, key)}"))
+        if self.teacher == "autoint" and self.t_heads >= 1 and self.t_attention_dim % self.t_heads:
+            p.append(
+                (
+                    ("t_attention_dim", "t_heads"),
+                    f"t_attention_dim {self.t_attention_dim} must be divisible by t_heads {self.t_heads}",
+                )
+            )
+        return p
+
     # ---- views ----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """The effective flat config: JSON-ready, without the other teacher's keys."""
+        """The effective flat config: JSON-ready, with only the chosen teacher's keys (t_hidden resolved)."""
         out: dict[str, Any] = {}
+        own = TEACHER_KEYS.get(self.teacher, ())
         for f in dataclasses.fields(self):
-            if any(f.name in keys for t, keys in TEACHER_KEYS.items() if t != self.teacher):
+            if f.name in _TEACHER_ONLY and f.name not in own:
                 continue
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
     def config_hash(self, *, include_seed: bool = True) -> str:
-        """16 hex chars identifying the effective config (with ``include_seed=False``: the seed family)."""
+        """16 hex chars identifying the effective config (with ``include_seed=False``: the seed family).
+
+        A plain DAGFM student (``student_mlp`` empty) hashes without the key, so the configs that existed
+        before KD-DAGFM+ keep their hashes (stored trials, regression baselines).
+        """
         payload = self.to_dict()
         if not include_seed:
             payload.pop("seed")
+        if not payload["student_mlp"]:
+            payload.pop("student_mlp")
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def teacher_kwargs(self) -> dict[str, Any]:
-        """Constructor arguments of the teacher (besides fields and embedding size)."""
-        return {"depth": self.t_depth} if self.teacher == "crossnet" else {"layers": list(self.t_cin)}
+        """Constructor arguments of the teacher (besides fields and embedding size), per docs/CONTRACTS.md."""
+        hidden = list(self.t_hidden or ())
+        if self.teacher == "crossnet":
+            return {"depth": self.t_depth}
+        if self.teacher == "cin":
+            return {"layers": list(self.t_cin)}
+        if self.teacher == "dnn":
+            return {"hidden": hidden, "dropout": self.t_dropout}
+        if self.teacher == "dcnv2":
+            return {
+                "depth": self.t_depth,
+                "hidden": hidden,
+                "structure": self.t_structure,
+                "low_rank": self.t_low_rank,
+                "dropout": self.t_dropout,
+            }
+        if self.teacher == "xdeepfm":
+            return {"layers": list(self.t_cin), "hidden": hidden, "dropout": self.t_dropout}
+        return {
+            "attention_layers": self.t_attention_layers,
+            "heads": self.t_heads,
+            "attention_dim": self.t_attention_dim,
+            "hidden": hidden,
+            "dropout": self.t_dropout,
+        }
 
     def student_kwargs(self) -> dict[str, Any]:
-        return {"depth": self.depth, "interaction": self.interaction}
+        """Constructor arguments of the student: DAGFM, plus KD-DAGFM+'s MLP branch (``mlp``, [] = none)."""
+        return {"depth": self.depth, "interaction": self.interaction, "mlp": list(self.student_mlp)}
+
+
+# Every key some teacher owns: valid only with a teacher that lists it in TEACHER_KEYS.
+_TEACHER_ONLY = tuple(dict.fromkeys(key for keys in TEACHER_KEYS.values() for key in keys))
 
 
 _INVALID = object()
+
+
+def _either(names: list[str]) -> str:
+    """``'a'``, ``'a' or 'b'``, ``'a', 'b' or 'c'``."""
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def _is_int(value: Any) -> bool:
@@ -169,6 +282,7 @@ def _convert(value: Any, annotation: Any) -> Any:
     elif kind == "str":
         if isinstance(value, str):
             return value
+    # "tuple[int, ...] | None" too: None is the teacher's default, never a value a user writes (strict).
     elif kind.startswith("tuple") and isinstance(value, (list, tuple)) and all(_is_int(v) for v in value):
         return tuple(value)
     return _INVALID

@@ -1,9 +1,10 @@
 """Content-addressed cache of trained teachers, shared by the trials of a sweep.
 
-A teacher is reused when everything that determines it is equal: teacher type and hyperparameters, embedding
-size, the teacher phase's lr / weight decay / batch size / epoch cap / patience / precision, the dataset
-fingerprint, the seed and the code that trains it. An entry holds the best teacher and its shared embedding
-(state dicts, loaded with ``weights_only=True``) plus the teacher phase's metrics.
+A teacher is reused when everything that determines it is equal: teacher type and every hyperparameter of it,
+embedding size, the teacher phase's lr / weight decay / batch size / epoch cap / patience / precision, the
+dataset fingerprint, the seed and the code that trains it (every config key but the student's). An entry
+holds the best teacher and its shared embedding (state dicts, loaded with ``weights_only=True``) plus the
+teacher phase's metrics.
 
 Concurrent trials that want the same teacher train it once: :meth:`TeacherCache.claim` takes an exclusive
 file lock per key, so the second trial waits and then finds the entry. For a multi-node Ray cluster point the
@@ -31,6 +32,7 @@ from typing import Any
 
 import torch
 
+from bench.config import STUDENT_PHASE_KEYS
 from bench.errors import ConfigError
 from bench.paths import kdbench_home
 
@@ -38,28 +40,20 @@ __all__ = ["CachedTeacher", "TeacherCache", "teacher_cache_key"]
 
 logger = logging.getLogger(__name__)
 
-# Config keys that shape the teacher phase (the student's keys, alpha and beta do not).
-_TEACHER_PHASE_KEYS = (
-    "teacher",
-    "t_depth",
-    "t_cin",
-    "embedding_size",
-    "lr",
-    "weight_decay",
-    "batch_size",
-    "max_epochs",
-    "patience",
-    "seed",
-    "amp",
-)
 _PARTS = ("embedding", "teacher")
 # Lock files this thread holds (claim() is re-entrant per thread: get() may discard under a caller's claim).
 _HELD = threading.local()
 
 
 def teacher_cache_key(config: Mapping[str, Any], dataset_fingerprint: str, code_version: str) -> str:
-    """The cache key of the teacher a config trains: sha256 over what determines it."""
-    payload = {key: config[key] for key in _TEACHER_PHASE_KEYS if key in config}
+    """The cache key of the teacher a config trains: sha256 over what determines it.
+
+    ``config`` is an effective config (``TrialConfig.to_dict()``: only its teacher's keys). Every key counts
+    except those that shape only the student's phases (``bench.config.STUDENT_PHASE_KEYS``), so a new
+    teacher hyperparameter is in the key from the day it exists, and teachers of different types never
+    share an entry. The keys of a CrossNet or CIN config are those of earlier versions: their keys stand.
+    """
+    payload = {key: value for key, value in config.items() if key not in STUDENT_PHASE_KEYS}
     payload.update(dataset=dataset_fingerprint, code=code_version)
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]

@@ -3,7 +3,8 @@
 ``run_trial`` backs ``kdbench train``, every sweep trial and every regression case. It is plain Python:
 the caller observes it through ``report(phase, epoch, metrics)``, called after every epoch. Each phase
 trains with Adam, evaluates validation AUC / log loss every epoch, early-stops on validation AUC and hands
-its *best* state (kept in memory) to the next phase.
+its *best* state (kept in memory) to the next phase. Finetuning counts the distilled student as its epoch 0,
+so it never hands on a student worse on validation than the one it was given.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from bench.teacher_cache import TeacherCache, teacher_cache_key
 from models import KDDAGFM, PHASES
 from models.cost import kd_parameter_counts, student_flops, teacher_flops
 
+if typing.TYPE_CHECKING:
+    from bench.data import Recipe
+
 __all__ = ["PhaseResult", "ReportFn", "TrialResult", "resolve_device", "run_trial"]
 
 ReportFn = Callable[[str, int, dict[str, float]], None]
@@ -45,7 +49,7 @@ class PhaseResult:
 
     name: str
     epochs: int
-    best_epoch: int
+    best_epoch: int  # finetuning: 0 when the distilled student stayed the best
     valid_auc: float
     valid_logloss: float
     test_auc: float
@@ -71,6 +75,8 @@ class TrialResult:
     student: dict[str, Any]
     phases: list[PhaseResult]
     epochs: list[dict[str, Any]]
+    # The dataset recipe the config started from ({"name", "values"}; None: the bare defaults).
+    recipe: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -103,12 +109,14 @@ def run_trial(
     device: str | torch.device = "auto",
     teacher_cache: TeacherCache | None = None,
     threads: int | None = None,
+    recipe: Recipe | None = None,
 ) -> TrialResult:
     """Run the three KD phases of ``config`` on ``dataset`` (a :class:`bench.data.Dataset`).
 
     ``threads`` sets torch's intra-op threads (default: ``$OMP_NUM_THREADS`` if set, else torch's default);
-    a sweep passes the CPUs each trial was given. Raises :class:`ConfigError` before any work for a bad
-    config and :class:`TrialError` for a non-finite loss or running out of device memory.
+    a sweep passes the CPUs each trial was given. ``recipe`` is only recorded: ``config`` is the effective
+    config, already composed over it (``bench.recipes.compose``). Raises :class:`ConfigError` before any
+    work for a bad config and :class:`TrialError` for a non-finite loss or running out of device memory.
     """
     cfg = config if isinstance(config, TrialConfig) else TrialConfig.from_dict(config)
     dev = resolve_device(device)
@@ -132,26 +140,30 @@ def run_trial(
         teacher_phase, cache_hit = _teacher_phase(trainer, model, cfg, dataset.fingerprint, teacher_cache)
         phases = [teacher_phase, trainer.run("distillation")]
         if cfg.finetune:
-            phases.append(trainer.run("finetuning"))
+            phases.append(trainer.run("finetuning", start=phases[-1]))
     except torch.OutOfMemoryError as e:
         raise TrialError(
             f"out of device memory in phase {trainer.current_phase}: lower batch_size or embedding_size"
         ) from e
 
     params = kd_parameter_counts(model)
+    model.eval()  # latencies of serving: no dropout in a teacher's DNN
     num_fields = len(dataset.vocab_sizes)
     probe = splits["test"].x
     teacher_costs = {
         "params": params["teacher"],
         "flops": teacher_flops(cfg.teacher, num_fields, cfg.embedding_size, **cfg.teacher_kwargs()),
-        **_latencies(lambda x: model.teacher(model.embedding(x)), probe, dev),
+        # predict: embedding lookup + model, with the field indices a teacher like xDeepFM also reads
+        **_latencies(lambda x: model.predict(x, "teacher_training"), probe, dev),
     }
     student_costs = {
         "params": params["student"],
         "flops": student_flops(num_fields, cfg.embedding_size, **cfg.student_kwargs()),
-        **_latencies(lambda x: model.student(model.embedding(x)), probe, dev),
+        **_latencies(lambda x: model.predict(x, "finetuning"), probe, dev),
     }
     last = phases[-1]
+    # Where the student handed on was made: finetuning's epoch 0 is the distilled student.
+    made_by = "finetuning" if last.name == "finetuning" and last.best_epoch > 0 else "distillation"
     return TrialResult(
         config=cfg.to_dict(),
         config_hash=cfg.config_hash(),
@@ -163,9 +175,10 @@ def run_trial(
         teacher_cache_hit=cache_hit,
         embedding_params=params["embedding"],
         teacher={**_phase_metrics(teacher_phase), **teacher_costs, "from_cache": cache_hit},
-        student={**_phase_metrics(last), **student_costs, "from_cache": False},
+        student={**_phase_metrics(last), **student_costs, "from_cache": False, "from_phase": made_by},
         phases=phases,
         epochs=trainer.epoch_log,
+        recipe=None if recipe is None else recipe.to_dict(),
     )
 
 
@@ -216,8 +229,13 @@ class _PhaseTrainer:
         self.student_epochs = 0
         self.current_phase = ""
 
-    def run(self, phase: str) -> PhaseResult:
-        """Train ``phase`` with early stopping; leave the model in its best state; evaluate it on test."""
+    def run(self, phase: str, start: PhaseResult | None = None) -> PhaseResult:
+        """Train ``phase`` with early stopping; leave the model in its best state; evaluate it on test.
+
+        ``start``: the result of the phase that left the model as it is now, scored by the same model
+        (finetuning after distillation: both score the student). That state is epoch 0, the best until an
+        epoch beats its validation AUC, as if early stopping ran across both phases.
+        """
         cfg, model, train = self.cfg, self.model, self.splits["train"]
         self.current_phase = phase
         parameters = model.set_phase(phase)
@@ -231,6 +249,9 @@ class _PhaseTrainer:
         shuffle = torch.Generator().manual_seed(cfg.seed * len(PHASES) + PHASES.index(phase))
         best_auc, best_epoch, best_state, stale = -math.inf, 0, None, 0
         best_valid: tuple[float, float] = (math.nan, math.nan)
+        if start is not None and not math.isnan(start.valid_auc):  # NaN: a one-class validation split
+            best_auc, best_valid = start.valid_auc, (start.valid_auc, start.valid_logloss)
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         phase_start, train_seconds, epoch = time.perf_counter(), 0.0, 0
         # Embedding and teacher stay frozen through distillation: score the training set with the teacher
         # once (counted in the phase's seconds) rather than on every batch of every epoch.

@@ -1,4 +1,5 @@
-"""``kdbench data``: prepare a dataset (fetch, parse, encode, split, cache), list sources and cache, show one.
+"""``kdbench data``: prepare a dataset (fetch, parse, encode, split, cache), list sources and cache, show one
+(with its source's training recipe).
 
 Each subcommand is a thin parser over a keyword-only function (``prepare_dataset``, ``list_datasets``,
 ``dataset_info``) that tests call directly.
@@ -137,7 +138,12 @@ def prepare_dataset(
     seconds = time.perf_counter() - started
     info = dataset.info()
     if as_json:
-        console.print_json(json.dumps({**info, "seconds": round(seconds, 3), "path": str(dataset.path)}))
+        extra = {
+            "seconds": round(seconds, 3),
+            "path": str(dataset.path),
+            "recipe": _recipe_json(info["source"]),
+        }
+        console.print_json(json.dumps({**info, **extra}))
     else:
         _print_info(console, info, seconds=seconds, path=str(dataset.path))
     return info
@@ -200,7 +206,12 @@ def dataset_info(
         }
         info.update(vocab_sizes=meta["vocab_sizes"], split_sizes=meta["split_sizes"])
         if as_json:
-            console.print_json(json.dumps({**info, "path": meta["path"], "created": meta.get("created")}))
+            extra = {
+                "path": meta["path"],
+                "created": meta.get("created"),
+                "recipe": _recipe_json(meta["source"]),
+            }
+            console.print_json(json.dumps({**info, **extra}))
         else:
             _print_info(console, info, path=meta["path"])
     return 0
@@ -220,3 +231,24 @@ def _print_info(console: Console, info: dict[str, Any], *, seconds: float | None
         fields.add_row(field, f"{size:,}")
     console.print(fields)
     console.print(f"fingerprint {info['fingerprint']}")
+    _print_recipe(console, info["source"])
+
+
+def _recipe_json(source: str) -> dict[str, Any] | None:
+    from bench.recipes import recipe_for
+
+    recipe = recipe_for(source)
+    return None if recipe is None else {**recipe.to_dict(), "rationale": recipe.rationale}
+
+
+def _print_recipe(console: Console, source: str) -> None:
+    """The training settings `kdbench train` starts from on this source, and why."""
+    from bench.recipes import recipe_for
+
+    recipe = recipe_for(source)
+    if recipe is None:
+        console.print("recipe: none (`kdbench train` starts from the trial config defaults)")
+        return
+    values = " ".join(f"{key}={json.dumps(value)}" for key, value in recipe.to_dict()["values"].items())
+    console.print(f"recipe {recipe.name}: {values}", highlight=False)
+    console.print(f"  {recipe.rationale}", highlight=False)

@@ -1,4 +1,8 @@
-"""``kdbench train``: one full KD trial with a live line per epoch, a phase table and a cost table."""
+"""``kdbench train``: one full KD trial with a live line per epoch, a phase table and a cost table.
+
+The config is composed in layers, later ones winning: the trial config defaults, the dataset's recipe
+(``bench.recipes``; ``--no-recipe`` skips it), the ``--config`` file, the ``--set`` pairs.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
         help="run one teacher -> distillation -> finetuning trial",
-        description="Run one full KD-DAGFM trial. Defaults are the paper's MovieLens-1M settings.",
+        description=(
+            "Run one full KD-DAGFM trial. The config starts from the dataset's recipe (`kdbench data info "
+            "NAME` shows it; csv and parquet have none), then --config, then --set."
+        ),
     )
     p.add_argument("--dataset", default="ml-100k", help="dataset source (default: ml-100k)")
     p.add_argument("--path", help="raw data file or folder for sources that need one")
@@ -38,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override one config key, e.g. --set lr=1e-3 --set teacher=cin (repeatable)",
     )
+    p.add_argument(
+        "--no-recipe",
+        action="store_true",
+        help="start from the trial config defaults (the paper's ML-1M settings), not the dataset's recipe",
+    )
     p.add_argument("--db", help="record the trial in this results database (SQLAlchemy URL)")
     p.add_argument("--json", dest="json_path", help="write the result as JSON to this file")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
@@ -49,13 +61,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    values = load_config_file(args.config) if args.config else {}
-    values.update(parse_overrides(args.overrides))
     train(
         dataset=args.dataset,
         path=args.path,
         schema=args.schema,
-        config=values,
+        config=load_config_file(args.config) if args.config else {},
+        overrides=parse_overrides(args.overrides),
+        recipe=not args.no_recipe,
         db=args.db,
         json_path=args.json_path,
         device=args.device,
@@ -89,6 +101,8 @@ def train(
     path: str | None = None,
     schema: str | None = None,
     config: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+    recipe: bool = True,
     db: str | None = None,
     json_path: str | None = None,
     device: str = "auto",
@@ -99,16 +113,20 @@ def train(
 ) -> dict[str, Any]:
     """Validate, prepare data, run the trial, print tables, optionally record it; returns the result dict.
 
-    ``teacher_cache``: a folder, ``"default"`` for ``$KDBENCH_HOME/teachers``, or None for no cache.
+    The config is ``dataset``'s recipe (unless ``recipe`` is False) under ``config`` (a ``--config`` file's
+    values) under ``overrides`` (``--set``). ``teacher_cache``: a folder, ``"default"`` for
+    ``$KDBENCH_HOME/teachers``, or None for no cache.
     """
     from bench.data import prepare
     from bench.footprint import check_fits
+    from bench.recipes import build_config, recipe_for
     from bench.teacher_cache import TeacherCache
     from bench.trial import resolve_device, run_trial
 
     console = console or Console(stderr=False, highlight=False)
     # Everything that can be checked is checked before any data work: config, threads, device, paths, URL.
-    cfg = TrialConfig.from_dict(config or {})
+    start = recipe_for(dataset) if recipe else None
+    cfg = build_config(start, config or {}, overrides or {})
     if threads is not None and (isinstance(threads, bool) or threads < 1):
         raise ConfigError(f"--threads must be an integer >= 1, got {threads!r}")
     target = resolve_device(device)
@@ -137,9 +155,13 @@ def train(
                 )
 
         console.print(f"dataset {data.name}: {data.num_rows:,} rows, fingerprint {data.fingerprint}")
+        if start is not None:
+            console.print(f"recipe {start.name}: {json.dumps(start.to_dict()['values'])}")
         console.print(f"config {cfg.config_hash()}: {json.dumps(cfg.to_dict())}")
         try:
-            trial = run_trial(cfg, data, report, device=device, teacher_cache=cache, threads=threads)
+            trial = run_trial(
+                cfg, data, report, device=device, teacher_cache=cache, threads=threads, recipe=start
+            )
             result = trial.to_dict()
         except BaseException as e:  # a failed (or interrupted) trial is recorded as failed, with its reason
             if recording is not None:
@@ -197,10 +219,11 @@ def _print_tables(console: Console, result: dict[str, Any]) -> None:
     ):
         phases.add_column(column, justify="left" if column == "phase" else "right")
     for p in result["phases"]:
+        kept = p["name"] == "finetuning" and p["best_epoch"] == 0  # the distilled student stayed the best
         phases.add_row(
             p["name"] + (" (cache)" if p["epochs"] == 0 else ""),
             str(p["epochs"]),
-            str(p["best_epoch"]),
+            "0 (distilled)" if kept else str(p["best_epoch"]),
             f"{p['valid_auc']:.4f}",
             f"{p['valid_logloss']:.4f}",
             f"{p['test_auc']:.4f}",
@@ -211,7 +234,8 @@ def _print_tables(console: Console, result: dict[str, Any]) -> None:
     console.print(phases)
 
     teacher, student = result["teacher"], result["student"]
-    costs = Table(title=f"costs (teacher {result['config']['teacher']} vs DAGFM student)")
+    student_kind = "DAGFM+" if result["config"].get("student_mlp") else "DAGFM"
+    costs = Table(title=f"costs (teacher {result['config']['teacher']} vs {student_kind} student)")
     for column in ("", "teacher", "student", "student / teacher"):
         costs.add_column(column, justify="right")
     rows = [

@@ -30,10 +30,10 @@ import pyarrow as pa
 from bench.data._encode import Chunk
 from bench.data._fetch import WHEEL_SHA256, WHEEL_SPEC, override_wheel, recbole_wheel
 from bench.data._io import READ_ERRORS, file_identity, short_error, shown, stat_or_none, unreadable
-from bench.data._source import Source
+from bench.data._source import Recipe, Source
 from bench.errors import DatasetError
 
-__all__ = ["FIELDS", "open_ml1m", "open_ml100k"]
+__all__ = ["FIELDS", "ML1M_RECIPE", "ML100K_RECIPE", "open_ml1m", "open_ml100k"]
 
 FIELDS = ["user_id", "item_id", "weekday", "hour", "age", "gender", "occupation", "zip_code", "release_year"]
 ATOMIC_PREFIX = "recbole/dataset_example/ml-100k/ml-100k"
@@ -46,6 +46,39 @@ PROTOCOL = {
     "min_count": 1,
     "missing": "-> 0",
 }
+ML1M_RECIPE = Recipe(
+    "movielens-1m",
+    {
+        "teacher": "crossnet",
+        "t_depth": 3,
+        "interaction": "outer",
+        "lr": 3e-3,
+        "weight_decay": 1e-6,
+        "max_epochs": 30,
+        "patience": 3,
+    },
+    "The paper's MovieLens-1M settings (CrossNet teacher, outer DAGFM student, lr 3e-3, weight decay 1e-6). "
+    "At lr 3e-3 and this weight decay every phase peaks within a few epochs and then overfits, so patience "
+    "3 (the reference's 10 only adds epochs after the best), max_epochs 30.",
+)
+ML100K_RECIPE = Recipe(
+    "ml-100k",
+    {
+        "teacher": "crossnet",
+        "t_depth": 3,
+        "interaction": "outer",
+        "lr": 3e-3,
+        "weight_decay": 1e-3,
+        "max_epochs": 40,
+        "patience": 5,
+    },
+    "MovieLens-100K is 14 times smaller than ML-1M: at the paper's ML-1M weight decay (1e-6) every phase "
+    "overfits within a few epochs (student test AUC 0.855, mean 0.854 over five splits). Weight decay 1e-3 "
+    "(measured; the ML-1M protocol otherwise) gives teacher 0.8611 / student 0.8643 on split seed 2022 and "
+    "a student mean of 0.8624 over split seeds 2022, 1, 2, 3, 4 (RecBole's KD_DAGFM: 0.8585 / 0.8622). "
+    "With this much weight decay the teacher improves slowly (best epochs 15 to 28): max_epochs 40; "
+    "patience 5 stops at the same best states as 10 on split 2022, 15 epochs sooner.",
+)
 _GROUPLENS = ("u.data", "u.user", "u.item")
 _ML1M = ("ratings.dat", "users.dat", "movies.dat")
 

@@ -1,14 +1,15 @@
-"""What every source module hands the encoder: fields, protocol, cache identity and a chunk reader."""
+"""What every source module declares: the :class:`Source` it hands the encoder (fields, protocol, cache
+identity, chunk reader) and the :class:`Recipe` of training settings that suit its data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bench.data._encode import Chunk
 
-__all__ = ["Reader", "Source"]
+__all__ = ["Reader", "Recipe", "Source"]
 
 # read(bar, digests): yields chunks in file order; fills ``digests`` (input role -> sha256 hex of its bytes)
 # by the time it is exhausted. ``bar`` is what ``progress_bar()`` yields.
@@ -31,3 +32,24 @@ class Source:
     protocol: dict[str, Any]
     identity: dict[str, Any]
     read: Reader
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A dataset's default training settings: trial config keys that ``kdbench train`` (and a sweep) start
+    from, under the user's ``--config`` and ``--set`` (``bench.recipes.compose``).
+
+    ``values`` are trial config keys (checked against ``TrialConfig`` by the tests); ``rationale`` says
+    where each value comes from (the paper, or a measurement), for ``kdbench data info`` and the docs.
+    """
+
+    name: str  # the source it belongs to
+    values: Mapping[str, Any]  # shared by every caller: read, never changed
+    rationale: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name", "values"}``, JSON-ready: what a trial records as the recipe it started from."""
+        return {
+            "name": self.name,
+            "values": {k: list(v) if isinstance(v, tuple) else v for k, v in self.values.items()},
+        }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.config import TrialConfig
+from bench.config import STUDENT_PHASE_KEYS, TEACHER_KEYS, TEACHERS, TrialConfig
 from bench.teacher_cache import TeacherCache, teacher_cache_key
 from bench.trial import PhaseResult, run_trial
 from models import KDDAGFM
@@ -44,6 +45,78 @@ def test_key_ignores_student_and_distillation_settings():
         assert teacher_cache_key({**BASE, **change}, "fp", "code") != key, change
     assert teacher_cache_key(BASE, "other-data", "code") != key
     assert teacher_cache_key(BASE, "fp", "other-code") != key
+
+
+# A second value of every teacher key (each differs from the config default).
+OTHER_VALUE = {
+    "t_depth": 2, "t_cin": [100, 100], "t_hidden": [256, 256], "t_dropout": 0.3, "t_structure": "stacked",
+    "t_low_rank": 32, "t_attention_layers": 2, "t_heads": 4, "t_attention_dim": 64,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("teacher", TEACHERS)
+def test_key_covers_every_hyperparameter_of_every_teacher(teacher):
+    base = TrialConfig.from_dict({"teacher": teacher}).to_dict()
+    key = teacher_cache_key(base, "fp", "code")
+    for name in TEACHER_KEYS[teacher]:
+        changed = TrialConfig.from_dict({**base, name: OTHER_VALUE[name]}).to_dict()
+        assert teacher_cache_key(changed, "fp", "code") != key, name
+    # The student's keys (KD-DAGFM+'s MLP branch included) and the loss weights share the teacher.
+    student = {
+        "depth": 1,
+        "interaction": "inner",
+        "student_mlp": [64],
+        "alpha": 1.0,
+        "beta": 1.0,
+        "finetune": False,
+    }
+    assert set(student) == set(STUDENT_PHASE_KEYS)
+    assert teacher_cache_key({**base, **student}, "fp", "code") == key
+
+
+def test_key_keeps_teachers_of_different_types_apart():
+    keys = {
+        teacher_cache_key(TrialConfig.from_dict({"teacher": t}).to_dict(), "fp", "code") for t in TEACHERS
+    }
+    assert len(keys) == len(TEACHERS)
+    # Same shared keys, same depth: a CrossNet is not a DCN-V2's cross network, a CIN not an xDeepFM.
+    cross = TrialConfig.from_dict({"teacher": "crossnet", "t_depth": 2}).to_dict()
+    dcn = TrialConfig.from_dict({"teacher": "dcnv2", "t_depth": 2}).to_dict()
+    assert teacher_cache_key(cross, "fp", "code") != teacher_cache_key(dcn, "fp", "code")
+
+
+def test_key_is_derived_from_the_config_so_a_new_teacher_key_counts_at_once():
+    key = teacher_cache_key(BASE, "fp", "code")
+    assert teacher_cache_key({**BASE, "t_kernel_size": 3}, "fp", "code") != key
+
+
+def test_key_of_a_crossnet_or_cin_config_is_the_one_earlier_versions_computed():
+    # Entries cached before the new teachers keep their keys: the payload is the same 10 keys as then.
+    for config in (BASE, TrialConfig.from_dict({"teacher": "cin", "t_cin": [64, 64]}).to_dict()):
+        old_keys = ("teacher", "t_depth", "t_cin", "embedding_size", "lr", "weight_decay", "batch_size",
+                    "max_epochs", "patience", "seed", "amp")  # fmt: skip
+        payload = {k: config[k] for k in old_keys if k in config}
+        payload.update(dataset="fp", code="code")
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        assert teacher_cache_key(config, "fp", "code") == hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def test_new_teachers_of_other_hyperparameters_are_not_reused(tmp_path):
+    data = make_synthetic(rows=1200, fields=5, seed=3)
+    cache = TeacherCache(tmp_path)
+    small = {**{k: v for k, v in TINY.items() if k != "t_depth"}, "teacher": "dnn", "t_hidden": [16]}
+    assert not run_trial(small, data, device="cpu", teacher_cache=cache).teacher_cache_hit
+    assert run_trial({**small, "depth": 2}, data, device="cpu", teacher_cache=cache).teacher_cache_hit
+    assert not run_trial(
+        {**small, "t_hidden": [16, 16]}, data, device="cpu", teacher_cache=cache
+    ).teacher_cache_hit
+    assert not run_trial(
+        {**small, "t_dropout": 0.1}, data, device="cpu", teacher_cache=cache
+    ).teacher_cache_hit
+    dcn = {**small, "teacher": "dcnv2", "t_depth": 1}
+    assert not run_trial(dcn, data, device="cpu", teacher_cache=cache).teacher_cache_hit
+    assert not run_trial({**dcn, "t_low_rank": 4}, data, device="cpu", teacher_cache=cache).teacher_cache_hit
+    assert len(list(tmp_path.glob("*.pt"))) == 5
 
 
 def test_put_get_round_trip(tmp_path):

@@ -10,6 +10,9 @@ import torch
 from bench.batches import to_tensor_split
 from bench.config import TrialConfig
 from bench.errors import ConfigError, TrialError
+from bench.provenance import environment
+from bench.recipes import build_config, recipe_for
+from bench.store import ResultStore
 from bench.teacher_cache import TeacherCache
 from bench.trial import _PhaseTrainer, run_trial
 from models import KDDAGFM
@@ -229,6 +232,114 @@ def test_cin_teacher_runs(synthetic):
     result = run_trial({**config, "teacher": "cin", "t_cin": [16, 16], "interaction": "inner"}, synthetic)
     assert math.isfinite(result.student["test_auc"])
     assert result.teacher["flops"] > result.student["flops"]
+
+
+# ---- finetuning never hands on a worse student ---------------------------------------------------------
+def _finetuning_climbs_the_loss(monkeypatch):
+    """Finetuning that only makes the student worse: it ascends the CTR loss."""
+    real_loss = KDDAGFM.loss
+
+    def ascend(self, batch, phase, *args, **kwargs):
+        loss = real_loss(self, batch, phase, *args, **kwargs)
+        return -loss if phase == "finetuning" else loss
+
+    monkeypatch.setattr(KDDAGFM, "loss", ascend)
+
+
+def test_finetuning_that_only_hurts_hands_on_the_distilled_student(synthetic, monkeypatch):
+    _finetuning_climbs_the_loss(monkeypatch)
+    cfg = TrialConfig.from_dict({**SMALL, "lr": 0.02, "max_epochs": 4, "patience": 2})
+    trainer = _trainer(cfg, synthetic)
+    trainer.run("teacher_training")
+    distilled = trainer.run("distillation")
+    student = {k: v.clone() for k, v in trainer.model.student.state_dict().items()}
+    finetuned = trainer.run("finetuning", start=distilled)
+    aucs = [e["valid_auc"] for e in trainer.epoch_log if e["phase"] == "finetuning"]
+    assert max(aucs) < distilled.valid_auc  # every finetuning epoch was worse ...
+    assert finetuned.best_epoch == 0 and finetuned.epochs == 2  # ... so epoch 0 stays best; patience stops it
+    for key in ("valid_auc", "valid_logloss", "test_auc", "test_logloss"):
+        assert getattr(finetuned, key) == getattr(distilled, key), key
+    for key, value in trainer.model.student.state_dict().items():
+        assert torch.equal(value, student[key]), f"the handed-on student's {key} is not the distilled one"
+
+
+def test_the_trial_records_where_its_student_came_from(synthetic, monkeypatch):
+    config = {**SMALL, "lr": 0.02, "max_epochs": 3, "patience": 3}
+    improved = run_trial(config, synthetic).to_dict()
+    if improved["phases"][2]["best_epoch"] > 0:
+        assert improved["student"]["from_phase"] == "finetuning"
+    _finetuning_climbs_the_loss(monkeypatch)
+    worse = run_trial(config, synthetic).to_dict()
+    distillation, finetuning = worse["phases"][1], worse["phases"][2]
+    assert finetuning["best_epoch"] == 0 and finetuning["epochs"] == 3
+    assert worse["student"]["from_phase"] == "distillation"
+    assert worse["student"]["valid_auc"] == distillation["valid_auc"]
+    assert worse["student"]["test_auc"] == distillation["test_auc"]
+    assert run_trial({**config, "finetune": False}, synthetic).student["from_phase"] == "distillation"
+
+
+def test_finetuning_that_helps_hands_on_its_best_epoch(synthetic, monkeypatch):
+    # Distillation that teaches nothing (zero loss): the student stays at its initialisation, and
+    # finetuning on the labels beats it.
+    real_loss = KDDAGFM.loss
+
+    def idle(self, batch, phase, *args, **kwargs):
+        loss = real_loss(self, batch, phase, *args, **kwargs)
+        return loss * 0.0 if phase == "distillation" else loss
+
+    monkeypatch.setattr(KDDAGFM, "loss", idle)
+    result = run_trial({**SMALL, "lr": 0.02, "max_epochs": 3, "patience": 3}, synthetic).to_dict()
+    distillation, finetuning = result["phases"][1], result["phases"][2]
+    assert finetuning["best_epoch"] >= 1 and finetuning["valid_auc"] > distillation["valid_auc"]
+    assert result["student"]["from_phase"] == "finetuning"
+
+
+# ---- the recipe a trial started from -------------------------------------------------------------------
+def test_the_recipe_is_recorded_in_the_result_and_kept_by_the_store(synthetic, tmp_path):
+    recipe = recipe_for("ml-100k")
+    cfg = build_config(recipe, {**SMALL, "max_epochs": 1, "finetune": False})
+    result = run_trial(cfg, synthetic, recipe=recipe).to_dict()
+    assert result["recipe"] == {"name": "ml-100k", "values": dict(recipe.values)}
+    assert result["config"]["weight_decay"] == recipe.values["weight_decay"]
+    assert run_trial(cfg, synthetic).to_dict()["recipe"] is None
+    with ResultStore(f"sqlite:///{tmp_path / 'kd.db'}") as store:
+        trial_id = store.record_trial(
+            None, None, result=result, environment_id=store.record_environment(environment())
+        )
+        stored = store.trial(trial_id)["result"]
+    assert stored["recipe"] == result["recipe"] and stored["student"]["from_phase"] == "distillation"
+
+
+# ---- the teachers people deploy, and KD-DAGFM+ ----------------------------------------------------------
+NEW_TEACHERS = {
+    "dnn": {"t_hidden": [32, 16]},
+    "dcnv2-parallel": {"teacher": "dcnv2", "t_depth": 2, "t_hidden": [32], "t_structure": "parallel"},
+    "dcnv2-stacked-low-rank": {
+        "teacher": "dcnv2",
+        "t_hidden": [32],
+        "t_structure": "stacked",
+        "t_low_rank": 4,
+    },
+    "xdeepfm": {"t_cin": [8, 8], "t_hidden": [32], "t_dropout": 0.1},
+    "autoint": {"t_attention_layers": 2, "t_heads": 2, "t_attention_dim": 8},
+    "autoint-plus": {"teacher": "autoint", "t_heads": 2, "t_attention_dim": 8, "t_hidden": [32]},
+}
+
+
+@pytest.mark.parametrize("name", NEW_TEACHERS)
+def test_each_new_teacher_runs_a_trial_with_a_dagfm_plus_student(synthetic, name):
+    config = {k: v for k, v in SMALL.items() if k != "t_depth"}
+    config.update(teacher=name, max_epochs=1, student_mlp=[16])
+    config.update(NEW_TEACHERS[name])  # may name the teacher itself (two cases of one teacher)
+    result = run_trial(config, synthetic).to_dict()
+    cfg = TrialConfig.from_dict(config)
+    assert result["config"] == cfg.to_dict() and [p["epochs"] for p in result["phases"]] == [1, 1, 1]
+    for side in ("teacher", "student"):
+        assert 0.0 <= result[side]["test_auc"] <= 1.0 and result[side]["flops"] > 0
+    plain = run_trial({**config, "student_mlp": []}, synthetic).to_dict()
+    assert result["student"]["params"] > plain["student"]["params"]  # the MLP branch is counted
+    assert result["student"]["flops"] > plain["student"]["flops"]
+    assert result["teacher"]["params"] == plain["teacher"]["params"]
 
 
 @pytest.mark.cuda

@@ -1,8 +1,10 @@
-"""``kdbench train --db``: the trial's row is written before training (an unwritable database fails at
-once), a finished trial is recorded completed, a failed or interrupted one failed with its reason."""
+"""``kdbench train``: the config's layers (dataset recipe < --config < --set), and ``--db``: the trial's row
+is written before training (an unwritable database fails at once), a finished trial is recorded completed, a
+failed or interrupted one failed with its reason."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,9 @@ import sqlalchemy as sa
 from bench.cli import main
 from bench.commands import train as train_command
 from bench.errors import StoreError, TrialError
+from bench.recipes import recipe_for
 from bench.store import ResultStore
+from tests.data._make import criteo_row, write_criteo
 
 FAST = {"max_epochs": 1, "patience": 1, "embedding_size": 4, "batch_size": 256}
 
@@ -112,3 +116,57 @@ def test_a_json_path_in_a_missing_folder_is_refused_before_any_work(table, tmp_p
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err and not out.parent.exists()
+
+
+# ---- recipes ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def criteo(tmp_path: Path) -> str:
+    """600 Criteo rows (label, I1-I2, C1-C2 set; the rest missing), a source with the paper's recipe."""
+    rng = np.random.default_rng(1)
+    hexes = ["68fd1e64", "05db9164", "8cf07265", "be589b51"]
+    rows = []
+    for k in range(600):
+        cats = [hexes[rng.integers(4)], hexes[rng.integers(4)]]
+        label = int(cats[0] == hexes[0]) ^ int(rng.random() < 0.2)
+        rows.append(criteo_row(label, ints=[int(rng.integers(0, 40)), k % 5], cats=cats))
+    return str(write_criteo(tmp_path / "train.txt", rows))
+
+
+def _cli_train(criteo: str, tmp_path: Path, *extra: str) -> dict:
+    config = tmp_path / "config.yaml"
+    config.write_text("lr: 1.0e-3\npatience: 1\nmax_epochs: 1\nembedding_size: 4\nbatch_size: 256\n")
+    out = tmp_path / "result.json"
+    argv = ["train", "--dataset", "criteo", "--path", criteo, "--config", str(config), "--json", str(out)]
+    assert main([*argv, "--quiet", "--no-teacher-cache", "--threads", "1", *extra]) == 0
+    return json.loads(out.read_text())
+
+
+def test_the_config_is_the_recipe_under_the_config_file_under_set(criteo, tmp_path, capsys) -> None:
+    result = _cli_train(criteo, tmp_path, "--set", "lr=2e-3", "--set", "t_depth=2")
+    config, recipe = result["config"], recipe_for("criteo")
+    assert config["lr"] == 2e-3 and config["t_depth"] == 2  # --set beats --config and the recipe
+    assert (config["patience"], config["max_epochs"], config["embedding_size"]) == (1, 1, 4)  # --config
+    assert (config["teacher"], config["interaction"], config["weight_decay"]) == ("crossnet", "outer", 1e-5)
+    assert result["recipe"] == {"name": "criteo", "values": dict(recipe.values)}
+    out = capsys.readouterr().out
+    assert "recipe criteo: " in out and '"weight_decay": 1e-05' in out
+
+
+def test_no_recipe_starts_from_the_defaults(criteo, tmp_path) -> None:
+    result = _cli_train(criteo, tmp_path, "--no-recipe")
+    assert result["recipe"] is None and result["config"]["weight_decay"] == 1e-6  # the trial config default
+    assert result["config"]["lr"] == 1e-3  # the config file still applies
+
+
+def test_a_config_error_names_the_recipe_value_involved(criteo, capsys) -> None:
+    assert main(["train", "--dataset", "criteo", "--path", criteo, "--set", "t_cin=[8]"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1 and "'t_cin' applies only to teacher 'cin' or 'xdeepfm', not 'crossnet'" in err
+    )
+    assert "teacher='crossnet' from the criteo recipe" in err
+
+
+def test_a_table_has_no_recipe(table, tmp_path) -> None:
+    result = _train(table, f"sqlite:///{tmp_path / 'kd.db'}")
+    assert result["recipe"] is None and result["config"]["weight_decay"] == 1e-6

@@ -187,14 +187,14 @@ IMPOSSIBLE = {
         """,
         3, "params.t_cin",
         ["t_cin = [32, 32] (a choice) together with teacher = 'crossnet' (params.teacher, line 2)",
-         "'t_cin' applies only to teacher 'cin', not 'crossnet'"],
+         "'t_cin' applies only to teacher 'cin' or 'xdeepfm', not 'crossnet'"],
     ),
     "t_cin without a teacher (the default is crossnet)": (
         """\
         params:
           t_cin: {choices: [[32, 32], [64, 64]]}
         """,
-        2, "params.t_cin", ["'t_cin' applies only to teacher 'cin', not 'crossnet'"],
+        2, "params.t_cin", ["'t_cin' applies only to teacher 'cin' or 'xdeepfm', not 'crossnet'"],
     ),
     "t_depth on the cin branch": (
         """\

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.config import TEACHER_KEYS  # tests may import bench; the search_spaces package never does
 from search_spaces import available_spaces, load_space, parse_space
 
-CROSSNET_ONLY = {"t_depth"}
-CIN_ONLY = {"t_cin"}
+TEACHER_ONLY = {key for keys in TEACHER_KEYS.values() for key in keys}
 
 NESTED = textwrap.dedent(
     """\
@@ -35,21 +35,22 @@ NESTED = textwrap.dedent(
 
 
 def _branch_ok(config: dict) -> None:
-    keys = set(config)
-    if config["teacher"] == "crossnet":
-        assert not keys & CIN_ONLY, config
-        assert keys >= CROSSNET_ONLY, config
-    else:
-        assert not keys & CROSSNET_ONLY, config
-        assert keys >= CIN_ONLY, config
+    """A config has exactly its teacher's keys (every shipped space searches all of them on its branch)."""
+    assert set(config) & TEACHER_ONLY == set(TEACHER_KEYS[config["teacher"]]), config
+
+
+def _teachers(space) -> set[str]:
+    (teacher,) = [p for p in space.params if p.key == "teacher"]
+    return set(teacher.choices)
 
 
 @pytest.mark.parametrize("name", available_spaces())
 def test_branches_never_mix_in_random_samples(name: str) -> None:
-    configs = load_space(name).sample(200, seed=1)
+    space = load_space(name)
+    configs = space.sample(200, seed=1)
     for config in configs:
         _branch_ok(config)
-    assert {c["teacher"] for c in configs} == {"crossnet", "cin"}
+    assert {c["teacher"] for c in configs} == _teachers(space)
 
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
@@ -65,7 +66,7 @@ def test_branches_never_mix_under_tpe(name: str, group: bool) -> None:
         config = space.suggest(trial)
         _branch_ok(config)
         seen.append(config)
-        size = config.get("t_depth") or len(config["t_cin"])
+        size = config.get("t_depth") or len(config.get("t_cin", config.get("t_hidden", [])))
         return config["alpha"] + size / 10
 
     verbosity = optuna.logging.get_verbosity()
@@ -74,13 +75,17 @@ def test_branches_never_mix_under_tpe(name: str, group: bool) -> None:
         study.optimize(objective, n_trials=30)
     finally:
         optuna.logging.set_verbosity(verbosity)
-    assert {c["teacher"] for c in seen} == {"crossnet", "cin"}
+    assert len({c["teacher"] for c in seen}) >= 2
     for trial in study.trials:
         # Optuna stores the branch-qualified names, and only the active branch's.
-        if trial.params["teacher"] == "crossnet":
+        teacher = trial.params["teacher"]
+        for name in trial.params:
+            key, _, branch = name.partition("|")
+            if key in TEACHER_ONLY:
+                assert branch == f"teacher={teacher}" and key in TEACHER_KEYS[teacher], name
+        if teacher == "crossnet":
             assert "t_depth|teacher=crossnet" in trial.params
-            assert not any(k.startswith("t_cin") for k in trial.params)
-        else:
+        if teacher == "cin":
             assert trial.params["t_cin|teacher=cin"] in {
                 "32-32",
                 "64-64",
@@ -89,7 +94,6 @@ def test_branches_never_mix_under_tpe(name: str, group: bool) -> None:
                 "200-200-200",
                 "400-400-400",
             }
-            assert not any(k.startswith("t_depth") for k in trial.params)
         assert set(trial.distributions.items()) <= set(space.optuna_distributions().items())
 
 
@@ -151,7 +155,7 @@ def test_sample_is_deterministic() -> None:
 
 def test_list_choices_round_trip() -> None:
     space = load_space("default")
-    (t_cin,) = [p for p in space.params if p.key == "t_cin"]
+    (t_cin,) = [p for p in space.params if p.key == "t_cin" and p.name == "t_cin|teacher=cin"]
     assert t_cin.encoded_choices() == ("100-100", "200-200", "200-200-200", "400-400-400")
     for encoded, choice in zip(t_cin.encoded_choices(), t_cin.choices, strict=True):
         assert t_cin.decode(encoded) == choice and isinstance(t_cin.decode(encoded), list)
@@ -161,6 +165,7 @@ def test_list_choices_round_trip() -> None:
             "t_cin|teacher=cin": "200-200-200",
             "interaction": "inner",
             "depth": 2,
+            "student_mlp": "64-64",
             "embedding_size": 16,
             "alpha": 0.1,
             "beta": 921.6,
@@ -170,7 +175,7 @@ def test_list_choices_round_trip() -> None:
         }
     )
     config = space.suggest(trial)
-    assert config["t_cin"] == [200, 200, 200]
+    assert config["t_cin"] == [200, 200, 200] and config["student_mlp"] == [64, 64]
     assert space.config_from_params(trial.params) == config
 
 
