@@ -89,6 +89,7 @@ def run_sweep(
     ray_temp_dir: str | None = None,
     progress: str = "auto",
     console: Any = None,
+    no_recipe: bool = False,
 ) -> SweepSummary:
     """Run a new sweep of ``trials`` trials over ``space`` on ``dataset``; results in ``db``.
 
@@ -98,10 +99,15 @@ def run_sweep(
     (``grace_period``, ``reduction_factor``). ``teacher_cache``: a folder every node can read and lock,
     ``"default"`` (``$KDBENCH_HOME/teachers``) or None (always train teachers). ``ray_storage``: Tune's
     results folder (default ``$KDBENCH_HOME/ray_results``). ``progress``: auto (live table on a terminal,
-    a line per trial elsewhere), live, lines or quiet. Defaults suit a 2-core laptop.
+    a line per trial elsewhere), live, lines or quiet. Every trial's config starts from the dataset's
+    recipe (``bench.recipes``; recorded with the sweep) under the space's keys, unless ``no_recipe``.
+    Defaults suit a 2-core laptop.
     """
+    from bench.recipes import recipe_for
+
     check_count("trials", trials, minimum=1)
-    space_obj = load_space(space)
+    training_recipe = None if no_recipe else recipe_for(dataset)
+    space_obj = load_space(space, training_recipe)
     if name is None:
         name = default_sweep_name(space_obj.name, dataset)
     recipe = Recipe(
@@ -115,6 +121,7 @@ def run_sweep(
         scheduler=scheduler,
         grace_period=grace_period,
         reduction_factor=reduction_factor,
+        training_recipe=training_recipe,
     )
     validate_recipe(recipe)
     runtime = make_runtime(
@@ -153,6 +160,8 @@ def resume_sweep(
     """Continue sweep ``name`` in ``db`` with the space, data, objective, sampler and scheduler it was created
     with. Resources left None (and ``teacher_cache="stored"``) take the values it last ran with."""
     from bench.config import TrialConfig
+    from bench.data import Recipe as TrainingRecipe
+    from bench.recipes import problems_under
     from search_spaces import parse_space
 
     store = _open_store(db, create=False)
@@ -164,10 +173,13 @@ def resume_sweep(
             raise SweepError(f"no sweep named {name!r} in {store.url_redacted} to resume{hint}")
         _check_driver_gone(row)
         settings = row["settings"]
+        stored = settings.get("recipe")  # None: --no-recipe, a source without one, or an older sweep
+        training_recipe = None if stored is None else TrainingRecipe(stored["name"], stored["values"], "")
         try:
             space = parse_space(
                 row["space_yaml"], source=f"sweep {name}", default_name=row["space_name"],
-                known_keys=[f.name for f in dataclasses.fields(TrialConfig)], check=TrialConfig.problems,
+                known_keys=[f.name for f in dataclasses.fields(TrialConfig)],
+                check=problems_under(training_recipe),
             )  # fmt: skip
         except Exception as e:  # the stored YAML was valid when the sweep started
             raise SweepError(f"sweep {name!r}: its stored search space no longer loads: {e}") from e
@@ -183,6 +195,7 @@ def resume_sweep(
             scheduler=scheduler["name"],
             grace_period=int(scheduler.get("grace_period", 2)),
             reduction_factor=float(scheduler.get("reduction_factor", 3.0)),
+            training_recipe=training_recipe,
         )
         last = settings["runtime"]
         runtime = make_runtime(
@@ -325,6 +338,7 @@ def _create_sweep(
             "runtime": runtime.to_dict(),
             "driver": _driver(),
             "runs": [run_record],
+            "recipe": recipe.training_recipe.to_dict() if recipe.training_recipe is not None else None,
             "trial_numbers": "0..trials-1 here; Optuna trials link back by user attr kdbench_number",
         },
     )

@@ -38,6 +38,10 @@ def param_text(value: Any) -> str:
     return str(value)
 
 
+# The hyperparameter that shapes each teacher most, shown in labels (the others are in the trial page).
+_TEACHER_SHAPE = {"cin": "t_cin", "xdeepfm": "t_cin", "dnn": "t_hidden", "autoint": "t_attention_layers"}
+
+
 def config_label(row: dict) -> str:
     """A configuration in a few words: ``crossnet(depth 3) → outer DAGFM(depth 3), emb 16``."""
 
@@ -45,14 +49,16 @@ def config_label(row: dict) -> str:
         return row.get(f"param_{key}")
 
     teacher = str(get("teacher") or "teacher")
-    shape = get("t_cin") if teacher == "cin" else get("t_depth")
+    shape = get(_TEACHER_SHAPE.get(teacher, "t_depth"))
     if isinstance(shape, (list, tuple)):
         teacher += "[" + ",".join(str(v) for v in shape) + "]"
     elif not is_missing(shape):
         teacher += f"(depth {shape})"
-    student = f"{get('interaction') or ''} DAGFM".strip()
+    mlp = get("student_mlp")
+    plus = isinstance(mlp, (list, tuple)) and len(mlp) > 0  # KD-DAGFM+: the DAGFM with an MLP branch
+    student = f"{get('interaction') or ''} DAGFM{'+' if plus else ''}".strip()
     if not is_missing(get("depth")):
-        student += f"(depth {get('depth')})"
+        student += f"(depth {get('depth')}" + (f", mlp {list(mlp)})" if plus else ")")
     size = get("embedding_size")
     return f"{teacher} → {student}" + ("" if is_missing(size) else f", emb {size}")
 

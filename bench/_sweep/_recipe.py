@@ -26,6 +26,15 @@ class Recipe:
     scheduler: str
     grace_period: int
     reduction_factor: float
+    # The dataset's training recipe (bench.data.Recipe) every trial's config starts from, under the space's
+    # fixed and sampled keys; None: the trial-config defaults (``--no-recipe``, csv/parquet, older sweeps).
+    training_recipe: Any = None
+
+    def trial_config(self, suggested: dict[str, Any]) -> dict[str, Any]:
+        """The effective trial config of one trial: the recipe overlaid by the space's values."""
+        from bench.recipes import compose
+
+        return compose(self.training_recipe, suggested)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +137,7 @@ def check_count(flag: str, value: int, *, minimum: int) -> None:
         raise SweepError(f"--{flag} must be an integer >= {minimum}, got {value!r}")
 
 
-def load_space(name: str) -> Any:
+def load_space(name: str, training_recipe: Any = None) -> Any:
     """The space ``name`` (packaged name or YAML file), refused unless every config it can give is a valid
     trial config: keys, fixed values, every choice, both ends of every range, on every conditional branch.
 
@@ -138,10 +147,11 @@ def load_space(name: str) -> Any:
     """
     import search_spaces
     from bench.config import TrialConfig
+    from bench.recipes import problems_under
 
     keys = [f.name for f in dataclasses.fields(TrialConfig)]
     try:
-        return search_spaces.load_space(name, known_keys=keys, check=TrialConfig.problems)
+        return search_spaces.load_space(name, known_keys=keys, check=problems_under(training_recipe))
     except search_spaces.SearchSpaceError as e:  # convert at the boundary: the CLI reports KdbenchErrors
         raise SearchSpaceError(str(e)) from e
 

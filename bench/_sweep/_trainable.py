@@ -33,6 +33,7 @@ class TrainableSettings:
     device: str  # "cpu" or "cuda"
     threads: int  # torch intra-op threads = CPUs per trial
     teacher_cache: str | None  # folder every node can read and lock, or None
+    recipe: Any = None  # the dataset recipe the configs start from (bench.data.Recipe), recorded per trial
 
 
 def train_kd(config: dict[str, Any], *, dataset: Any, settings: TrainableSettings) -> None:
@@ -63,6 +64,7 @@ def train_kd(config: dict[str, Any], *, dataset: Any, settings: TrainableSetting
         device=settings.device,
         teacher_cache=cache,
         threads=settings.threads,
+        recipe=settings.recipe,
     ).to_dict()
     student = result["student"]
     final = {f"student_{key}": student[key] for key in ("valid_auc", "test_auc", "latency_ms_b4096", "flops")}

@@ -53,7 +53,7 @@ def tune_trials(
     metrics = [o.metric for o in objectives]
     modes = [o.mode for o in objectives]
     searcher = OptunaSearch(
-        space=_DefineByRun(recipe.space),
+        space=_DefineByRun(recipe.space, recipe.training_recipe),
         metric=metrics[0] if len(metrics) == 1 else metrics,
         mode=modes[0] if len(modes) == 1 else modes,
         sampler=sampler,
@@ -94,6 +94,7 @@ def tune_trials(
             device="cuda" if runtime.gpus_per_trial > 0 else "cpu",
             threads=max(1, int(runtime.cpus_per_trial)),
             teacher_cache=runtime.teacher_cache,
+            recipe=recipe.training_recipe,
         )
         trainable = tune.with_resources(
             tune.with_parameters(train_kd, dataset=_plain_arrays(data), settings=settings),
@@ -134,26 +135,31 @@ def tune_trials(
 
 
 class _DefineByRun:
-    """Optuna's define-by-run function for Tune: the space's suggestions under ``kd``, plus Optuna's trial
-    number (Tune keeps the raw Optuna parameters beside them). A class, not a closure: Tune pickles it."""
+    """Optuna's define-by-run function for Tune: the trial config under ``kd`` (the dataset's recipe overlaid
+    by the space's suggestions), plus Optuna's trial number (Tune keeps the raw Optuna parameters beside
+    them). A class, not a closure: Tune pickles it."""
 
-    def __init__(self, space: Any) -> None:
+    def __init__(self, space: Any, training_recipe: Any = None) -> None:
         self.space = space
+        self.training_recipe = training_recipe
 
     # Tune pickles the searcher in its experiment checkpoints; a SearchSpace holds read-only mappings that do
     # not pickle, and its YAML text rebuilds it exactly.
     def __getstate__(self) -> dict[str, Any]:
-        return {"text": self.space.text, "name": self.space.name}
+        return {"text": self.space.text, "name": self.space.name, "recipe": self.training_recipe}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         from search_spaces import parse_space
 
         self.space = parse_space(state["text"], default_name=state["name"])
+        self.training_recipe = state.get("recipe")
 
     def __call__(self, trial: Any) -> dict[str, Any]:
         from bench._sweep._trainable import CONFIG_KEY, NUMBER_KEY
+        from bench.recipes import compose
 
-        return {CONFIG_KEY: self.space.suggest(trial), NUMBER_KEY: trial.number}
+        config = compose(self.training_recipe, self.space.suggest(trial))
+        return {CONFIG_KEY: config, NUMBER_KEY: trial.number}
 
 
 @contextlib.contextmanager

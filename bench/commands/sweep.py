@@ -30,6 +30,7 @@ RECIPE_DEFAULTS: dict[str, Any] = {
     "scheduler": "asha",
     "grace_period": 2,
     "reduction_factor": 3.0,
+    "no_recipe": False,
 }
 RUNTIME_DEFAULTS: dict[str, Any] = {"concurrency": 2, "cpus_per_trial": 1.0, "gpus_per_trial": 0.0}
 
@@ -62,6 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     what.add_argument("--grace-period", type=int, help="student epochs before a trial may be stopped (2)")
     what.add_argument("--reduction-factor", type=float, help="ASHA's reduction factor (default: 3)")
+    what.add_argument(
+        "--no-recipe",
+        action="store_const",
+        const=True,
+        help="trials start from the trial-config defaults, not the dataset's recipe (`kdbench data info`)",
+    )
 
     where = p.add_argument_group("where results go")
     where.add_argument(

@@ -66,3 +66,15 @@ def test_config_label():
         == "cin[100,50] → inner DAGFM(depth 2), emb 8"
     )
     assert config_label({"param_teacher": "crossnet", "param_t_depth": 3}) == "crossnet(depth 3) → DAGFM"
+
+
+def test_config_label_tells_dagfm_plus_and_the_new_teachers_apart():
+    base = {"param_interaction": "outer", "param_depth": 3, "param_embedding_size": 16}
+    plain = config_label({**base, "param_teacher": "dnn", "param_t_hidden": [400, 400, 400]})
+    plus = config_label({**base, "param_teacher": "dnn", "param_t_hidden": [400, 400, 400],
+                         "param_student_mlp": [64, 32]})  # fmt: skip
+    assert plain == "dnn[400,400,400] → outer DAGFM(depth 3), emb 16"
+    assert plus == "dnn[400,400,400] → outer DAGFM+(depth 3, mlp [64, 32]), emb 16"
+    xdeepfm = config_label({**base, "param_teacher": "xdeepfm", "param_t_cin": [200, 200]})
+    assert xdeepfm.startswith("xdeepfm[200,200] → ")
+    assert config_label({**base, "param_teacher": "dcnv2", "param_t_depth": 2}).startswith("dcnv2(depth 2)")

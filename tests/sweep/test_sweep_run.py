@@ -89,7 +89,7 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
 ) -> None:
     # Sweeps refuse such a space up front; without that check (a space stored by an older kdbench, say) the
     # trials that get depth 0 must fail alone, recorded, while the others run on.
-    monkeypatch.setattr("bench.sweep.load_space", lambda name: search_spaces.load_space(name))
+    monkeypatch.setattr("bench.sweep.load_space", lambda name, recipe=None: search_spaces.load_space(name))
     space = tmp_path / "half_broken.yaml"
     space.write_text(
         "fixed: {max_epochs: 1, patience: 1, teacher: crossnet, t_depth: 1, embedding_size: 4}\n"
@@ -168,3 +168,16 @@ def test_gpus_asked_of_a_joined_cluster_without_any_are_refused(ray_runtime) -> 
         check_resources(cpus_per_trial=1, gpus_per_trial=0.25)
     with pytest.raises(SweepError, match="more than any node has"):
         check_resources(cpus_per_trial=64, gpus_per_trial=0)
+
+
+def test_the_sweep_records_the_dataset_recipe_its_trials_started_from(ci_sweep) -> None:
+    url, _ = ci_sweep
+    with ResultStore(url, create=False) as store:
+        recipe = store.get_sweep("ci4")["settings"]["recipe"]
+        trials = store.trials(sweep="ci4")
+        completed = trials[trials["status"] == "completed"]  # stopped trials end without a result
+        results = [store.trial(int(trial_id))["result"] for trial_id in completed["trial_id"]]
+    assert recipe["name"] == "ml-100k" and recipe["values"]["weight_decay"] == 1e-3
+    assert results and all(result["recipe"] == recipe for result in results)
+    for config in trials["config"]:  # the ci space fixes weight decay and epochs: the space wins
+        assert config["weight_decay"] == 1e-6 and config["max_epochs"] == 2

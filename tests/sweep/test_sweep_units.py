@@ -294,3 +294,28 @@ def test_sweep_and_space_commands_give_the_same_verdict(
 def test_max_student_epochs_reads_the_checked_space() -> None:
     assert max_student_epochs(load_space("quick")) == 2 * 20
     assert max_student_epochs(load_space("ci")) == 2 * 2
+
+
+def test_each_trial_config_is_the_recipe_under_the_spaces_values() -> None:
+    import pickle
+
+    import optuna
+
+    from bench._sweep._trainable import CONFIG_KEY
+    from bench._sweep._tuner import _DefineByRun
+    from bench.config import TrialConfig
+    from bench.recipes import recipe_for
+    from search_spaces import parse_space
+
+    space = parse_space(
+        "params:\n  teacher: {choices: [crossnet, dnn]}\n  lr: {float: [1.0e-4, 1.0e-3], log: true}\n"
+    )
+    define = pickle.loads(pickle.dumps(_DefineByRun(space, recipe_for("ml-100k"))))  # Tune pickles it
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    configs = [define(study.ask())[CONFIG_KEY] for _ in range(12)]
+    assert {c["teacher"] for c in configs} == {"crossnet", "dnn"}
+    for c in configs:
+        assert c["weight_decay"] == 1e-3 and c["max_epochs"] == 40 and c["patience"] == 5  # the recipe's
+        assert 1e-4 <= c["lr"] <= 1e-3  # the space's, over the recipe's 3e-3
+        assert ("t_depth" in c) == (c["teacher"] == "crossnet")  # the recipe's teacher keys go with it
+        TrialConfig.from_dict(c)
