@@ -92,14 +92,20 @@ def recorded_schema_version(url: str | None = None) -> tuple[str, int]:
 
 
 def check_url(url: str | None = None) -> None:
-    """Validate a database URL without touching the database (dialect, driver installed, a SQLite file's
-    folder); :class:`StoreError` with one line otherwise. Servers are checked later, by connecting."""
-    parse(url)
+    """Validate a database URL that results are to be kept in, without touching the database (dialect,
+    driver installed, a SQLite file's folder; not in memory); :class:`StoreError` with one line otherwise.
+    Servers are checked later, by connecting."""
+    if is_memory(parse(url)):
+        raise StoreError(
+            f"{url}: an in-memory database would lose the results when kdbench exits: give a file, "
+            "e.g. sqlite:///kdbench.db"
+        )
 
 
 def open_writable(url: str | None = None, *, create: bool = True) -> ResultStore:
     """A :class:`ResultStore` proven to take writes (:meth:`ResultStore.check_writable`): for callers that
     must not start long work whose results the database would then refuse (``train --db``, sweeps)."""
+    check_url(url)
     store = ResultStore(url, create=create)
     try:
         store.check_writable()

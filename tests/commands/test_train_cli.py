@@ -170,3 +170,11 @@ def test_a_config_error_names_the_recipe_value_involved(criteo, capsys) -> None:
 def test_a_table_has_no_recipe(table, tmp_path) -> None:
     result = _train(table, f"sqlite:///{tmp_path / 'kd.db'}")
     assert result["recipe"] is None and result["config"]["weight_decay"] == 1e-6
+
+
+def test_an_in_memory_database_is_refused_before_any_work(table, monkeypatch, capsys) -> None:
+    monkeypatch.setattr("bench.data.prepare", lambda *a, **k: pytest.fail("prepared data"))
+    argv = ["train", "--dataset", "csv", "--path", table[0], "--schema", table[1], "--db", "sqlite://"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "in-memory database would lose the results" in err
