@@ -98,6 +98,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise ConfigError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from e
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for, but CUDA is not available here: use --device cpu")
+    count = torch.cuda.device_count() if resolved.type == "cuda" else 0
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= count:
+        raise ConfigError(
+            f"device {device!r} asked for, but this machine has {count} CUDA devices (0..{count - 1})"
+        )
     return resolved
 
 

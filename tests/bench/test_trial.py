@@ -348,3 +348,13 @@ def test_cuda_path_smoke(synthetic):
     result = run_trial({**SMALL, "max_epochs": 1, "amp": True}, synthetic, device="cuda")
     assert result.device.startswith("cuda")
     assert math.isfinite(result.student["test_auc"])
+
+
+def test_a_cuda_device_the_machine_lacks_is_refused_in_one_line(monkeypatch):
+    from bench.trial import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(ConfigError, match=r"'cuda:2' asked for, but this machine has 2 CUDA devices"):
+        resolve_device("cuda:2")
