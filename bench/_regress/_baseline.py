@@ -24,6 +24,7 @@ from typing import Any
 
 from bench._regress._run import SuiteMeasurement
 from bench.errors import RegressionError
+from bench.inputs import read_text
 
 __all__ = [
     "FORMAT",
@@ -75,17 +76,14 @@ def write_baseline_file(
 def read_baseline_file(path: str | Path) -> Baseline:
     """Read a baseline file; a missing, unreadable or malformed file is a one-line RegressionError."""
     source = Path(path)
-    try:
-        payload = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
+    if not source.exists():
         raise RegressionError(
             f"baseline file {source} not found: make one with `kdbench regress baseline --suite NAME --out "
             f"{source}`"
-        ) from e
-    except OSError as e:
-        raise RegressionError(f"cannot read baseline file {source}: {e.strerror}") from e
-    except UnicodeDecodeError as e:
-        raise RegressionError(f"baseline file {source} is not UTF-8 text (byte {e.start})") from e
+        )
+    text = read_text(source, "baseline file", RegressionError)
+    try:
+        payload = json.loads(text)
     except json.JSONDecodeError as e:
         raise RegressionError(f"baseline file {source} is not valid JSON: {e}") from e
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

@@ -34,6 +34,7 @@ import yaml
 from bench._regress._figures import FIGURES
 from bench.config import TrialConfig
 from bench.errors import ConfigError, RegressionError
+from bench.inputs import read_text
 
 __all__ = ["CaseSpec", "DatasetSpec", "Suite", "available_suites", "load_suite", "parse_suite"]
 
@@ -118,12 +119,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
                 f"unknown suite {name!r}: give a suite file path or one of {', '.join(available_suites())}"
             )
         path = Path(str(shipped))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise RegressionError(f"cannot read suite file {path}: {e.strerror}") from e
-    except UnicodeDecodeError as e:
-        raise RegressionError(f"suite file {path} is not UTF-8 text (byte {e.start})") from e
+    text = read_text(path, "suite file", RegressionError)
     return parse_suite(text, name=name, base_dir=path.parent, source=str(path))
 
 

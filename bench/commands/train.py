@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -19,6 +18,7 @@ from rich.table import Table
 
 from bench.config import TrialConfig, parse_overrides
 from bench.errors import ConfigError
+from bench.inputs import read_text
 from bench.outputs import check_output_file, write_json
 
 __all__ = ["load_config_file", "register", "train"]
@@ -80,12 +80,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def load_config_file(path: str) -> dict[str, Any]:
     """A YAML mapping of config keys; malformed files raise ConfigError naming the file."""
+    text = read_text(path, "config file", ConfigError)
     try:
-        values = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"config file {path} is not UTF-8 text (byte {e.start})") from e
+        values = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"config file {path} is not valid YAML: {e}") from e
     if not isinstance(values, dict):

@@ -142,15 +142,12 @@ def load_schema(schema: Any) -> TableSchema:
     if isinstance(schema, str | os.PathLike):
         import yaml
 
+        from bench.inputs import read_text
+
         path = Path(schema).expanduser()
+        text = read_text(path, "schema", DatasetError, name=shown(path))
         try:
-            text = path.read_bytes().decode("utf-8-sig")
             values = yaml.safe_load(text)
-        except UnicodeDecodeError as e:
-            raise DatasetError(f"schema {shown(path)} is not UTF-8 text (binary, another encoding?)") from e
-        except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else short_error(e)
-            raise DatasetError(f"cannot read schema {shown(path)}: {reason}") from e
         except yaml.YAMLError as e:  # including reader errors: control characters, NUL bytes
             raise DatasetError(f"schema {shown(path)} is not valid YAML: {short_error(e)}") from e
         return TableSchema.from_mapping(values, f"schema {shown(path)}")
