@@ -10,6 +10,7 @@ __all__ = [
     "INDEX",
     "PAGE_FOLDERS",
     "REGRESSIONS_INDEX",
+    "REGRESSION_HISTORY",
     "STATIC",
     "compare_page",
     "regression_page",
@@ -22,6 +23,7 @@ __all__ = [
 INDEX = "index.html"
 STATIC = "static"
 REGRESSIONS_INDEX = "regressions/index.html"
+REGRESSION_HISTORY = "regressions/history.html"
 PAGE_FOLDERS = ("sweeps", "trials", "compare", "regressions")  # rebuilt whole on every build
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 

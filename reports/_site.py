@@ -25,6 +25,7 @@ from reports._format import is_missing
 from reports._html import render
 from reports._leaderboard import leaderboard_data
 from reports._regression import render_regression_index, render_regression_page
+from reports._regression_history import render_regression_history
 from reports._snapshot import Snapshot, dataset_labels, load_snapshot
 from reports._static import write_static
 from reports._sweep_page import render_sweep_page
@@ -96,7 +97,8 @@ def render_pages(snapshot: Snapshot) -> Iterator[tuple[str, str]]:
     for comparison in compares:
         yield render_compare_page(snapshot.trials, comparison, labels[comparison.dataset_fingerprint])
     if len(snapshot.regression_runs):
-        yield render_regression_index(snapshot.regression_runs)
+        yield render_regression_index(snapshot.regression_runs, snapshot.regression_cases)
+        yield render_regression_history(snapshot.regression_runs, snapshot.regression_cases)
         cases = dict(iter(snapshot.regression_cases.groupby("run_id", sort=False)))
         for run in snapshot.regression_runs.to_dict("records"):
             env = None if is_missing(run["environment_id"]) else environments.get(run["environment_id"])

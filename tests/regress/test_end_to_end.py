@@ -4,6 +4,7 @@ unplanted run exits 0, a failed run exits 2 with one line; runs are recorded and
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,48 @@ def test_a_stale_baseline_that_matches_no_case_exits_2(
     assert captured.out == ""  # refused before any training
     (line,) = captured.err.strip().splitlines()
     assert "has no case comparable with suite tiny" in line and "kdbench regress baseline" in line
+
+
+def test_the_report_shows_each_figure_in_human_terms_and_its_history(
+    monkeypatch: pytest.MonkeyPatch, tiny_suite: Path, tmp_path: Path
+) -> None:
+    """A clean run and a planted regression in one store: the run pages speak in % changes and noise
+    thresholds, the history page draws every figure over both runs with the regression marked."""
+    from reports import build_site
+
+    def crippled(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float, **kw: Any) -> Any:
+        loss = ORIGINAL_LOSS(self, batch, phase, alpha, beta, **kw)
+        return loss if phase == "teacher_training" else loss * 0.0
+
+    db = f"sqlite:///{tmp_path / 'history.db'}"
+    assert main(["regress", "run", "--suite", str(tiny_suite), "--db", db, "--tag", "clean", "--quiet"]) == 0
+    monkeypatch.setattr(KDDAGFM, "loss", crippled)
+    assert (
+        main(["regress", "run", "--suite", str(tiny_suite), "--baseline", "clean", "--db", db, "--quiet"])
+        == 1
+    )
+    site = tmp_path / "site"
+    build_site(db, site)
+
+    index = (site / "regressions" / "index.html").read_text()
+    # one case with eight figures, counted as such
+    assert re.search(
+        r'<td class="num" data-sort="1[.0]*">1</td><td class="num" data-sort="8[.0]*">8</td>', index
+    )
+    page = (site / "regressions" / "2.html").read_text()
+    assert ">student test AUC</a>" in page and "p_value" not in page  # names for people, not keys
+    regressed = page.split(">student test AUC</a>")[1].split("</tr>")[0]
+    assert "(worse)" in regressed and '<td class="verdict bad">regressed' in regressed
+    assert "±0.0" in regressed  # the noise threshold that decided it
+    assert "% <small>" in page.split(">train throughput</a>")[1].split("</tr>")[0]  # speed: a % change
+    assert "static/plotly.min.js" in page and "Seed values" in page
+
+    history = (site / "regressions" / "history.html").read_text()
+    anchors = re.findall(r'<div id="(h-[a-z0-9-]+)">', history)
+    assert len(anchors) == 8  # every figure of the case
+    links = set(re.findall(r'href="history.html#(h-[a-z0-9-]+)"', page))
+    assert links == set(anchors)  # each row of the run page leads to its figure's history
+    auc_chart = history[history.index(next(a for a in anchors if "student-test-auc" in a)) :]
+    auc_chart = auc_chart[: auc_chart.index("</script>")]
+    assert '"name":"regressed"' in auc_chart and '"name":"baseline"' in auc_chart
+    assert "noise band" in auc_chart and "run 2" in auc_chart
