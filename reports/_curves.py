@@ -91,6 +91,9 @@ def sweep_curves_figure(
     for i, trial_id in enumerate(trial_labels):
         name = text(trial_labels[trial_id])
         own = rows[rows["trial_id"] == trial_id]
+        # The legend entry sits on the trial's first drawn phase: a teacher taken from the cache has no
+        # teacher_training epochs, and an empty trace's legend entry would not show.
+        first = next((p for p in PHASES if (own["phase"] == p).any()), PHASES[0])
         for j, phase in enumerate(PHASES):
             group = own[own["phase"] == phase]
             axis = "" if j == 0 else str(j + 1)
@@ -100,7 +103,7 @@ def sweep_curves_figure(
                 mode="lines+markers",
                 name=name,
                 legendgroup=name,
-                showlegend=j == 0,
+                showlegend=phase == first,
                 line={"color": COLORS[i % len(COLORS)]},
                 xaxis=f"x{axis}",
                 yaxis=f"y{axis}",

@@ -140,9 +140,12 @@ def parallel_figure(data: ParallelData, objective: Objective) -> go.Figure:
             dim.update(tickvals=axis.tickvals, ticktext=list(axis.ticktext or []))
         dimensions.append(dim)
     fig = new_figure(title, "", "", height=460)
+    crowded = len(dimensions) > 5  # on a narrow page level axis titles run into each other
     fig.add_trace(
         go.Parcoords(
             dimensions=dimensions,
+            labelangle=-25 if crowded else 0,
+            labelside="top",
             line={
                 "color": data.color,
                 "colorscale": "Viridis",
@@ -152,5 +155,5 @@ def parallel_figure(data: ParallelData, objective: Objective) -> go.Figure:
             },
         )
     )
-    fig.update_layout(margin={"l": 80, "r": 80, "t": 90, "b": 40})
+    fig.update_layout(margin={"l": 80, "r": 80, "t": 130 if crowded else 90, "b": 40})
     return fig

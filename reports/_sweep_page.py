@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -39,10 +40,17 @@ def sweep_trial_rows(trials: pd.DataFrame, metric: str, keys: list[str]) -> list
                 "flops_pct": _pct(t["student_flops"], t["teacher_flops"]),
                 "latency_ms_b1": t["student_latency_ms_b1"],
                 "wall_seconds": t["wall_seconds"],
-                "params": [param_text(t.get(f"param_{k}")) for k in keys],
+                "params": [_shown(t.get(f"param_{k}")) for k in keys],
             }
         )
     return rows
+
+
+def _shown(value: Any) -> str:
+    """A parameter value for the table: floats at four significant digits (0.0412, 1.1e+03), not 17."""
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return f"{value:.4g}"
+    return param_text(value)
 
 
 def _pct(part: Any, whole: Any) -> float | None:

@@ -83,7 +83,8 @@ def _initialised(address: str | None, num_cpus: int | None, temp_dir: str | None
         if temp_dir:
             kwargs["_temp_dir"] = temp_dir
     try:
-        ray.init(**kwargs)
+        with _quiet_token_notice():
+            ray.init(**kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:
         ray.shutdown()
         target = address or "a local Ray instance"
@@ -93,6 +94,27 @@ def _initialised(address: str | None, num_cpus: int | None, temp_dir: str | None
         yield
     finally:
         ray.shutdown()
+
+
+# Ray 2.60 announces in four terminal lines that it turned on token authentication, its secure default, for
+# the local instance it starts: nothing for a user to do. Its warning when authentication is *off* stays.
+_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+class _DropTokenEnabledNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Token authentication is enabled for this Ray cluster")
+
+
+@contextlib.contextmanager
+def _quiet_token_notice() -> Iterator[None]:
+    notice = _DropTokenEnabledNotice()
+    logger = logging.getLogger(_TOKEN_LOGGER)
+    logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(notice)
 
 
 # ---- the private session folder ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from bench.store import ResultStore
 from reports._curves import sweep_curves_figure, trial_curves_data, trial_curves_figure
 from reports._problems import problem_trials
+from reports._sweep_page import sweep_trial_rows
 from reports._teacher_student import teacher_student_data, teacher_student_figure
 from tests.reports import _factories as fx
 
@@ -64,6 +65,21 @@ def test_sweep_curves_one_line_per_trial_and_phase(store: ResultStore):
     assert "no epoch" in sweep_curves_figure(epochs.iloc[:0], {}).layout.annotations[0].text
 
 
+def test_a_trial_whose_teacher_came_from_the_cache_keeps_its_legend_entry(store: ResultStore):
+    epochs = store.epochs(sweep=fx.MAIN)
+    first, second = (int(i) for i in sorted(epochs["trial_id"].unique())[:2])
+    cached = epochs[(epochs["trial_id"] != second) | (epochs["phase"] != "teacher_training")]
+    fig = sweep_curves_figure(cached, {first: "trial A", second: "trial B (cached teacher)"})
+    shown = {t.name: t.xaxis for t in fig.data if t.showlegend}
+    assert shown == {"trial A": "x", "trial B (cached teacher)": "x2"}  # B's entry on its distillation line
+
+
 def test_empty_inputs_draw_a_figure_that_says_so():
     empty = pd.DataFrame(columns=["number", "teacher", "teacher_auc", "student_auc"])
     assert "no completed trial" in teacher_student_figure(empty).layout.annotations[0].text
+
+
+def test_the_trials_table_shows_searched_floats_at_four_digits(store: ResultStore):
+    trials = store.trials(sweep=fx.MAIN).assign(param_alpha=0.123456789, param_beta=1234.56789, param_depth=3)
+    rows = sweep_trial_rows(trials, "student_valid_auc", ["alpha", "beta", "depth"])
+    assert {tuple(r["params"]) for r in rows} == {("0.1235", "1235", "3")}

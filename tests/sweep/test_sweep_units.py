@@ -4,6 +4,7 @@ the CLI's one-line refusals (nothing written)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import socket
 import textwrap
@@ -319,3 +320,17 @@ def test_each_trial_config_is_the_recipe_under_the_spaces_values() -> None:
         assert 1e-4 <= c["lr"] <= 1e-3  # the space's, over the recipe's 3e-3
         assert ("t_depth" in c) == (c["teacher"] == "crossnet")  # the recipe's teacher keys go with it
         TrialConfig.from_dict(c)
+
+
+def test_rays_token_auth_notice_is_dropped_but_its_disabled_warning_stays(caplog: pytest.LogCaptureFixture):
+    from bench._sweep._ray import _TOKEN_LOGGER, _quiet_token_notice
+
+    logger = logging.getLogger(_TOKEN_LOGGER)
+    with caplog.at_level(logging.WARNING, logger=_TOKEN_LOGGER), _quiet_token_notice():
+        logger.warning("Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled ...")
+        logger.warning(
+            "Token authentication is disabled for this Ray cluster. Anyone with ..."
+        )
+    assert [r.getMessage()[:36] for r in caplog.records] == ["Token authentication is disabled for"]
+    logger.warning("Token authentication is enabled for this Ray cluster.")  # outside a sweep's ray.init
+    assert len(caplog.records) == 2
