@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+from bench.console import output_console
 from bench.errors import UsageError
 
 __all__ = ["demo", "register"]
@@ -65,7 +66,7 @@ def demo(
     from bench.sweep import run_sweep
     from reports import build_site
 
-    console = console or Console(highlight=False)
+    console = console or output_console()
     if not str(out).strip():
         raise UsageError("--out is empty: give a folder for the database and the site")
     folder = Path(out).resolve()

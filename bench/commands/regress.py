@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
+from bench.console import output_console
 from bench.errors import KdbenchError, RegressionError
 from bench.outputs import check_output_file
 
@@ -249,6 +250,4 @@ def _open_store(url: str, *, create: bool = True) -> Any:
 
 
 def _console() -> Console:
-    # CI logs are no terminal: rich would wrap the table at 80 columns, so give it room.
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=130)
+    return output_console()
