@@ -40,19 +40,32 @@ def trial_curves_data(epochs: pd.DataFrame) -> pd.DataFrame:
 def trial_curves_figure(data: pd.DataFrame) -> go.Figure | FigureDict:
     """Validation AUC (left) and training loss (right) against the epoch across phases, one colour a phase.
     In teacher_training the AUC is the teacher's, afterwards the student's. ``data``: one trial's rows of
-    :func:`trial_curves_data`. A plain figure dict (see :func:`reports._figures.plain_figure`)."""
+    :func:`trial_curves_data`. A plain figure dict (see :func:`reports._figures.plain_figure`).
+
+    The three phases minimise different losses (distillation's ``alpha * BCE + beta * MSE`` of logits is
+    orders above a BCE), so the right panel draws each phase's loss relative to its own first epoch: every
+    phase starts at 1 and the shapes compare on one linear axis; the hover gives the loss itself.
+    """
     title = "Learning curves by phase"
     if data.empty:
         return empty_figure(title, "no epoch was recorded for this trial")
     layout = side_by_side(title, ["epoch (all phases in order)"] * 2, "validation AUC", height=380)
-    # distillation's loss (alpha * BCE + beta * MSE of logits) is orders above BCE: a log axis shows both
-    layout["yaxis2"].update(title={"text": "training loss (log scale)"}, type="log")
+    layout["yaxis2"].update(title={"text": "training loss ÷ the phase's first epoch"})
     for axis in ("xaxis", "xaxis2"):
         layout[axis].update(integer_ticks(len(data)))
     traces: list[dict[str, Any]] = []
     for phase, group in data.groupby("phase", sort=False):
         name = text(phase)
-        for axis, column in (("", "valid_auc"), ("2", "train_loss")):
+        loss = group["train_loss"].astype("float64")
+        first = loss.iloc[0] if len(loss) else float("nan")
+        relative = loss / first if pd.notna(first) and first > 0 else loss * float("nan")
+        for axis, values in (("", group["valid_auc"]), ("2", relative)):
+            hover = (
+                f"{name}, epoch %{{customdata[0]}}<br>validation AUC %{{y:.4f}}"
+                if axis == ""
+                else f"{name}, epoch %{{customdata[0]}}<br>training loss %{{customdata[1]:.4g}} "
+                "(%{y:.3f} × the first epoch's)"
+            )
             traces.append(
                 {
                     "type": "scatter",
@@ -62,12 +75,11 @@ def trial_curves_figure(data: pd.DataFrame) -> go.Figure | FigureDict:
                     "showlegend": axis == "",
                     "line": {"color": PHASE_COLORS.get(str(phase), "#444")},
                     "x": group["step"].tolist(),
-                    "y": _floats(group[column]),
+                    "y": _floats(values),
                     "xaxis": f"x{axis}",
                     "yaxis": f"y{axis}",
-                    "customdata": group["epoch"].tolist(),
-                    "hovertemplate": f"{name}, epoch %{{customdata}}<br>{column.replace('_', ' ')} %{{y:.4f}}"
-                    "<extra></extra>",
+                    "customdata": [[e, v] for e, v in zip(group["epoch"], _floats(loss), strict=True)],
+                    "hovertemplate": hover + "<extra></extra>",
                 }
             )
     return plain_figure(traces, layout)

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from reports._params import config_label
+from reports._params import config_label, param_text
 
 __all__ = ["LEADERBOARD_ROW_COLUMNS", "LeaderboardTable", "leaderboard_data"]
 
@@ -20,6 +20,8 @@ LEADERBOARD_ROW_COLUMNS = (
     "teacher",
     "interaction",
     "n_seeds",
+    "n_trials",
+    "differs",
     "auc_mean",
     "auc_std",
     "logloss_mean",
@@ -76,6 +78,8 @@ def leaderboard_data(
             "teacher": _column(board, "param_teacher"),
             "interaction": _column(board, "param_interaction"),
             "n_seeds": board["n_seeds"],
+            "n_trials": board["n_trials"],
+            "differs": "",
             "auc_mean": board["mean"],
             "auc_std": board["std"],
             "logloss_mean": board["logloss_mean"],
@@ -96,9 +100,38 @@ def leaderboard_data(
     )
     tables = []
     for fingerprint, group in rows.groupby("dataset_fingerprint", sort=True, dropna=False):
+        group = group.assign(differs=_differences(board.loc[group.index]))
         group = group.sort_values("rank").drop(columns="dataset_fingerprint").reset_index(drop=True)
         tables.append(LeaderboardTable(str(fingerprint), labels.get(fingerprint, str(fingerprint)), group))
     return sorted(tables, key=lambda t: t.dataset)
+
+
+# Config keys the label already shows (config_label), and the seed (grouped into the row).
+_IN_LABEL = {"teacher", "t_depth", "t_cin", "t_hidden", "t_attention_layers", "interaction", "depth",
+             "student_mlp", "embedding_size", "seed"}  # fmt: skip
+_SHORT = {"weight_decay": "wd", "batch_size": "batch", "max_epochs": "epochs"}
+
+
+def _differences(board: pd.DataFrame) -> list[str]:
+    """Per row, the config values the label leaves out that differ between the rows of one table
+    (``alpha 0.1 · beta 922 · lr 0.003``): two rows with the same label then still read differently."""
+    keys = [
+        c.removeprefix("param_")
+        for c in board.columns
+        if c.startswith("param_")
+        and c.removeprefix("param_") not in _IN_LABEL
+        and board[c].map(param_text).nunique() > 1
+    ]
+    return [
+        " · ".join(f"{_SHORT.get(k, k)} {_short_value(row[f'param_{k}'])}" for k in keys)
+        for row in board.to_dict("records")
+    ]
+
+
+def _short_value(value: object) -> str:
+    if isinstance(value, float) and np.isfinite(value) and not value.is_integer():
+        return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"  # beta 2215, not 2.22e+03
+    return param_text(value)
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:

@@ -27,9 +27,12 @@ def _scalar(value: Any) -> str:
     return dumped.removesuffix("\n").removesuffix("\n...").strip()
 
 
-def rerun_command(source: str | None, config: Mapping[str, Any]) -> str:
-    """``kdbench train --dataset SOURCE --set key=value ...`` for every key of ``config``, shell-quoted."""
+def rerun_command(source: str | None, config: Mapping[str, Any], *, threads: int | None = None) -> str:
+    """``kdbench train --dataset SOURCE [--threads N] --set key=value ...`` for every key of ``config``,
+    shell-quoted. ``threads``: the CPU threads the trial trained with (its speed depends on them)."""
     parts = ["kdbench", "train", "--dataset", shlex.quote(source or "SOURCE")]
+    if threads:
+        parts += ["--threads", str(int(threads))]
     for key, value in config.items():
         parts += ["--set", shlex.quote(f"{key}={yaml_value(value)}")]
     return " ".join(parts)

@@ -93,6 +93,7 @@ def render_pages(snapshot: Snapshot) -> Iterator[tuple[str, str]]:
             None if is_missing(trial["environment_id"]) else environments.get(trial["environment_id"]),
             datasets.get(trial["dataset_fingerprint"]),
             labels.get(trial["dataset_fingerprint"], "unknown dataset"),
+            snapshot.url,
         )
     for comparison in compares:
         yield render_compare_page(snapshot.trials, comparison, labels[comparison.dataset_fingerprint])

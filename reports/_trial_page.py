@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import pandas as pd
@@ -13,26 +14,55 @@ from reports._format import is_missing
 from reports._html import render
 from reports._rerun import rerun_command
 
-__all__ = ["cost_rows", "render_trial_page"]
+__all__ = ["cost_rows", "export_command", "render_trial_page"]
 
 _COSTS = (
     ("parameters (interaction layers)", "params", "integer"),
     ("FLOPs (multiply-adds per sample)", "flops", "integer"),
-    ("latency, batch of 1", "latency_ms_b1", "ms"),
-    ("latency, batch of 4096", "latency_ms_b4096", "ms"),
+    ("serving latency, batch of 1", "latency_ms_b1", "ms"),
+    ("serving latency, batch of 4096", "latency_ms_b4096", "ms"),
 )
 
 
 def cost_rows(trial: pd.Series) -> list[dict[str, Any]]:
-    """Teacher vs student cost, with the student's share of the teacher's in percent."""
+    """Teacher vs student cost, with the student's share of the teacher's in percent. Latencies are those of
+    serving (inference mode, after warm-up) on ``latency_threads`` threads, when the trial recorded it."""
+    threads = trial.get("latency_threads")
+    suffix = "" if is_missing(threads) else f" ({int(threads)} thread{'s' if int(threads) != 1 else ''})"
     rows = []
     for label, key, kind in _COSTS:
+        label = label + suffix if kind == "ms" else label
         teacher, student = trial[f"teacher_{key}"], trial[f"student_{key}"]
         share = None
         if not is_missing(teacher) and not is_missing(student) and float(teacher) > 0:
             share = 100 * float(student) / float(teacher)
         rows.append({"label": label, "kind": kind, "teacher": teacher, "student": student, "share": share})
     return rows
+
+
+def export_command(trial: pd.Series, store_url: str | None, fmt: str = "onnx") -> str:
+    """The ``kdbench student export`` line that turns this trial's kept student into a serving file."""
+    db = shlex.quote(store_url or "DB_URL")
+    sweep = shlex.quote(str(trial["sweep"]))
+    return (
+        f"kdbench student export --db {db} --sweep {sweep} --trial {int(trial['number'])} "
+        f"--format {fmt} --out student.{fmt if fmt == 'onnx' else 'pt'}"
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if is_missing(value) else int(value)
+
+
+def _artifact(trial: pd.Series, store_url: str | None) -> dict[str, Any] | None:
+    if is_missing(trial.get("artifact_path")):
+        return None
+    return {
+        "path": trial["artifact_path"],
+        "sha256": trial.get("artifact_sha256"),
+        "onnx": export_command(trial, store_url),
+        "torchscript": export_command(trial, store_url, "torchscript"),
+    }
 
 
 def render_trial_page(
@@ -42,10 +72,12 @@ def render_trial_page(
     environment: dict[str, Any] | None,
     dataset: dict[str, Any] | None,
     dataset_label: str,
+    store_url: str | None = None,
 ) -> tuple[str, str]:
     """``(site path, html)`` of a trial's page: one figure, one template render (sites have thousands).
 
-    ``phases``: the trial's ``phases()`` rows as dicts; ``curves``: its rows of ``trial_curves_data``.
+    ``phases``: the trial's ``phases()`` rows as dicts; ``curves``: its rows of ``trial_curves_data``;
+    ``store_url``: the database the site was built from (for the export command).
     """
     page = _paths.trial_page(trial["trial_id"])
     config = trial["config"] if isinstance(trial["config"], dict) else {}
@@ -53,7 +85,7 @@ def render_trial_page(
     html = render(
         "trial.html.j2",
         page,
-        title=f"Trial {trial['number']} of {trial['sweep']}",
+        title=f"Trial {trial['number']} of {trial['sweep']} (id {trial['trial_id']})",
         trial=trial,
         config=config,
         phases=phases,
@@ -61,7 +93,12 @@ def render_trial_page(
         dataset=dataset or {},
         dataset_label=dataset_label,
         costs=cost_rows(trial),
-        command=rerun_command(source, config),
+        command=rerun_command(
+            source,
+            config,
+            threads=None if is_missing(trial.get("train_threads")) else int(trial["train_threads"]),
+        ),
+        artifact=_artifact(trial, store_url),
         figure=embed(trial_curves_figure(curves), "fig-curves") if len(curves) else None,
     )
     return page, html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,10 +51,13 @@ METRIC_COLUMNS = (
     "teacher_latency_ms_b1", "teacher_latency_ms_b4096", "student_latency_ms_b1", "student_latency_ms_b4096",
     "student_epochs",
 )  # fmt: skip
+# Read from the trial's stored result: the serving latencies' thread count and the student artifact kept.
+RESULT_COLUMNS = ("train_threads", "latency_threads", "artifact_path", "artifact_sha256")
+_CPU_THREADS = re.compile(r"^cpu \((\d+) threads?\)")  # TrialResult.device on a CPU: "cpu (2 threads)"
 TRIAL_COLUMNS = (
     "trial_id", "sweep", "number", "status", "error", "config_hash", "config_family", "seed",
     "dataset_fingerprint", "dataset_source", "started_at", "finished_at", "wall_seconds", "teacher_cache_hit",
-    "node", "device", "git_sha", "git_dirty", "environment_id", "config", *METRIC_COLUMNS,
+    "node", "device", "git_sha", "git_dirty", "environment_id", "config", *METRIC_COLUMNS, *RESULT_COLUMNS,
 )  # fmt: skip  # then one param_<key> column per config key
 SWEEP_COLUMNS = (
     "sweep", "status", "created_at", "finished_at", "space_name", "space_hash", "dataset_fingerprint",
@@ -157,6 +161,16 @@ def _trial_select() -> Select[Any]:
 def _trial_row(t: Trial, sweep: str, git_sha: str | None, git_dirty: bool | None, source: str | None) -> dict:
     row = {c: getattr(t, c) for c in TRIAL_COLUMNS if hasattr(Trial, c)}
     row.update(trial_id=t.id, sweep=sweep, git_sha=git_sha, git_dirty=git_dirty, dataset_source=source)
+    result = t.result if isinstance(t.result, dict) else {}
+    artifact = result.get("artifact") if isinstance(result.get("artifact"), dict) else {}
+    student = result.get("student") if isinstance(result.get("student"), dict) else {}
+    threads = _CPU_THREADS.match(str(result.get("device", "")))
+    row.update(
+        train_threads=int(threads.group(1)) if threads else None,
+        latency_threads=student.get("latency_threads"),
+        artifact_path=artifact.get("path"),
+        artifact_sha256=artifact.get("sha256"),
+    )
     return row
 
 

@@ -64,5 +64,13 @@
       input.addEventListener("input", () => applyFilter(input));
       applyFilter(input);
     });
+    // "all columns": a table shows its .extra columns while the box is ticked
+    document.querySelectorAll("input[data-show-all]").forEach((box) => {
+      const table = document.getElementById(box.dataset.showAll);
+      if (!table) return;
+      const apply = () => table.classList.toggle("show-all", box.checked);
+      box.addEventListener("change", apply);
+      apply();
+    });
   });
 })();

@@ -65,9 +65,12 @@ def _column(page: Page, table: str, index: int) -> list[str]:
 
 
 def _leaderboard_id(page: Page, dataset_label: str) -> str:
+    """The id of the first table after the dataset's heading."""
     return page.evaluate(
-        "Array.from(document.querySelectorAll('h2')).find(h => h.textContent.startsWith("
-        f"{dataset_label!r})).nextElementSibling.nextElementSibling.querySelector('table').id"
+        "(() => { let e = Array.from(document.querySelectorAll('h2'))"
+        f".find(h => h.textContent.startsWith({dataset_label!r}));"
+        " while (e && !e.querySelector('table')) e = e.nextElementSibling;"
+        " return e.querySelector('table').id; })()"
     )
 
 
@@ -97,6 +100,22 @@ def test_leaderboard_sorts_and_filters_without_errors(browser, site: Path, store
     assert page.evaluate(f"document.querySelector('.table-count[data-table=\"{table}\"]').textContent") == (
         f"1 of {n_configs} rows"
     )
+    assert page.errors() == []
+
+
+def test_the_leaderboards_deciding_columns_fit_1400_px_and_the_rest_come_on_demand(browser, site: Path):
+    page = _open(browser, site / "index.html")  # the browser's window is 1400 px wide
+    table = _leaderboard_id(page, "ml-100k")
+    scroller = f"document.getElementById('{table}').parentElement"
+    fits = f"{scroller}.scrollWidth <= {scroller}.clientWidth"
+    visible = (
+        f"Array.from(document.querySelectorAll('#{table} thead th')).filter(th => th.offsetParent).length"
+    )
+    assert page.evaluate(fits) and page.evaluate(visible) == 8
+    _click(page, f"input[data-show-all='{table}']")
+    assert page.evaluate(visible) == 15
+    _click(page, f"input[data-show-all='{table}']")
+    assert page.evaluate(visible) == 8
     assert page.errors() == []
 
 

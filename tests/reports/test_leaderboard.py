@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bench.store import ResultStore
@@ -78,3 +80,37 @@ def test_config_label_tells_dagfm_plus_and_the_new_teachers_apart():
     xdeepfm = config_label({**base, "param_teacher": "xdeepfm", "param_t_cin": [200, 200]})
     assert xdeepfm.startswith("xdeepfm[200,200] → ")
     assert config_label({**base, "param_teacher": "dcnv2", "param_t_depth": 2}).startswith("dcnv2(depth 2)")
+
+
+def test_rows_with_one_label_read_apart_and_reruns_are_counted_as_runs(tmp_path):
+    """Two configs that differ only in alpha and beta get the same label; their settings line tells them
+    apart. The same config and seed run twice is one seed, two runs, and its AUC spread shows."""
+    from reports import build_site
+
+    url = f"sqlite:///{tmp_path / 'board.db'}"
+    with ResultStore(url) as store:
+        env = store.record_environment(fx.f.environment())
+        for auc, alpha, beta in ((0.81, 0.1, 921.6), (0.812, 0.1, 921.6), (0.805, 0.674, 2215.3)):
+            store.record_trial(
+                None, None, result=fx.f.result(auc=auc, alpha=alpha, beta=beta), environment_id=env
+            )
+        snapshot = load_snapshot(store)
+    (table,) = leaderboard_data(snapshot.leaderboard, snapshot.trials, dataset_labels(snapshot))
+    rows = table.rows.set_index("rank")
+    assert rows.loc[1, "label"] == rows.loc[2, "label"]
+    assert (rows.loc[1, "differs"], rows.loc[2, "differs"]) == (
+        "alpha 0.1 · beta 922",
+        "alpha 0.674 · beta 2215",
+    )
+    assert (rows.loc[1, "n_seeds"], rows.loc[1, "n_trials"]) == (1, 2)
+    assert rows.loc[1, "auc_std"] == pytest.approx(0.0014142, abs=1e-6)
+    html = build_site(url, tmp_path / "site").read_text()
+    assert "alpha 0.1 · beta 922" in html and "1 (2 runs)" in html
+    assert "0.8110 ± 0.0014" in html  # two runs of one seed: mean ± std over the runs
+    # the deciding columns are always shown; the rest are behind "all columns"
+    head = html[html.index('<table id="leaderboard-1"') : html.index("</thead>")]
+    shown = re.findall(r'<th data-type="number"[^>]*>([^<]+)</th>|<th>([^<]+)</th>', head)
+    assert [a or b for a, b in shown] == [
+        "#", "configuration", "student AUC", "gap", "params %", "latency b1", "latency b4096", "seeds",
+    ]  # fmt: skip
+    assert head.count('<th class="extra"') == 7 and 'data-show-all="leaderboard-1"' in html

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+import torch
 
 from bench.errors import ReportError, StoreError
 from bench.store import ResultStore
@@ -85,7 +86,7 @@ def test_sweep_pages_of_awkward_sweeps_say_what_is_missing(site: Path):
 def test_trial_page_shows_provenance_costs_and_rerun_command(site: Path, store: ResultStore):
     trials = store.trials(sweep=fx.REAL)
     html = (site / trial_page(trials["trial_id"].iloc[0])).read_text()
-    assert "kdbench train --dataset synthetic --set teacher=crossnet" in html
+    assert re.search(r"kdbench train --dataset synthetic (--threads \d+ )?--set teacher=crossnet", html)
     for fact in (
         trials["dataset_fingerprint"].iloc[0],
         trials["git_sha"].iloc[0],
@@ -94,6 +95,28 @@ def test_trial_page_shows_provenance_costs_and_rerun_command(site: Path, store: 
     ):
         assert fact in html
     assert "FLOPs (multiply-adds per sample)" in html and "Plotly.newPlot" in html
+    # what the trial trained with, so a re-run reproduces its speed; latencies as serving measures them
+    threads = int(trials["train_threads"].iloc[0])
+    assert threads == torch.get_num_threads()  # what run_trial trained with in this process
+    assert f"kdbench train --dataset synthetic --threads {threads} --set" in html
+    assert "serving latency, batch of 4096 (1 thread)" in html
+    # the student it kept, and how to export it
+    number = int(trials["number"].iloc[0])
+    assert trials["artifact_path"].iloc[0] in html and trials["artifact_sha256"].iloc[0] in html
+    assert f"--sweep {fx.REAL} --trial {number} --format onnx --out student.onnx" in html
+
+
+def test_a_cached_teacher_is_not_shown_as_trained_here(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'cached.db'}"
+    with ResultStore(url) as one:
+        env = one.record_environment(fx.f.environment())
+        one.record_trial(None, None, result=fx.f.result(cache_hit=True), environment_id=env)
+        trial = one.trials().iloc[0]
+    build_site(url, tmp_path / "site")
+    html = (tmp_path / "site" / trial_page(trial["trial_id"])).read_text()
+    row = html.split("<td>teacher_training</td>")[1].split("</tr>")[0]
+    assert "from the teacher cache" in row and "not trained here" in row
+    assert f"Trial {trial['number']} of sweep" in html and f"(id {trial['trial_id']})" in html
 
 
 def test_build_never_writes_the_store(tmp_path: Path, store_url: str):

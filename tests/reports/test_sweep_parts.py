@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from bench.store import ResultStore
 from reports._curves import sweep_curves_figure, trial_curves_data, trial_curves_figure
@@ -51,6 +52,15 @@ def test_trial_curves_count_epochs_across_phases_and_make_a_valid_figure(store: 
     assert fig.layout.title.text == "Learning curves by phase"
     assert {t.name for t in fig.data} == {"teacher_training", "distillation", "finetuning"}
     assert "epoch" in fig.layout.xaxis.title.text and "epoch" in fig.layout.xaxis2.title.text
+    # three different losses: each phase's relative to its first epoch, on one linear axis
+    assert fig.layout.yaxis2.type in (None, "linear", "-")
+    losses = [t for t in fig.data if t.xaxis == "x2"]
+    assert len(losses) == 3 and all(t.y[0] == 1.0 for t in losses)
+    distillation = next(t for t in losses if t.name == "distillation")
+    expected = own[own["phase"] == "distillation"]["train_loss"].tolist()
+    assert [row[1] for row in distillation.customdata] == pytest.approx(
+        expected
+    )  # the hover: the loss itself
 
 
 def test_sweep_curves_one_line_per_trial_and_phase(store: ResultStore):
