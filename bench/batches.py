@@ -1,33 +1,71 @@
-"""Device-resident splits and the per-epoch batch iterator of the training loop.
+"""The splits a trial trains on, and the per-epoch batch iterator of the training loop.
 
-A split is moved to the device once per trial; each epoch draws one seeded permutation and yields slices of
-the permuted tensors, so a batch costs two views and no per-sample Python or DataLoader workers.
+Two ways to hold a split, chosen per dataset by its size (:func:`trial_splits`):
+
+- **in memory** (small data, the default below :func:`map_threshold`): the split is copied to the device once
+  per trial; each epoch draws one seeded permutation, gathers the whole split in that order once and yields
+  slices, so a batch costs two views and no per-sample Python or DataLoader workers.
+- **mapped** (above the threshold): the codes stay in the dataset cache's ``.npy`` file, mapped copy-on-write
+  (``torch.from_numpy`` over the mapping: no copy, and the pages are the page cache's, shared by every trial
+  on the node). Each epoch draws the *same* seeded permutation and gathers each batch's rows from the
+  mapping, so a trial sees exactly the batches the in-memory path would give. On CUDA the codes are copied to
+  the device when they fit (``DEVICE_SHARE`` of the free memory); otherwise each batch is gathered on the host
+  into pinned memory and copied asynchronously. Labels (4 bytes a row) always go to the device.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import mmap
+import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["TensorSplit", "epoch_batches", "to_tensor_split"]
+__all__ = [
+    "DEFAULT_MAP_ABOVE",
+    "DEVICE_SHARE",
+    "MAP_ABOVE_ENV",
+    "TensorSplit",
+    "epoch_batches",
+    "map_threshold",
+    "mapped_tensor",
+    "to_tensor_split",
+    "trial_splits",
+]
+
+MAP_ABOVE_ENV = "KDBENCH_MAP_ABOVE_BYTES"
+DEFAULT_MAP_ABOVE = (
+    256 << 20
+)  # encoded bytes (codes + labels, all splits); ml-100k is 2.6 MB, 1M Criteo rows 160 MB
+DEVICE_SHARE = (
+    0.5  # of the device's free memory a mapped dataset may take (model, optimiser, batches: the rest)
+)
 
 
 @dataclass(frozen=True)
 class TensorSplit:
-    """One split on a device: ``x`` (rows, fields) int32 codes, ``y`` (rows,) float32 labels.
+    """One split: ``x`` (rows, fields) int32 codes, ``y`` (rows,) float32 labels on the training device.
 
     int32 halves the memory of a large split (a Criteo day is 45M x 39 codes); the embedding's offset
-    addition promotes each batch to int64 on the fly.
+    addition promotes each batch to int64 on the fly. ``mapped``: ``x`` is a view of the cache file (or a
+    device copy of a big one): epochs gather per batch instead of permuting the whole split, and ``x`` may
+    stay on the host while ``y`` is on the device (batches then move with ``device``).
     """
 
     x: torch.Tensor
     y: torch.Tensor
+    mapped: bool = False
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
+
+    @property
+    def device(self) -> torch.device:
+        """Where batches are trained: the labels' device."""
+        return self.y.device
 
 
 def to_tensor_split(x: np.ndarray, y: np.ndarray, device: torch.device) -> TensorSplit:
@@ -35,6 +73,59 @@ def to_tensor_split(x: np.ndarray, y: np.ndarray, device: torch.device) -> Tenso
     codes = torch.from_numpy(np.array(x, dtype=np.int32, order="C", copy=True))
     labels = torch.from_numpy(np.array(y, dtype=np.float32, copy=True))
     return TensorSplit(codes.to(device), labels.to(device))
+
+
+def map_threshold() -> int:
+    """Datasets with more encoded bytes than this are mapped, not copied (``$KDBENCH_MAP_ABOVE_BYTES``,
+    default 256 MiB; 0 maps every cached dataset)."""
+    value = os.environ.get(MAP_ABOVE_ENV, "").strip()
+    if not value:
+        return DEFAULT_MAP_ABOVE
+    try:
+        return max(0, int(value))
+    except ValueError:
+        from bench.errors import ConfigError
+
+        raise ConfigError(f"${MAP_ABOVE_ENV} must be a number of bytes, got {value!r}") from None
+
+
+def mapped_tensor(array: np.ndarray) -> torch.Tensor | None:
+    """A CPU tensor over the file behind ``array`` (a C-order ``np.memmap`` of int32 codes), without a copy;
+    None when ``array`` is not such a mapping.
+
+    The file is mapped again copy-on-write (``mode="c"``): pages are shared with the page cache (and every
+    other process mapping the file) until written, and a write, which training never does, would stay private
+    instead of corrupting the cache. A read-only mapping would do the same but torch warns on it.
+    """
+    if not isinstance(array, np.memmap) or array.filename is None or array.dtype != np.int32:
+        return None
+    if not array.flags.c_contiguous or not isinstance(array.base, mmap.mmap):  # a slice's offset is stale
+        return None
+    remapped = np.memmap(array.filename, dtype=array.dtype, mode="c", offset=array.offset, shape=array.shape)
+    return torch.from_numpy(remapped)
+
+
+def trial_splits(splits: Mapping[str, Any], device: torch.device) -> dict[str, TensorSplit]:
+    """``{name: TensorSplit}`` for a dataset's splits (objects with numpy ``x`` and ``y``): in memory when
+    the dataset is small or not memory-mapped, else mapped (see the module docstring)."""
+    total = sum(int(s.x.nbytes) + int(s.y.nbytes) for s in splits.values())
+    mapped = {name: mapped_tensor(s.x) for name, s in splits.items()} if total > map_threshold() else {}
+    if not mapped or any(t is None for t in mapped.values()):
+        return {name: to_tensor_split(s.x, s.y, device) for name, s in splits.items()}
+    on_device = device.type != "cuda" or _fits_device(sum(int(t.nbytes) for t in mapped.values()), device)
+    result = {}
+    for name, split in splits.items():
+        codes = (
+            mapped[name] if device.type == "cpu" else mapped[name].to(device) if on_device else mapped[name]
+        )
+        labels = torch.from_numpy(np.array(split.y, dtype=np.float32, copy=True)).to(device)
+        result[name] = TensorSplit(codes, labels, mapped=True)
+    return result
+
+
+def _fits_device(nbytes: int, device: torch.device) -> bool:
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes <= DEVICE_SHARE * free
 
 
 def epoch_batches(
@@ -45,18 +136,35 @@ def epoch_batches(
     generator: torch.Generator | None = None,
     aligned: tuple[torch.Tensor, ...] = (),
 ) -> Iterator[tuple[torch.Tensor, ...]]:
-    """Yield ``(x (batch, fields), y (batch,), *aligned batches)`` covering the split once; the last batch may
-    be short. ``aligned`` are per-row tensors of the split (e.g. precomputed teacher logits) that follow the
-    same order.
+    """Yield ``(x (batch, fields), y (batch,), *aligned batches)`` covering the split once, on the split's
+    training device; the last batch may be short. ``aligned`` are per-row tensors of the split on that device
+    (e.g. precomputed teacher logits) that follow the same order.
 
     With ``shuffle`` the permutation comes from ``generator`` (a CPU generator: the same seed gives the same
-    order on every device), and the whole split is gathered once so every batch is a contiguous view.
+    order on every device and for both ways of holding a split). In memory the whole split is gathered once so
+    every batch is a contiguous view; mapped, each batch's rows are gathered from the mapping.
     """
-    columns = (split.x, split.y, *aligned)
     if any(len(c) != len(split) for c in aligned):
         raise ValueError(f"aligned tensors must have one row per sample of the split ({len(split)})")
-    if shuffle:
-        order = torch.randperm(len(split), generator=generator).to(split.x.device)
-        columns = tuple(c[order] for c in columns)
+    if not split.mapped:
+        columns = (split.x, split.y, *aligned)
+        if shuffle:
+            order = torch.randperm(len(split), generator=generator).to(split.x.device)
+            columns = tuple(c[order] for c in columns)
+        for start in range(0, len(split), batch_size):
+            yield tuple(c[start : start + batch_size] for c in columns)
+        return
+    device, host_codes = split.device, split.x.device != split.device
+    order = torch.randperm(len(split), generator=generator) if shuffle else None
     for start in range(0, len(split), batch_size):
-        yield tuple(c[start : start + batch_size] for c in columns)
+        stop = min(start + batch_size, len(split))
+        if order is None:
+            rows = torch.arange(start, stop, device=device)
+            x = split.x[start:stop]
+        else:
+            host_rows = order[start:stop]
+            rows = host_rows.to(device, non_blocking=True)
+            x = split.x[host_rows if host_codes else rows]  # a gather: a new tensor, the mapping untouched
+        if host_codes:
+            x = x.pin_memory().to(device, non_blocking=True)  # async: the next gather overlaps the copy
+        yield (x, split.y[rows], *(a[rows] for a in aligned))

@@ -71,6 +71,7 @@ def run_sweep(
     dataset: str = "ml-100k",
     dataset_path: str | None = None,
     dataset_schema: str | None = None,
+    split_seed: int | None = None,
     trials: int = 16,
     name: str | None = None,
     db: str | None = None,
@@ -87,9 +88,11 @@ def run_sweep(
     teacher_cache: str | None = "default",
     ray_storage: str | None = None,
     ray_temp_dir: str | None = None,
+    data_cache: str | None = None,
     progress: str = "auto",
     console: Any = None,
     no_recipe: bool = False,
+    artifacts: str | None = None,
 ) -> SweepSummary:
     """Run a new sweep of ``trials`` trials over ``space`` on ``dataset``; results in ``db``.
 
@@ -101,19 +104,27 @@ def run_sweep(
     results folder (default ``$KDBENCH_HOME/ray_results``). ``progress``: auto (live table on a terminal,
     a line per trial elsewhere), live, lines or quiet. Every trial's config starts from the dataset's
     recipe (``bench.recipes``; recorded with the sweep) under the space's keys, unless ``no_recipe``.
-    Defaults suit a 2-core laptop.
+    ``data_cache``: a datasets folder every node can read, from which workers map a dataset above
+    ``bench.batches.map_threshold()`` (default: the driver's own cache; docs/scale.md).
+    Defaults suit a 2-core laptop. ``dataset`` is a source or a prepared dataset's name or fingerprint;
+    ``split_seed`` (default: 2022, or the name's own) is recorded with the sweep.
     """
+    from bench.data import dataset_source, default_split_seed
     from bench.recipes import recipe_for
 
     check_count("trials", trials, minimum=1)
-    training_recipe = None if no_recipe else recipe_for(dataset)
+    if split_seed is None:
+        split_seed = default_split_seed(dataset)
+    elif isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
+        raise SweepError(f"--split-seed must be an integer >= 0, got {split_seed!r}")
+    training_recipe = None if no_recipe else recipe_for(dataset_source(dataset))
     space_obj = load_space(space, training_recipe)
     if name is None:
         name = default_sweep_name(space_obj.name, dataset)
     recipe = Recipe(
         name=name,
         space=space_obj,
-        dataset={"source": dataset, "path": dataset_path, "schema": dataset_schema, "split_seed": 2022},
+        dataset={"source": dataset, "path": dataset_path, "schema": dataset_schema, "split_seed": split_seed},
         trials=trials,
         objective=objective,
         sampler=sampler,
@@ -125,7 +136,15 @@ def run_sweep(
     )
     validate_recipe(recipe)
     runtime = make_runtime(
-        concurrency, cpus_per_trial, gpus_per_trial, address, teacher_cache, ray_storage, ray_temp_dir
+        concurrency,
+        cpus_per_trial,
+        gpus_per_trial,
+        address,
+        teacher_cache,
+        ray_storage,
+        ray_temp_dir,
+        data_cache,
+        artifacts,
     )
     from bench.store import check_url
 
@@ -154,8 +173,10 @@ def resume_sweep(
     teacher_cache: str | None = "stored",
     ray_storage: str | None = None,
     ray_temp_dir: str | None = None,
+    data_cache: str | None = None,
     progress: str = "auto",
     console: Any = None,
+    artifacts: str | None = None,
 ) -> SweepSummary:
     """Continue sweep ``name`` in ``db`` with the space, data, objective, sampler and scheduler it was created
     with. Resources left None (and ``teacher_cache="stored"``) take the values it last ran with."""
@@ -206,6 +227,8 @@ def resume_sweep(
             last["teacher_cache"] if teacher_cache == "stored" else teacher_cache,
             ray_storage or last["ray_storage"],
             ray_temp_dir,
+            data_cache if data_cache is not None else last.get("data_cache"),
+            artifacts if artifacts is not None else last.get("artifacts"),
         )
         data = _prepare(recipe)
         return _execute(store, recipe, runtime, data, new=False, progress=progress, console=console)
@@ -222,9 +245,9 @@ def default_sweep_name(space: str, dataset: str) -> str:
 
 # ---- the run ---------------------------------------------------------------------------------------------
 def _prepare(recipe: Recipe) -> Any:
-    from bench.data import prepare
+    from bench.data import open_dataset
 
-    return prepare(
+    return open_dataset(
         recipe.dataset["source"],
         path=recipe.dataset["path"],
         schema=recipe.dataset["schema"],

@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import math
 import os
-import statistics
 import time
 import typing
 from collections.abc import Callable, Mapping
@@ -21,10 +20,11 @@ from typing import Any
 
 import torch
 
-from bench.batches import TensorSplit, epoch_batches, to_tensor_split
+from bench.batches import TensorSplit, epoch_batches, trial_splits
 from bench.config import TEACHER_KEYS, TrialConfig
 from bench.errors import ConfigError, TrialError
 from bench.footprint import check_fits
+from bench.latency import latencies as _latencies
 from bench.metrics import auc, logloss_from_logits
 from bench.provenance import code_fingerprint
 from bench.teacher_cache import TeacherCache, teacher_cache_key
@@ -77,6 +77,8 @@ class TrialResult:
     epochs: list[dict[str, Any]]
     # The dataset recipe the config started from ({"name", "values"}; None: the bare defaults).
     recipe: dict[str, Any] | None = None
+    # The student artifact kept ({"path", "sha256", "bytes"}, "copy": --save-student's file); None: none.
+    artifact: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -115,6 +117,8 @@ def run_trial(
     teacher_cache: TeacherCache | None = None,
     threads: int | None = None,
     recipe: Recipe | None = None,
+    artifacts: str | os.PathLike[str] | bool | None = None,
+    save_student: str | os.PathLike[str] | None = None,
 ) -> TrialResult:
     """Run the three KD phases of ``config`` on ``dataset`` (a :class:`bench.data.Dataset`).
 
@@ -122,6 +126,10 @@ def run_trial(
     a sweep passes the CPUs each trial was given. ``recipe`` is only recorded: ``config`` is the effective
     config, already composed over it (``bench.recipes.compose``). Raises :class:`ConfigError` before any
     work for a bad config and :class:`TrialError` for a non-finite loss or running out of device memory.
+
+    The student handed on is kept as an artifact (``bench.serve``) under ``artifacts`` (default
+    ``$KDBENCH_HOME/artifacts``; ``False``: not kept) and also at ``save_student`` when given;
+    ``result.artifact`` holds its path, sha256 and size.
     """
     cfg = config if isinstance(config, TrialConfig) else TrialConfig.from_dict(config)
     dev = resolve_device(device)
@@ -135,10 +143,8 @@ def run_trial(
     model = KDDAGFM(
         dataset.vocab_sizes, cfg.embedding_size, cfg.teacher, cfg.teacher_kwargs(), cfg.student_kwargs()
     ).to(dev)
-    splits = {
-        name: to_tensor_split(split.x, split.y, dev)
-        for name, split in (("train", dataset.train), ("valid", dataset.valid), ("test", dataset.test))
-    }
+    # Small data is copied to the device; above bench.batches.map_threshold() the cache's files are mapped.
+    splits = trial_splits({"train": dataset.train, "valid": dataset.valid, "test": dataset.test}, dev)
     trainer = _PhaseTrainer(model, splits, cfg, dev, report)
 
     try:
@@ -154,7 +160,7 @@ def run_trial(
     params = kd_parameter_counts(model)
     model.eval()  # latencies of serving: no dropout in a teacher's DNN
     num_fields = len(dataset.vocab_sizes)
-    probe = splits["test"].x
+    probe = splits["test"].x[:4096].to(dev)  # the rows _latencies uses; a mapped split may be on the host
     teacher_costs = {
         "params": params["teacher"],
         "flops": teacher_flops(cfg.teacher, num_fields, cfg.embedding_size, **cfg.teacher_kwargs()),
@@ -169,6 +175,7 @@ def run_trial(
     last = phases[-1]
     # Where the student handed on was made: finetuning's epoch 0 is the distilled student.
     made_by = "finetuning" if last.name == "finetuning" and last.best_epoch > 0 else "distillation"
+    artifact = _keep_student(model, cfg, dataset, _phase_metrics(last), artifacts, save_student)
     return TrialResult(
         config=cfg.to_dict(),
         config_hash=cfg.config_hash(),
@@ -184,7 +191,33 @@ def run_trial(
         phases=phases,
         epochs=trainer.epoch_log,
         recipe=None if recipe is None else recipe.to_dict(),
+        artifact=artifact,
     )
+
+
+def _keep_student(
+    model: KDDAGFM,
+    cfg: TrialConfig,
+    dataset: Any,
+    metrics: dict[str, float],
+    artifacts: str | os.PathLike[str] | bool | None,
+    save_student: str | os.PathLike[str] | None,
+) -> dict[str, Any] | None:
+    """Save the student artifact (see ``run_trial``); its record, or None when none was kept."""
+    if artifacts is False and save_student is None:
+        return None
+    from bench.paths import kdbench_home
+    from bench.serve._artifact import build_artifact, save_artifact, save_to_folder
+
+    payload = build_artifact(model, cfg.to_dict(), cfg.config_hash(), dataset, metrics)
+    record = None
+    if artifacts is not False:
+        folder = kdbench_home() / "artifacts" if artifacts in (None, True) else artifacts
+        record = save_to_folder(payload, folder)
+    if save_student is not None:
+        copy = save_artifact(payload, save_student)
+        record = {**record, "copy": copy["path"]} if record else copy
+    return record
 
 
 def _teacher_phase(
@@ -347,9 +380,14 @@ class _PhaseTrainer:
         """float32 logits of the model ``phase`` scores, for all rows of ``x``, in evaluation mode."""
         model = self.model
         model.eval()
+        rows, step = x.shape[0], EVAL_BATCH_SIZE.get(self.device.type, 1024)
+        logits = torch.empty(rows, dtype=torch.float32, device=self.device)
         with self._autocast():
-            chunks = x.split(EVAL_BATCH_SIZE.get(self.device.type, 1024))
-            logits = torch.cat([model.predict(chunk, phase) for chunk in chunks]).float()
+            for start in range(0, rows, step):  # x may be mapped on the host: only a chunk is read at a time
+                chunk = x[start : start + step].to(self.device, non_blocking=True)
+                # copied out at once: a model's logits may be a view that keeps its whole (batch, F*D)
+                # output alive, ~600 bytes a row (a list of chunks then held 4.5 GB for 8M Criteo rows)
+                logits[start : start + step] = model.predict(chunk, phase)
         if self.current_phase:  # restore the running phase's train/eval modes and frozen parts
             model.set_phase(self.current_phase)
         return logits
@@ -382,42 +420,6 @@ def _phase_metrics(phase: PhaseResult) -> dict[str, float]:
         "valid_auc": phase.valid_auc,
         "valid_logloss": phase.valid_logloss,
     }
-
-
-def _latencies(
-    forward: Callable[[torch.Tensor], torch.Tensor], probe: torch.Tensor, device: torch.device
-) -> dict[str, float]:
-    """Median inference latency in ms at batch 1 and batch 4096 (rows of ``probe``, repeated if needed): up to
-    50 repeats each (fewer for a slow model, at least 3), so fast students get a stable median."""
-    big = probe[torch.arange(4096, device=probe.device) % probe.shape[0]]
-    return {
-        "latency_ms_b1": _median_ms(forward, probe[:1], device, budget_s=0.5, max_repeats=50),
-        "latency_ms_b4096": _median_ms(forward, big, device, budget_s=1.0, max_repeats=50),
-    }
-
-
-@torch.inference_mode()
-def _median_ms(
-    forward: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
-    device: torch.device,
-    *,
-    budget_s: float,
-    max_repeats: int,
-) -> float:
-    """Median wall time of ``forward(x)`` over up to ``max_repeats`` runs (at least 3) within ``budget_s``."""
-    forward(x)  # warm-up: allocator, lazy init
-    times: list[float] = []
-    deadline = time.perf_counter() + budget_s
-    for _ in range(max_repeats):
-        start = time.perf_counter()
-        forward(x)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-        if len(times) >= 3 and time.perf_counter() > deadline:
-            break
-    return 1000 * statistics.median(times)
 
 
 def _device_name(device: torch.device) -> str:

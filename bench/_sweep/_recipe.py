@@ -48,6 +48,12 @@ class Runtime:
     teacher_cache: str | None
     ray_storage: str
     ray_temp_dir: str | None
+    # A datasets folder every node can read, for data shipped by path (above the mapping threshold);
+    # None: the driver's own cache (one machine). See bench.data.CachedDataset.
+    data_cache: str | None = None
+    # Where trials keep their student artifacts (a folder every node can write); None: each node's
+    # $KDBENCH_HOME/artifacts. See bench.serve.
+    artifacts: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -77,6 +83,8 @@ def make_runtime(
     teacher_cache: str | None,
     ray_storage: str | None,
     ray_temp_dir: str | None,
+    data_cache: str | None = None,
+    artifacts: str | None = None,
 ) -> Runtime:
     from bench._sweep._ray import check_local_cluster, check_reachable
     from bench.paths import kdbench_home
@@ -101,7 +109,14 @@ def make_runtime(
     storage = _folder(ray_storage, "--ray-storage") if ray_storage else kdbench_home() / "ray_results"
     if ray_temp_dir:
         _folder(ray_temp_dir, "--ray-temp-dir")
-    return Runtime(concurrency, float(cpus), float(gpus), address, teacher_cache, str(storage), ray_temp_dir)
+    if data_cache is not None:
+        data_cache = str(_folder(data_cache, "--data-cache"))
+    if artifacts is not None:
+        artifacts = str(_folder(artifacts, "--artifacts"))
+    return Runtime(
+        concurrency, float(cpus), float(gpus), address, teacher_cache, str(storage), ray_temp_dir, data_cache,
+        artifacts,
+    )  # fmt: skip
 
 
 def _folder(path: str, flag: str) -> Path:

@@ -34,13 +34,16 @@ class TrainableSettings:
     threads: int  # torch intra-op threads = CPUs per trial
     teacher_cache: str | None  # folder every node can read and lock, or None
     recipe: Any = None  # the dataset recipe the configs start from (bench.data.Recipe), recorded per trial
+    artifacts: str | None = None  # folder for the trials' student artifacts (None: each node's default)
 
 
 def train_kd(config: dict[str, Any], *, dataset: Any, settings: TrainableSettings) -> None:
-    """Tune's entry point for one trial; ``config[CONFIG_KEY]`` is the flat trial config."""
+    """Tune's entry point for one trial; ``config[CONFIG_KEY]`` is the flat trial config. ``dataset``: the
+    dataset (small: in-memory arrays from the object store) or a ``bench.data.CachedDataset`` to map."""
     import ray
     from ray import tune
 
+    from bench.data import CachedDataset
     from bench.teacher_cache import TeacherCache
     from bench.trial import run_trial
 
@@ -57,6 +60,8 @@ def train_kd(config: dict[str, Any], *, dataset: Any, settings: TrainableSetting
         send("epoch", {**metrics, "phase": phase, "epoch": epoch, "student_valid_auc": student_auc})
 
     cache = TeacherCache(settings.teacher_cache) if settings.teacher_cache else None
+    if isinstance(dataset, CachedDataset):  # big data: map this node's view of the cache, no copy
+        dataset = dataset.open()
     result = run_trial(
         config[CONFIG_KEY],
         dataset,
@@ -65,6 +70,7 @@ def train_kd(config: dict[str, Any], *, dataset: Any, settings: TrainableSetting
         teacher_cache=cache,
         threads=settings.threads,
         recipe=settings.recipe,
+        artifacts=settings.artifacts,
     ).to_dict()
     student = result["student"]
     final = {f"student_{key}": student[key] for key in ("valid_auc", "test_auc", "latency_ms_b4096", "flops")}

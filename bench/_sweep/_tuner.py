@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import warnings
 from typing import Any
 
 from bench._sweep._numbers import NumberAllocator, count_finished, fail_running_optuna_trials
@@ -31,11 +32,11 @@ def tune_trials(
     """Run ``remaining`` trials under Tune; return the sweep status (completed or interrupted)."""
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
-    from rich.console import Console
 
     from bench._sweep._callback import StoreWriter
     from bench._sweep._progress import Progress
     from bench._sweep._trainable import TrainableSettings, train_kd
+    from bench.console import output_console
 
     # Tune logs every failed trial's traceback at ERROR level; the store keeps the error, the table shows it.
     os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
@@ -61,6 +62,10 @@ def tune_trials(
         storage=optuna_storage,
     )
     study_id = _study_id(optuna_storage, recipe.name)
+    # optuna-dashboard and optuna.load_study then say "student_valid_auc", not "Objective 0"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since Optuna 3.2
+        optuna.load_study(study_name=recipe.name, storage=optuna_storage).set_metric_names(metrics)
 
     def link_optuna(optuna_number: int, store_number: int) -> None:
         trial_id = optuna_storage.get_trial_id_from_study_id_trial_number(study_id, optuna_number)
@@ -68,7 +73,7 @@ def tune_trials(
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
             optuna_storage.set_trial_user_attr(trial_id, "kdbench_number", store_number)
 
-    console = console or Console(highlight=False)
+    console = console or output_console()
     mode = progress if progress != "auto" else ("live" if console.is_terminal else "lines")
     best = _best_so_far(existing)
     with Progress(
@@ -95,9 +100,10 @@ def tune_trials(
             threads=max(1, int(runtime.cpus_per_trial)),
             teacher_cache=runtime.teacher_cache,
             recipe=recipe.training_recipe,
+            artifacts=runtime.artifacts,
         )
         trainable = tune.with_resources(
-            tune.with_parameters(train_kd, dataset=_plain_arrays(data), settings=settings),
+            tune.with_parameters(train_kd, dataset=_shipped(data, runtime), settings=settings),
             {"cpu": runtime.cpus_per_trial, "gpu": runtime.gpus_per_trial},
         )
         tuner = tune.Tuner(
@@ -175,6 +181,19 @@ def _quiet_logger(name: str) -> Any:
 
 def _trial_dirname(trial: Any) -> str:
     return f"trial_{trial.trial_id}"  # Tune's default joins the config (Optuna names hold | and =)
+
+
+def _shipped(data: Any, runtime: Runtime) -> Any:
+    """What the workers get: a small dataset's arrays through the object store, a big one (above
+    ``bench.batches.map_threshold()``) by path, each worker mapping the cache entry (docs/scale.md)."""
+    from bench.batches import map_threshold
+    from bench.data import share_dataset
+
+    splits = (data.train, data.valid, data.test)
+    nbytes = sum(int(s.x.nbytes) + int(s.y.nbytes) for s in splits)
+    if data.path is None or nbytes <= map_threshold():
+        return _plain_arrays(data)
+    return share_dataset(data, runtime.data_cache)
 
 
 def _plain_arrays(data: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from bench.console import output_console
 from bench.errors import SweepError
 from bench.outputs import check_output_file, write_json
 
@@ -23,6 +24,7 @@ RECIPE_DEFAULTS: dict[str, Any] = {
     "dataset": "ml-100k",
     "dataset_path": None,
     "dataset_schema": None,
+    "split_seed": None,  # 2022, or the seed a prepared dataset name was prepared with
     "trials": 16,
     "objective": "auc",
     "sampler": "tpe",
@@ -46,9 +48,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     what = p.add_argument_group("what to search (fixed when the sweep is created)")
     what.add_argument("--space", help="search space: packaged name or YAML file (default: quick)")
-    what.add_argument("--dataset", help="dataset source (default: ml-100k)")
+    what.add_argument(
+        "--dataset", help="a source (default: ml-100k), or a prepared dataset's name or fingerprint"
+    )
     what.add_argument("--path", dest="dataset_path", help="raw data file or folder for sources that need one")
     what.add_argument("--schema", dest="dataset_schema", help="schema YAML for csv/parquet sources")
+    what.add_argument(
+        "--split-seed",
+        type=int,
+        help="seed of the dataset's 8:1:1 split (default: 2022, or the one a prepared name was made with)",
+    )
     what.add_argument("--trials", type=int, help="trials to finish (default: 16)")
     what.add_argument(
         "--objective",
@@ -92,6 +101,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--teacher-cache", help="teacher cache folder, shared by every node (default: $KDBENCH_HOME/teachers)"
     )
     how.add_argument("--no-teacher-cache", action="store_true", help="always train teachers")
+    how.add_argument(
+        "--data-cache",
+        help="datasets folder every node can read; big datasets are mapped from there, not shipped "
+        "(default: this machine's $KDBENCH_HOME/datasets; docs/scale.md)",
+    )
+    how.add_argument(
+        "--artifacts",
+        metavar="DIR",
+        help="folder every node can write where each trial keeps its student (default: each node's "
+        "$KDBENCH_HOME/artifacts; docs/serving.md)",
+    )
     how.add_argument("--ray-storage", help="Ray Tune's results folder (default: $KDBENCH_HOME/ray_results)")
     how.add_argument(
         "--ray-temp-dir",
@@ -115,6 +135,8 @@ def _run(args: argparse.Namespace) -> int:
         no_teacher_cache=args.no_teacher_cache,
         ray_storage=args.ray_storage,
         ray_temp_dir=args.ray_temp_dir,
+        data_cache=args.data_cache,
+        artifacts=args.artifacts,
         quiet=args.quiet,
         json_path=args.json_path,
     )
@@ -131,6 +153,8 @@ def sweep(
     no_teacher_cache: bool = False,
     ray_storage: str | None = None,
     ray_temp_dir: str | None = None,
+    data_cache: str | None = None,
+    artifacts: str | None = None,
     quiet: bool = False,
     json_path: str | None = None,
     console: Console | None = None,
@@ -148,10 +172,11 @@ def sweep(
         raise TypeError(f"unknown sweep options: {', '.join(sorted(unknown))}")
     if json_path is not None:
         check_output_file(json_path, "--json")  # before the sweep, not after it
-    console = console or Console(highlight=False)
+    console = console or output_console()
     progress = "quiet" if quiet else "auto"
     runtime = {key: options.get(key) for key in RUNTIME_DEFAULTS}
     common = {"db": db, "address": address, "ray_storage": ray_storage, "ray_temp_dir": ray_temp_dir,
+              "data_cache": data_cache, "artifacts": artifacts,
               "progress": progress, "console": console}  # fmt: skip
     if resume:
         given = [f"--{k.replace('_', '-')}" for k in RECIPE_DEFAULTS if options.get(k) is not None]

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +16,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from bench.data._arrow_csv import label_values, stream_delimited
 from bench.data._encode import Chunk, binary_labels
-from bench.data._io import ARROW_STRING, file_identity, first_text_line, read_delimited, require_file
+from bench.data._io import file_identity, first_text_line, require_file
 from bench.data._source import Recipe, Source
 from bench.errors import DatasetError
 
@@ -32,7 +32,6 @@ AVAZU_COLUMNS = [
 _CATEGORICAL = AVAZU_COLUMNS[3:]
 FIELDS = ["weekday", "hour", *_CATEGORICAL]
 MIN_COUNT = 5
-ROWS_PER_CHUNK = 250_000
 _HINT = f"Avazu's train.csv has a header line {','.join(AVAZU_COLUMNS[:4])},...,C21 (24 columns)"
 PROTOCOL = {
     "format": "avazu train.csv (comma-separated, header)",
@@ -89,31 +88,35 @@ def _check_header(file: Path) -> None:
 
 def _read(file: Path, bar: Any, digests: dict[str, str]) -> Iterator[Chunk]:
     _check_header(file)
-    frames = read_delimited(
+    pieces = stream_delimited(
         file,
         what="avazu",
         hint=_HINT,
         bar=bar,
         digests=digests,
         sep=",",
-        columns=len(AVAZU_COLUMNS),
+        names=AVAZU_COLUMNS,
+        types={"click": pa.string(), "hour": pa.int64(), **dict.fromkeys(_CATEGORICAL, pa.string())},
         header_lines=1,
-        rows_per_chunk=ROWS_PER_CHUNK,
-        quoting=csv.QUOTE_NONE,
-        header=0,
-        usecols=AVAZU_COLUMNS[1:],
-        dtype={"click": "float64", "hour": "int64", **dict.fromkeys(_CATEGORICAL, ARROW_STRING)},
-        keep_default_na=False,
-        na_values=[""],
+        include=AVAZU_COLUMNS[1:],
     )
     rows = 0
-    for frame in frames:
-        where = f"avazu: {file} rows {rows + 1:,}-{rows + len(frame):,}"
-        labels = binary_labels(frame["click"].to_numpy(), where)
-        weekday, hour = weekday_hour(frame["hour"].to_numpy(), where)
-        columns = [weekday, hour] + [pa.array(frame[name]) for name in _CATEGORICAL]
-        rows += len(frame)
+    for _, table in pieces:
+        where = f"avazu: {file} rows {rows + 1:,}-{rows + table.num_rows:,}"
+        labels = binary_labels(_labels(table["click"], where), where)
+        if table["hour"].null_count:
+            raise DatasetError(f"{where}: {table['hour'].null_count} row(s) have no hour (YYMMDDHH)")
+        weekday, hour = weekday_hour(table["hour"].to_numpy(), where)
+        columns = [weekday, hour] + [table[name] for name in _CATEGORICAL]
+        rows += table.num_rows
         yield Chunk(labels, columns)
+
+
+def _labels(column: pa.ChunkedArray, where: str) -> np.ndarray:
+    try:
+        return label_values(column)
+    except ValueError as e:
+        raise DatasetError(f"{where}: {e}; the label must be 0 or 1") from e
 
 
 def weekday_hour(value: np.ndarray, where: str) -> tuple[pa.Array, pa.Array]:

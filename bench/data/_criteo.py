@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from bench.data._arrow_csv import label_values, stream_delimited
 from bench.data._encode import Chunk, binary_labels, log_square
-from bench.data._io import ARROW_STRING, file_identity, first_line, read_delimited, require_file
+from bench.data._io import file_identity, first_line, require_file
 from bench.data._source import Recipe, Source
 from bench.errors import DatasetError
 
@@ -30,12 +31,11 @@ __all__ = ["CATEGORICAL_FIELDS", "CRITEO_RECIPE", "INTEGER_FIELDS", "open_criteo
 INTEGER_FIELDS = [f"I{i}" for i in range(1, 14)]
 CATEGORICAL_FIELDS = [f"C{i}" for i in range(1, 27)]
 CATEGORICAL_MIN_COUNT = 8
-ROWS_PER_CHUNK = 250_000
 _COLUMNS = ["label", *INTEGER_FIELDS, *CATEGORICAL_FIELDS]
-_DTYPES = {
-    "label": "float64",  # float: a missing label becomes NaN, reported by binary_labels
-    **dict.fromkeys(INTEGER_FIELDS, "float64"),
-    **dict.fromkeys(CATEGORICAL_FIELDS, ARROW_STRING),
+_TYPES = {
+    "label": pa.string(),  # read as pandas did: numbers or true/false; missing -> NaN (binary_labels)
+    **dict.fromkeys(INTEGER_FIELDS, pa.float64()),  # as before: "1.0" reads, then buckets like 1
+    **dict.fromkeys(CATEGORICAL_FIELDS, pa.string()),
 }
 _HINT = (
     "a Criteo file has 40 tab-separated columns per row (label, I1..I13, C1..C26); "
@@ -97,36 +97,45 @@ def _read(file: Path, bar: Any, digests: dict[str, str]) -> Iterator[Chunk]:
             f"not the Criteo format ({_HINT})"
         )
     header = int(first.split(b"\t", 1)[0].strip().lower() == b"label")
-    frames = read_delimited(
+    pieces = stream_delimited(
         file,
         what="criteo",
         hint=_HINT,
         bar=bar,
         digests=digests,
         sep="\t",
-        columns=len(_COLUMNS),
-        header_lines=header,
-        rows_per_chunk=ROWS_PER_CHUNK,
-        quoting=csv.QUOTE_NONE,
-        header=None,
         names=_COLUMNS,
-        skiprows=header,
-        dtype=_DTYPES,
-        keep_default_na=False,
-        na_values=[""],
+        types=_TYPES,
+        header_lines=header,
     )
     rows = 0
-    for frame in frames:
-        where = f"criteo: {file} rows {rows + 1:,}-{rows + len(frame):,}"
-        labels = binary_labels(frame["label"].to_numpy(), where)
-        columns = [integer_tokens(frame[name].to_numpy()) for name in INTEGER_FIELDS]
-        columns += [pa.array(frame[name]) for name in CATEGORICAL_FIELDS]
-        rows += len(frame)
+    for _, table in pieces:
+        where = f"criteo: {file} rows {rows + 1:,}-{rows + table.num_rows:,}"
+        labels = binary_labels(_labels(table["label"], where), where)
+        columns = [integer_tokens(table[name]) for name in INTEGER_FIELDS]
+        columns += [table[name] for name in CATEGORICAL_FIELDS]
+        rows += table.num_rows
         yield Chunk(labels, columns)
 
 
-def integer_tokens(values: np.ndarray) -> pa.Array:
-    """A numeric column's tokens under log-square bucketing (as int64); NaN stays missing (null)."""
-    missing = np.isnan(values)
-    tokens = log_square(np.where(missing, 0.0, values)).astype(np.int64)
-    return pa.array(tokens, mask=missing if missing.any() else None)
+def _labels(column: pa.ChunkedArray, where: str) -> np.ndarray:
+    try:
+        return label_values(column)
+    except ValueError as e:
+        raise DatasetError(f"{where}: {e}; the label must be 0 or 1") from e
+
+
+def integer_tokens(values: pa.ChunkedArray | pa.Array | np.ndarray) -> pa.Array:
+    """A numeric column's tokens under log-square bucketing (int64); missing (null or NaN) stays null.
+
+    The bucketing runs on the column's distinct values only (an Arrow dictionary: a few hundred per chunk),
+    so the result is a dictionary array whose dictionary may repeat a token (values sharing a bucket); the
+    encoder counts and numbers tokens, not dictionary slots.
+    """
+    column = pa.chunked_array([values]) if isinstance(values, (np.ndarray, pa.Array)) else values
+    column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if pa.types.is_floating(column.type):
+        column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+    encoded = pc.dictionary_encode(column)
+    tokens = log_square(encoded.dictionary.to_numpy(zero_copy_only=False)).astype(np.int64)
+    return pa.DictionaryArray.from_arrays(encoded.indices, pa.array(tokens))

@@ -23,9 +23,11 @@ from bench.errors import DatasetError
 
 __all__ = [
     "ARROW_STRING",
+    "READ_ERRORS",
     "CountingStream",
     "HashingFile",
     "Progress",
+    "decompressed",
     "file_identity",
     "first_bad_line",
     "first_line",
@@ -182,16 +184,19 @@ def open_source(
     the name ends in .gz or .bz2), counting ``sep``."""
     raw = HashingFile(path, progress)
     try:
-        suffix = path.suffix.lower()
-        if suffix == ".gz":
-            inner: Any = gzip.GzipFile(fileobj=raw, mode="rb")
-        elif suffix == ".bz2":
-            inner = bz2.BZ2File(raw, mode="rb")
-        else:
-            inner = raw
-        yield raw, CountingStream(inner, sep, quote)
+        yield raw, CountingStream(decompressed(raw, path), sep, quote)
     finally:
         raw.close()
+
+
+def decompressed(raw: Any, path: Path) -> Any:
+    """``raw``'s bytes as a parser reads them: decompressed when ``path`` ends in .gz or .bz2."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if suffix == ".bz2":
+        return bz2.BZ2File(raw, mode="rb")
+    return raw
 
 
 def first_line(path: Path, what: str) -> bytes:

@@ -125,11 +125,11 @@ def test_missing_empty_and_folder_paths(tmp_path, home):
 
 
 def test_many_chunks_and_a_spilled_scratch_give_the_same_arrays(criteo, tmp_path, monkeypatch):
+    import bench.data._arrow_csv as module
     import bench.data._build as build
-    import bench.data._criteo as module
 
     whole = prepare("criteo", path=criteo, home=tmp_path / "a")
-    monkeypatch.setattr(module, "ROWS_PER_CHUNK", 7)
+    monkeypatch.setattr(module, "PIECE_BYTES", 7 * 60)  # a few rows a piece
     monkeypatch.setattr(build, "SCRATCH_IN_MEMORY", 2000)  # spill the local codes to disk after 2 chunks
     chunked = prepare("criteo", path=criteo, home=tmp_path / "b")
     assert chunked.fingerprint == whole.fingerprint and chunked.vocab_sizes == whole.vocab_sizes

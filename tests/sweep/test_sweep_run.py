@@ -62,6 +62,7 @@ def test_sweep_records_every_trial_with_epochs_and_the_study(ci_sweep) -> None:
 
     study = optuna.load_study(study_name="ci4", storage=url)
     assert len(study.trials) == 4 and not [t for t in study.trials if t.state == TrialState.RUNNING]
+    assert study.metric_names == ["student_valid_auc"]  # what optuna-dashboard shows for the objective
     assert sorted(t.user_attrs["kdbench_number"] for t in study.trials) == [0, 1, 2, 3]
     by_number = dict(zip(trials["number"], trials["student_valid_auc"], strict=True))
     for t in study.trials:  # completed trials: the study's value is the stored student valid AUC
