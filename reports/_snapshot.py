@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -57,13 +58,34 @@ def exact_params(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def dataset_labels(snapshot: Snapshot) -> dict[str, str]:
-    """Fingerprint -> ``source (fingerprint[:8])``: readable, and distinct when one source has several
-    fingerprints (another split seed or file)."""
+    """Fingerprint -> ``name (fingerprint[:8], split seed N)``: readable, and distinct when one source has
+    several fingerprints (another split seed or file). The name is a table's own (``adult``), else the
+    source; the split seed shows when the dataset row records it."""
     labels = {}
-    for fingerprint, source in zip(
-        snapshot.datasets["fingerprint"], snapshot.datasets["source"], strict=True
+    protocols = (
+        snapshot.datasets["protocol"] if "protocol" in snapshot.datasets else [None] * len(snapshot.datasets)
+    )
+    for fingerprint, source, protocol in zip(
+        snapshot.datasets["fingerprint"], snapshot.datasets["source"], protocols, strict=True
     ):
-        labels[fingerprint] = f"{source} ({str(fingerprint)[:8]})"
+        name, seed = _name_and_split_seed(protocol)
+        split = "" if seed is None else f", split seed {seed}"
+        labels[fingerprint] = f"{name or source} ({str(fingerprint)[:8]}{split})"
     for fingerprint in snapshot.trials["dataset_fingerprint"].dropna().unique():
         labels.setdefault(fingerprint, str(fingerprint)[:16])  # trials on a dataset never recorded
     return labels
+
+
+def _name_and_split_seed(protocol: Any) -> tuple[str | None, int | None]:
+    """A recorded protocol's (JSON text or mapping) dataset name and split seed, None where absent."""
+    if isinstance(protocol, str):
+        try:
+            protocol = json.loads(protocol)
+        except ValueError:
+            return None, None
+    if not isinstance(protocol, dict):
+        return None, None
+    split = protocol.get("split")
+    seed = split.get("seed") if isinstance(split, dict) else None
+    name = protocol.get("name")
+    return (name if isinstance(name, str) else None), (seed if isinstance(seed, int) else None)

@@ -71,13 +71,15 @@ class SuiteMeasurement:
 def prepare_datasets(suite: Suite) -> dict[str, Any]:
     """Every case's dataset by case name, prepared (or loaded from the cache) before any case trains: a bad
     dataset in the last case fails the run before its first trial, not after the others have run."""
-    from bench.data import prepare
+    from bench.data import open_dataset
 
     datasets = {}
     for case in suite.cases:
         try:
             spec = case.dataset
-            datasets[case.name] = prepare(spec.source, path=spec.path, schema=spec.schema)
+            datasets[case.name] = open_dataset(
+                spec.source, path=spec.path, schema=spec.schema, split_seed=spec.split_seed
+            )
         except KdbenchError as e:
             raise RegressionError(f"case {case.name}: {e}") from e
     return datasets

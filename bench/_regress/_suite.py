@@ -9,8 +9,9 @@ A suite file (``bench/suites/<name>.yaml`` or any path)::
     defaults: {embedding_size: 8, max_epochs: 2}   # optional: trial config keys shared by every case
     cases:
       - name: crossnet-outer                       # unique; letters, digits, '-', '_', '.'
-        dataset: ml-100k                           # a source name, or {source, path, schema} (paths are
-                                                   # relative to the suite file)
+        dataset: ml-100k                           # a source name, a prepared dataset's name or
+                                                   # fingerprint, or {source, path, schema, split_seed}
+                                                   # (paths are relative to the suite file)
         config: {teacher: crossnet, interaction: outer}  # merged over defaults; validated by TrialConfig
         seeds: 3                                   # optional: overrides the suite's
         figures: [...]                             # optional: overrides the suite's
@@ -40,21 +41,31 @@ __all__ = ["CaseSpec", "DatasetSpec", "Suite", "available_suites", "load_suite",
 
 _SUITE_KEYS = {"description", "seeds", "threads", "figures", "defaults", "cases"}
 _CASE_KEYS = {"name", "dataset", "config", "seeds", "figures"}
-_DATASET_KEYS = {"source", "path", "schema"}
+_DATASET_KEYS = {"source", "path", "schema", "split_seed"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-    """What ``bench.data.prepare`` is called with; ``path`` and a schema file are absolute."""
+    """What ``bench.data.open_dataset`` is called with; ``path`` and a schema file are absolute. ``source``
+    may also be a prepared dataset's name or fingerprint (resolved when the run prepares its datasets)."""
 
     source: str
     path: str | None = None
     schema: Any = None  # a schema file path, a mapping, or None
+    split_seed: int | None = None  # None: 2022, or a prepared name's own
 
     @property
     def label(self) -> str:
-        return self.source if self.path is None else f"{self.source}:{Path(self.path).name}"
+        label = self.source if self.path is None else f"{self.source}:{Path(self.path).name}"
+        return label if self.split_seed is None else f"{label}@split{self.split_seed}"
+
+    def hashed(self) -> dict[str, Any]:
+        """What the suite hash covers: a split seed only when given (older suites keep their hash)."""
+        out = dataclasses.asdict(self)
+        if out["split_seed"] is None:
+            del out["split_seed"]
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +99,7 @@ class Suite:
         payload = {
             "threads": self.threads,
             "cases": [
-                {"name": c.name, "dataset": dataclasses.asdict(c.dataset), "config": c.config,
+                {"name": c.name, "dataset": c.dataset.hashed(), "config": c.config,
                  "seeds": list(c.seeds), "figures": list(c.figures)}
                 for c in self.cases
             ],
@@ -175,7 +186,10 @@ def _case(
     at = f"{where}, case {name!r}"
     _no_unknown(raw, _CASE_KEYS, at)
     if "dataset" not in raw:
-        raise RegressionError(f"{at}: missing 'dataset' (a source name such as ml-100k, or {{source, path}})")
+        raise RegressionError(
+            f"{at}: missing 'dataset' (a source such as ml-100k, a prepared dataset's name, or {{source, "
+            "path}})"
+        )
     dataset = _dataset(raw["dataset"], base_dir, at)
     config = raw.get("config", {})
     if not isinstance(config, dict):
@@ -198,17 +212,21 @@ def _case(
 
 
 def _dataset(raw: Any, base_dir: Path, at: str) -> DatasetSpec:
-    from bench.data import available_sources
+    from bench.data import available_sources, dataset_source
 
     spec = {"source": raw} if isinstance(raw, str) else raw
     if not isinstance(spec, dict):
-        raise RegressionError(f"{at}: 'dataset' must be a source name or a mapping with keys {_DATASET_KEYS}")
+        raise RegressionError(
+            f"{at}: 'dataset' must be a source, a prepared dataset's name, or a mapping with keys "
+            f"{sorted(_DATASET_KEYS)}"
+        )
     _no_unknown(spec, _DATASET_KEYS, f"{at}: dataset")
     source = spec.get("source")
     sources = available_sources()
-    if source not in sources:
+    if not isinstance(source, str) or dataset_source(source) not in sources:
         raise RegressionError(
-            f"{at}: dataset source {source!r} is unknown; choose one of {', '.join(sources)}"
+            f"{at}: dataset source {source!r} is unknown: choose a source ({', '.join(sources)}) or a "
+            "prepared dataset's name or fingerprint (`kdbench data list`)"
         )
     path = spec.get("path")
     if path is not None and not isinstance(path, str):
@@ -218,7 +236,11 @@ def _dataset(raw: Any, base_dir: Path, at: str) -> DatasetSpec:
         schema = str(base_dir / schema)
     elif schema is not None and not isinstance(schema, dict):
         raise RegressionError(f"{at}: dataset 'schema' must be a schema file path or a mapping")
-    return DatasetSpec(source=source, path=None if path is None else str(base_dir / path), schema=schema)
+    split_seed = spec.get("split_seed")
+    if split_seed is not None and (not _is_int(split_seed) or split_seed < 0):
+        raise RegressionError(f"{at}: dataset 'split_seed' must be an integer >= 0, got {split_seed!r}")
+    path = None if path is None else str(base_dir / path)
+    return DatasetSpec(source=source, path=path, schema=schema, split_seed=split_seed)
 
 
 def _seeds(raw: Any, at: str) -> tuple[int, ...]:

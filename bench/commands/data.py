@@ -16,9 +16,17 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from bench.console import output_console
 from bench.errors import DatasetError
 
-__all__ = ["dataset_info", "list_datasets", "prepare_dataset", "register", "schema_from_flags"]
+__all__ = [
+    "dataset_info",
+    "export_split",
+    "list_datasets",
+    "prepare_dataset",
+    "register",
+    "schema_from_flags",
+]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,19 +38,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     data.set_defaults(func=lambda args: _help(data))
 
-    p = commands.add_parser("prepare", help="prepare (or load from the cache) a dataset and describe it")
-    p.add_argument("name", nargs="?", default="ml-100k", help="source: ml-100k (default), movielens-1m, ...")
+    p = commands.add_parser(
+        "prepare",
+        help="prepare (or load from the cache) a dataset and describe it",
+        description="Prepare a source once; then train and sweep on it by name: `kdbench train --dataset "
+        "NAME`. Your own table: `kdbench data prepare csv --path FILE --schema SCHEMA.yaml` (or the flags "
+        "below). The schema format, every numeric rule, the split and the cache: docs/datasets.md.",
+        epilog="Schema format and examples: docs/datasets.md",
+    )
+    p.add_argument(
+        "name",
+        nargs="?",
+        default="ml-100k",
+        help="source: ml-100k (default), movielens-1m, criteo, avazu, csv, parquet (or a prepared NAME)",
+    )
     p.add_argument("--path", help="raw data file or folder (required except for ml-100k)")
-    p.add_argument("--schema", help="schema YAML for csv/parquet (or use the flags below)")
-    p.add_argument("--label", help="csv/parquet: the 0/1 label column")
+    p.add_argument("--schema", help="csv/parquet: schema YAML (docs/datasets.md), or the flags below")
+    p.add_argument("--name", dest="dataset_name", help="csv/parquet: the dataset's name (default: file stem)")
+    p.add_argument("--label", help="csv/parquet: the label column")
+    p.add_argument("--positive", help="csv/parquet: the label value that means 1 (default: a 0/1 label)")
     p.add_argument("--categorical", help="csv/parquet: comma-separated categorical columns")
     p.add_argument(
         "--numeric",
-        help="csv/parquet: comma-separated COLUMN:RULE, RULE = identity | log_square (e.g. price:log_square)",
+        help="csv/parquet: comma-separated COLUMN[:RULE], RULE = quantile (10 buckets; the default), "
+        "quantile=K, identity, log_square or edges=[E1,E2,...] (e.g. 'age,wgt:quantile=20,gain:log_square')",
     )
-    p.add_argument("--min-count", type=int, help="csv/parquet: categorical tokens seen fewer times -> 0")
+    p.add_argument(
+        "--min-count", type=int, help="csv/parquet: categorical and identity tokens seen fewer times -> 0"
+    )
+    p.add_argument("--missing", help="csv/parquet: comma-separated values read as missing (e.g. '?,NA')")
     p.add_argument("--sep", help="csv: field separator (default ,)")
-    p.add_argument("--split-seed", type=int, default=2022, help="seed of the 8:1:1 split (default 2022)")
+    p.add_argument(
+        "--split-seed",
+        type=int,
+        help="seed of the 8:1:1 split (default 2022; for a prepared NAME: the one it was prepared with)",
+    )
     p.add_argument("--home", help="cache root (default $KDBENCH_HOME or ~/.cache/kdbench)")
     p.add_argument("--json", action="store_true", help="print the dataset's info as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -58,6 +88,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the info as JSON")
     p.set_defaults(func=lambda args: dataset_info(name=args.name, home=args.home, as_json=args.json))
 
+    p = commands.add_parser(
+        "export-split",
+        help="write a split's rows as raw values (CSV), e.g. to score them with `kdbench student predict`",
+        description="Decode a prepared split's codes through its vocabularies back to raw values (code 0: an "
+        "empty cell; a bucketed numeric field: a value inside its bucket), plus the 0/1 label column.",
+    )
+    p.add_argument("name", help="dataset name, source or fingerprint (prefix)")
+    p.add_argument("--split", default="test", help="train, valid or test (default: test)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the CSV file to write")
+    p.add_argument("--split-seed", type=int, help="the split's seed (default: 2022, or the name's)")
+    p.add_argument("--home", help="cache root (default $KDBENCH_HOME or ~/.cache/kdbench)")
+    p.set_defaults(func=_export_split)
+
+
+def _export_split(args: argparse.Namespace) -> int:
+    rows = export_split(
+        name=args.name, split=args.split, out=args.out, split_seed=args.split_seed, home=args.home
+    )
+    print(f"wrote {rows:,} {args.split} rows of {args.name} to {args.out}")
+    return 0
+
+
+def export_split(
+    *, name: str, split: str, out: str, split_seed: int | None = None, home: str | None = None
+) -> int:
+    """Write split ``split`` of dataset ``name`` as raw rows to the CSV ``out`` (atomically); returns the row
+    count. See ``bench.serve.split_rows``."""
+    from bench.data import open_dataset
+    from bench.data._dataset import SPLIT_NAMES
+    from bench.errors import UsageError
+    from bench.outputs import check_output_file
+    from bench.serve import split_rows
+
+    if split not in SPLIT_NAMES:
+        raise UsageError(f"--split {split!r} is not a split: use one of {', '.join(SPLIT_NAMES)}")
+    target = check_output_file(out, "--out")
+    dataset = open_dataset(name, split_seed=split_seed, home=home)
+    frame = split_rows(dataset, split)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        frame.to_csv(tmp, index=False)
+        tmp.replace(target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write --out {out}: {e.strerror or e}") from e
+    return len(frame)
+
 
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
@@ -72,13 +149,30 @@ def _prepare(args: argparse.Namespace) -> int:
         numeric=args.numeric,
         min_count=args.min_count,
         sep=args.sep,
+        positive=args.positive,
+        missing=args.missing,
     )
+    table = args.name in ("csv", "parquet")
     if flags is not None:
         if schema is not None:
             raise DatasetError(
                 "give the schema either as --schema FILE or as --label/--categorical/... flags"
             )
         schema = flags
+    elif schema is None and table and args.path is not None:
+        raise DatasetError(
+            f"{args.name} needs a schema: --schema FILE.yaml, or --label COLUMN with --categorical/--numeric "
+            "COLUMNS (see docs/datasets.md)"
+        )
+    if args.dataset_name is not None:
+        if not table:
+            raise DatasetError(
+                f"--name names a csv or parquet table; {args.name} is always named {args.name}"
+            )
+        if schema is not None:  # the flag wins over the schema file's name:
+            from bench.data import load_schema
+
+            schema = {**load_schema(schema).to_mapping(), "name": args.dataset_name}
     prepare_dataset(
         name=args.name,
         path=args.path,
@@ -98,23 +192,31 @@ def schema_from_flags(
     numeric: str | None = None,
     min_count: int | None = None,
     sep: str | None = None,
+    name: str | None = None,
+    positive: str | None = None,
+    missing: str | None = None,
 ) -> dict[str, Any] | None:
     """A schema mapping from the CLI flags, or None when none was given."""
-    if all(v is None for v in (label, categorical, numeric, min_count, sep)):
+    from bench.data._schema import parse_numeric_flag
+
+    given = (label, categorical, numeric, min_count, sep, name, positive, missing)
+    if all(v is None for v in given):
         return None
     schema: dict[str, Any] = {"label": label}
     if categorical:
         schema["categorical"] = [c.strip() for c in categorical.split(",") if c.strip()]
     if numeric:
-        rules = {}
-        for item in numeric.split(","):
-            column, _, rule = item.strip().partition(":")
-            rules[column] = rule or "identity"
-        schema["numeric"] = rules
+        schema["numeric"] = parse_numeric_flag(numeric)
     if min_count is not None:
         schema["min_count"] = min_count
     if sep is not None:
         schema["sep"] = sep
+    if name is not None:
+        schema["name"] = name
+    if positive is not None:
+        schema["positive"] = positive
+    if missing is not None:
+        schema["missing"] = [v.strip() for v in missing.split(",") if v.strip()]
     return schema
 
 
@@ -123,29 +225,27 @@ def prepare_dataset(
     name: str = "ml-100k",
     path: str | None = None,
     schema: Any = None,
-    split_seed: int = 2022,
+    split_seed: int | None = None,
     home: str | None = None,
     progress: bool = True,
     as_json: bool = False,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    """Prepare ``name`` (or load it from the cache), print its summary and return its info."""
-    from bench.data import prepare
+    """Prepare ``name`` (a source, or a prepared dataset's name or fingerprint) or load it from the cache,
+    print its summary and return its info."""
+    from bench.data import cached_datasets, prepare
 
-    console = console or Console()
+    console = console or output_console()
     started = time.perf_counter()
     dataset = prepare(name, path=path, schema=schema, split_seed=split_seed, home=home, progress=progress)
     seconds = time.perf_counter() - started
     info = dataset.info()
+    meta = next((m for m in cached_datasets(home) if m["fingerprint"] == dataset.fingerprint), info)
     if as_json:
-        extra = {
-            "seconds": round(seconds, 3),
-            "path": str(dataset.path),
-            "recipe": _recipe_json(info["source"]),
-        }
-        console.print_json(json.dumps({**info, **extra}))
+        extra = {"seconds": round(seconds, 3), "path": str(dataset.path), **_provenance(meta)}
+        console.print_json(json.dumps({**info, **extra, "recipe": _recipe_json(info["source"])}))
     else:
-        _print_info(console, info, seconds=seconds, path=str(dataset.path))
+        _print_info(console, meta, seconds=seconds, path=str(dataset.path))
     return info
 
 
@@ -153,7 +253,7 @@ def list_datasets(*, home: str | None = None, console: Console | None = None) ->
     """Print the known sources and every cached dataset; returns 0."""
     from bench.data import available_sources, cached_datasets
 
-    console = console or Console()
+    console = console or output_console()
     sources = Table(title="sources", title_justify="left", box=box.SIMPLE)
     sources.add_column("name")
     sources.add_column("input")
@@ -165,12 +265,14 @@ def list_datasets(*, home: str | None = None, console: Console | None = None) ->
         console.print("no cached datasets yet: `kdbench data prepare` (ml-100k) makes the first")
         return 0
     table = Table(title="cached", title_justify="left", box=box.SIMPLE)
-    table.add_column("fingerprint", no_wrap=True)
-    for column in ("name", "source"):
-        table.add_column(column, no_wrap=True)
-    for column in ("rows", "positive", "fields", "seed", "MiB"):
-        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("fingerprint", overflow="fold")
+    table.add_column("name", min_width=8, overflow="fold")
+    table.add_column("source", overflow="fold")
+    for column in ("rows", "positive", "fields", "split seed", "MiB"):
+        table.add_column(column, justify="right", overflow="fold")
+    table.add_column("from", min_width=12, overflow="fold")
     for meta in cached:
+        provenance = _provenance(meta)
         table.add_row(
             meta["fingerprint"],
             meta["name"],
@@ -178,10 +280,14 @@ def list_datasets(*, home: str | None = None, console: Console | None = None) ->
             f"{meta['rows']:,}",
             f"{100 * meta['positives'] / max(meta['rows'], 1):.1f} %",
             str(len(meta["fields"])),
-            str(meta["protocol"].get("split", {}).get("seed", "")),
+            str(provenance["split_seed"]),
             f"{meta['bytes'] / 2**20:,.1f}",
+            provenance["file"] or "(embedded)",
         )
     console.print(table)
+    console.print(
+        "train on one: `kdbench train --dataset NAME` (or a fingerprint); details: `kdbench data info NAME`"
+    )
     return 0
 
 
@@ -191,7 +297,7 @@ def dataset_info(
     """Print every cached dataset whose name or source is ``name`` or whose fingerprint starts with it."""
     from bench.data import available_sources, cached_datasets
 
-    console = console or Console()
+    console = console or output_console()
     matches = [
         m
         for m in cached_datasets(home)
@@ -206,32 +312,73 @@ def dataset_info(
         }
         info.update(vocab_sizes=meta["vocab_sizes"], split_sizes=meta["split_sizes"])
         if as_json:
-            extra = {
-                "path": meta["path"],
-                "created": meta.get("created"),
-                "recipe": _recipe_json(meta["source"]),
-            }
-            console.print_json(json.dumps({**info, **extra}))
+            extra = {"path": meta["path"], "created": meta.get("created"), **_provenance(meta)}
+            console.print_json(json.dumps({**info, **extra, "recipe": _recipe_json(meta["source"])}))
         else:
-            _print_info(console, info, path=meta["path"])
+            _print_info(console, meta, path=meta["path"])
     return 0
 
 
-def _print_info(console: Console, info: dict[str, Any], *, seconds: float | None = None, path: str) -> None:
-    rows, positives = info["rows"], info["positives"]
+def _provenance(meta: dict[str, Any]) -> dict[str, Any]:
+    """Where an entry came from: ``file`` (None: embedded), ``split_seed``, ``schema`` (tables) and
+    ``learned`` (a table's quantile edges), from its meta (entries from before ``prepared`` was recorded
+    fall back on their identity and protocol)."""
+    prepared = meta.get("prepared") or {}
+    identity = meta.get("identity") or {}
+    first = next(iter(identity.values()), None) if isinstance(identity, dict) else None
+    file = prepared.get("path") or (first.get("path") if isinstance(first, dict) else None)
+    protocol = meta.get("protocol") or {}
+    return {
+        "file": file,
+        "split_seed": protocol.get("split", {}).get("seed"),
+        "schema": prepared.get("schema"),
+        "learned": meta.get("learned") or {},
+    }
+
+
+def _print_info(console: Console, meta: dict[str, Any], *, seconds: float | None = None, path: str) -> None:
+    from bench.data._schema import rule_text
+
+    rows, positives = meta["rows"], meta["positives"]
+    provenance = _provenance(meta)
     took = f" in {seconds:.2f} s" if seconds is not None else ""
-    console.print(f"[bold]{info['name']}[/bold] ({info['source']}){took}  {path}")
+    console.print(f"[bold]{meta['name']}[/bold] ({meta['source']}){took}  {path}")
+    if provenance["file"]:
+        console.print(f"from {provenance['file']}", highlight=False)
     console.print(f"rows {rows:,}   positives {positives:,} ({100 * positives / max(rows, 1):.1f} %)")
-    sizes = info["split_sizes"]
-    console.print(f"split train {sizes['train']:,} / valid {sizes['valid']:,} / test {sizes['test']:,}")
+    sizes = meta["split_sizes"]
+    console.print(
+        f"split train {sizes['train']:,} / valid {sizes['valid']:,} / test {sizes['test']:,}  "
+        f"(random 8:1:1, split seed {provenance['split_seed']})"
+    )
+    protocol = meta.get("protocol") or {}
+    table = meta["source"] in ("csv", "parquet")
+    if table:
+        positive = protocol.get("positive", "1")
+        missing = ", ".join(repr(v) for v in protocol.get("missing", {}).get("values", [""]))
+        console.print(
+            f"label {protocol.get('label')} (1 = {positive!r})   min_count {protocol.get('min_count', 1)} "
+            f"(categorical and identity fields)   missing: {missing}",
+            highlight=False,
+        )
+    numeric = protocol.get("numeric", {}) if table else {}
+    edges = provenance["learned"].get("quantile_edges", {})
     fields = Table(show_header=True, box=None, pad_edge=False)
     fields.add_column("field")
+    if table:
+        fields.add_column("rule")
     fields.add_column("vocabulary", justify="right")
-    for field, size in zip(info["fields"], info["vocab_sizes"], strict=True):
-        fields.add_row(field, f"{size:,}")
+    for field, size in zip(meta["fields"], meta["vocab_sizes"], strict=True):
+        if not table:
+            fields.add_row(field, f"{size:,}")
+            continue
+        rule = rule_text(numeric[field]) if field in numeric else "categorical"
+        if field in edges:
+            rule += " (edges " + "|".join(f"{e:.4g}" for e in edges[field]) + ")"
+        fields.add_row(field, rule, f"{size:,}")
     console.print(fields)
-    console.print(f"fingerprint {info['fingerprint']}")
-    _print_recipe(console, info["source"])
+    console.print(f"fingerprint {meta['fingerprint']}")
+    _print_recipe(console, meta["source"])
 
 
 def _recipe_json(source: str) -> dict[str, Any] | None:

@@ -23,17 +23,31 @@ from bench.data._criteo import open_criteo
 from bench.data._dataset import Dataset
 from bench.data._io import progress_bar
 from bench.data._movielens import open_ml1m, open_ml100k
+from bench.data._names import Resolved, claim_name, known_names, record_name, resolve
+from bench.data._schema import load_schema
 from bench.data._source import Source
 from bench.data._table import open_csv_table, open_parquet_table
 from bench.errors import DatasetError
 from bench.paths import kdbench_home
 
-__all__ = ["DEFAULT_SOURCE", "SOURCES", "available_sources", "cached_datasets", "prepare"]
+__all__ = [
+    "DEFAULT_SOURCE",
+    "DEFAULT_SPLIT_SEED",
+    "SOURCES",
+    "available_sources",
+    "cached_datasets",
+    "dataset_source",
+    "default_split_seed",
+    "open_dataset",
+    "prepare",
+]
 
 DEFAULT_SOURCE = "ml-100k"
+DEFAULT_SPLIT_SEED = 2022  # the reference code's seed
 
 # Explicit registry: name -> (opener(path, schema, home) -> Source, one-line description); `data list` order.
-SOURCES: dict[str, tuple[Callable[[Any, Any, Path], Source], str]] = {
+# Table openers also take the split seed (their quantile edges come from the training split).
+SOURCES: dict[str, tuple[Callable[..., Source], str]] = {
     "ml-100k": (
         open_ml100k,
         "MovieLens-100K, embedded (recbole==1.2.1 wheel), or --path: GroupLens' u.data/u.user/u.item folder",
@@ -47,6 +61,8 @@ SOURCES: dict[str, tuple[Callable[[Any, Any, Path], Source], str]] = {
     "csv": (open_csv_table, "any CSV table: --path to the file, --schema YAML (label, categorical, numeric)"),
     "parquet": (open_parquet_table, "any Parquet table: --path to the file, --schema YAML"),
 }
+TABLE_SOURCES = frozenset({"csv", "parquet"})  # named by their schema or file, not by the source
+PATH_OPTIONAL = frozenset({"ml-100k"})  # embedded: --path only for GroupLens' own files
 
 
 def available_sources() -> dict[str, str]:
@@ -68,36 +84,173 @@ def prepare(
     *,
     path: str | os.PathLike[str] | None = None,
     schema: Any = None,
-    split_seed: int = 2022,
+    split_seed: int | None = None,
     home: str | os.PathLike[str] | None = None,
     progress: bool = False,
 ) -> Dataset:
     """Fetch, parse, encode, split and cache ``source``; or load it from the cache when already prepared.
 
-    ``path`` names the raw file or folder (optional for ``ml-100k``, required elsewhere); ``schema`` is the
-    csv/parquet schema (a YAML path or a mapping, see :mod:`bench.data._table`). The split seed is a dataset
-    property and part of the fingerprint. A cached prepare checks only file sizes and mtimes (no reading) and
-    returns memory-mapped arrays. Any problem with the input raises :class:`DatasetError` and leaves no
-    partial cache entry.
+    ``source`` is a source name (:data:`SOURCES`), the name of a prepared table (``adult``) or a
+    fingerprint (a prefix of 6+ hex digits will do). For a source, ``path`` names the raw file or folder
+    (optional for ``ml-100k``, required elsewhere) and ``schema`` is the csv/parquet schema (a YAML path or a
+    mapping, see ``docs/datasets.md``); ``split_seed`` defaults to 2022, and a table's name is recorded with
+    its path, schema and split seed. For a name, ``path`` and ``schema`` must be left out: the recorded ones
+    are used, with the recorded split seed unless ``split_seed`` is given. A fingerprint loads that entry
+    (another ``split_seed`` prepares its source again). The split seed is a dataset property and part of the
+    fingerprint. A cached prepare checks only file sizes and mtimes (no reading) and returns memory-mapped
+    arrays. Any problem with the input raises :class:`DatasetError` and leaves no partial cache entry.
     """
-    if source not in SOURCES:
-        raise DatasetError(f"unknown dataset source {source!r}; choose one of {', '.join(SOURCES)}")
-    if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
+    return _open(source, path, schema, split_seed, home, progress, remember=True)
+
+
+def open_dataset(
+    dataset: str,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    schema: Any = None,
+    split_seed: int | None = None,
+    home: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> Dataset:
+    """:func:`prepare` for commands that train (``train``, ``sweep``, ``regress``): the same, except that a
+    table prepared from its source here never changes the split seed or schema its name records (only
+    ``kdbench data prepare`` does), so ``--split-seed`` on a training command is local to it."""
+    return _open(dataset, path, schema, split_seed, home, progress, remember=False)
+
+
+def dataset_source(dataset: str, home: str | os.PathLike[str] | None = None) -> str:
+    """The source behind ``dataset`` (a source, name or fingerprint) without preparing anything: what a
+    command needs to pick the training recipe before any data work. Unknown names are left to prepare."""
+    if dataset in SOURCES:
+        return dataset
+    try:
+        resolved = resolve(datasets_root(kdbench_home(home, create=False)), dataset)
+    except (DatasetError, OSError):
+        return dataset
+    return dataset if resolved is None else resolved.source
+
+
+def default_split_seed(dataset: str, home: str | os.PathLike[str] | None = None) -> int:
+    """The split seed ``dataset`` prepares with when none is given: a name's recorded one, a fingerprint's
+    own, 2022 for a source (and for names prepare will refuse anyway)."""
+    if dataset not in SOURCES:
+        try:
+            resolved = resolve(datasets_root(kdbench_home(home, create=False)), dataset)
+        except (DatasetError, OSError):
+            resolved = None
+        if resolved is not None:
+            return resolved.split_seed
+    return DEFAULT_SPLIT_SEED
+
+
+def _open(
+    source: str,
+    path: Any,
+    schema: Any,
+    split_seed: int | None,
+    home: Any,
+    progress: bool,
+    *,
+    remember: bool,
+) -> Dataset:
+    if split_seed is not None and (
+        isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0
+    ):
         raise DatasetError(f"split_seed must be an integer >= 0, got {split_seed!r}")
-    opener, _ = SOURCES[source]
+    if not isinstance(source, str) or not source:
+        raise DatasetError(
+            f"dataset must be a source, a prepared dataset's name or a fingerprint: {source!r}"
+        )
     home_dir = kdbench_home(home)
-    opened = opener(path, schema, home_dir)
+    if source in SOURCES:
+        seed = DEFAULT_SPLIT_SEED if split_seed is None else split_seed
+        return _prepare_source(source, path, schema, seed, home_dir, progress, remember=remember)
+    root = datasets_root(home_dir)
+    resolved = resolve(root, source)
+    if resolved is None:
+        names = known_names(root)
+        prepared = f"; prepared: {', '.join(names[:10])}" if names else ""
+        raise DatasetError(
+            f"no dataset source or prepared dataset named {_shown(source)}; sources: {', '.join(SOURCES)}"
+            f"{prepared} (`kdbench data list`)"
+        )
+    if path is not None or schema is not None:
+        flags = " and ".join(f for f, v in (("--path", path), ("--schema", schema)) if v is not None)
+        raise DatasetError(
+            f"{resolved.name} is a prepared dataset (from {resolved.path}): drop {flags}, or prepare it "
+            f"again with `kdbench data prepare {resolved.source} --path FILE --schema FILE`"
+        )
+    seed = resolved.split_seed if split_seed is None else split_seed
+    if resolved.entry is not None and seed == resolved.split_seed:
+        return load_entry(resolved.entry)
+    if resolved.path is not None and not os.path.exists(resolved.path):
+        kept = _kept_entry(root, resolved.name, seed)
+        if kept is not None:
+            return kept
+        raise DatasetError(
+            f"dataset {resolved.name}: its file {resolved.path} is gone and no prepared copy has split seed "
+            f"{seed}; prepare it again with `kdbench data prepare {resolved.source} --path FILE`"
+        )
+    return _prepare_source(
+        resolved.source, resolved.path, resolved.schema, seed, home_dir, progress, remember=False
+    )
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:57] + "...")
+
+
+def _kept_entry(root: Path, name: str, seed: int) -> Dataset | None:
+    """The newest cached entry of ``name`` at split seed ``seed`` (its file gone, its arrays kept)."""
+    for meta in entries(root):
+        if meta.get("name") == name and meta["protocol"].get("split", {}).get("seed") == seed:
+            return load_entry(Path(meta["path"]))
+    return None
+
+
+def _prepare_source(
+    source: str, path: Any, schema: Any, split_seed: int, home_dir: Path, progress: bool, *, remember: bool
+) -> Dataset:
+    opener, description = SOURCES[source]
+    if path is None and source not in PATH_OPTIONAL:
+        raise DatasetError(f"{source} needs --path; {description}")
+    table = source in TABLE_SOURCES
+    opened = opener(path, schema, home_dir, split_seed) if table else opener(path, schema, home_dir)
+    root = datasets_root(home_dir)
+    resolved = None
+    if table:
+        if opened.name in SOURCES:
+            raise DatasetError(
+                f"dataset name {opened.name!r} is a source name; give the table its own name: `name: NEW` in "
+                "its schema, or --name NEW on `kdbench data prepare`"
+            )
+        file = str(opened.identity["data"]["path"])
+        claim_name(root, opened.name, source, file)
+        mapping = {**load_schema(schema).to_mapping(), "name": opened.name}
+        resolved = Resolved(opened.name, source, file, mapping, split_seed)
     protocol = full_protocol(opened, split_seed)
     key = canonical_hash(
         {"cache_version": CACHE_VERSION, "source": source, "identity": opened.identity, "protocol": protocol}
     )[:32]
-    root = datasets_root(home_dir)
-    cached = lookup(root, key)
-    if cached is not None:
-        return cached
-    with progress_bar(progress) as bar, temporary_entry(root) as tmp:
-        meta = build_entry(opened, tmp, split_seed, bar)
-        meta["key"] = key
-        meta["identity"] = opened.identity
-        entry = commit_entry(root, tmp, meta, key)
-    return load_entry(Path(entry))
+    dataset = lookup(root, key)
+    if dataset is None:
+        with progress_bar(progress) as bar, temporary_entry(root) as tmp:
+            meta = build_entry(opened, tmp, split_seed, bar)
+            meta["key"] = key
+            meta["identity"] = opened.identity
+            # What prepares this entry again (``--dataset NAME`` or a fingerprint with another split seed).
+            meta["prepared"] = {
+                "path": resolved.path if resolved else _resolved_path(path),
+                "schema": resolved.schema if resolved else None,
+            }
+            if opened.learned:
+                meta["learned"] = opened.learned
+            entry = commit_entry(root, tmp, meta, key)
+        dataset = load_entry(Path(entry))
+    if resolved is not None:
+        record_name(root, resolved, dataset.fingerprint, replace=remember)
+    return dataset
+
+
+def _resolved_path(path: Any) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())

@@ -4,7 +4,7 @@ identity, chunk reader) and the :class:`Recipe` of training settings that suit i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.data._encode import Chunk
@@ -22,7 +22,9 @@ class Source:
 
     ``identity`` holds what the cache key needs to recognise the same input without reading it (file paths,
     sizes, mtimes, or the pinned wheel's hash); ``protocol`` holds every preprocessing rule and is part of
-    both the key and the fingerprint.
+    both the key and the fingerprint. ``learned`` is filled while reading with what the rules learned from
+    the data (a table's quantile edges): a function of the bytes and the protocol, recorded in the entry's
+    meta, never hashed.
     """
 
     source: str
@@ -32,6 +34,7 @@ class Source:
     protocol: dict[str, Any]
     identity: dict[str, Any]
     read: Reader
+    learned: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,31 +1,24 @@
-"""Any CSV or Parquet table plus a small schema, so users bring their own CTR logs.
+"""Any CSV or Parquet table plus a schema (:mod:`bench.data._schema`, ``docs/datasets.md``), so users bring
+their own logs.
 
-A schema is a YAML file (or a mapping, or CLI flags) with these keys::
-
-    label: click                 # required: a 0/1 column (ints, floats or booleans)
-    categorical: [site, device]  # columns whose distinct values are tokens
-    numeric:                     # columns discretised into tokens by a rule:
-      price: log_square          #   Criteo's rule: v > 2 -> ceil(ln(v)^2 + 1), others kept
-      age: identity              #   every distinct value is a token
-      score: {edges: [0, 0.5, 1]}  # bucket i = number of edges <= v (0..len(edges))
-    min_count: 5                 # categorical tokens seen fewer times (whole file) -> 0; default 1
-    sep: ","                     # csv only; the first line is the header
-    name: my-logs                # dataset name; default: the file's stem
-
-Fields are the categorical columns then the numeric ones, in schema order. Missing values (empty cells,
-nulls, NaN) → 0. Numeric tokens are never thresholded (as Criteo's integer fields). Unknown keys, columns
-absent from the table, a non-binary label and an empty table are errors.
+Cells are kept as written: ``NA``, ``None``, ``null`` are values (real categories), and only empty cells
+(Parquet nulls) and the schema's ``missing`` values are missing (code 0). Numeric text is parsed after
+trimming spaces; a value that is not a number is an error naming the column and its line (csv) or row
+(parquet). ``quantile`` rules read the numeric columns once before encoding: their edges come from the
+rows the split puts in train (the split is a function of the row count and the seed), and are recorded in
+the entry's meta (``learned.quantile_edges``).
 """
 
 from __future__ import annotations
 
+import bz2
 import csv
+import functools
+import gzip
 import hashlib
 import io
-import itertools
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bench.data._encode import Chunk, binary_labels, log_square
+from bench.data._encode import Chunk
 from bench.data._io import (
     ARROW_STRING,
     file_identity,
@@ -41,144 +34,44 @@ from bench.data._io import (
     read_delimited,
     require_file,
     short_error,
-    shown,
 )
+from bench.data._numeric import (
+    NotANumber,
+    as_arrow,
+    missing_to_null,
+    numeric_tokens,
+    quantile_edges,
+    to_floats,
+)
+from bench.data._schema import NUMERIC_RULES, TableSchema, default_name, load_schema
 from bench.data._source import Source
+from bench.data._split import split_assignment
 from bench.errors import DatasetError
 
 __all__ = ["NUMERIC_RULES", "TableSchema", "load_schema", "open_csv_table", "open_parquet_table"]
 
-NUMERIC_RULES = ("identity", "log_square")  # plus {"edges": [...]}
 ROWS_PER_CHUNK = 250_000
 PARQUET_ROWS = 250_000
-_KEYS = {"label", "categorical", "numeric", "min_count", "sep", "name"}
+_HINT = "pass the table with --path and its columns with --schema"
+
+# (first row's 0-based index, {column: values}) for each block of rows, in file order.
+Blocks = Iterator[tuple[int, dict[str, Any]]]
+# A 0-based data row -> "FILE line N" (csv) or "FILE row N" (parquet); -1 -> "FILE".
+Locate = Callable[[int], str]
 
 
-@dataclass(frozen=True)
-class TableSchema:
-    """A validated schema (see the module docstring)."""
-
-    label: str
-    categorical: list[str] = field(default_factory=list)
-    numeric: dict[str, Any] = field(default_factory=dict)
-    min_count: int = 1
-    sep: str = ","
-    name: str | None = None
-
-    @property
-    def fields(self) -> list[str]:
-        return [*self.categorical, *self.numeric]
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], where: str = "schema") -> TableSchema:
-        """Validate strictly: every problem is a DatasetError naming the key."""
-        if not isinstance(values, Mapping):
-            raise DatasetError(
-                f"{where} must be a mapping with keys {sorted(_KEYS)}, got {type(values).__name__}"
-            )
-        unknown = sorted(set(values) - _KEYS)
-        if unknown:
-            raise DatasetError(
-                f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {sorted(_KEYS)}"
-            )
-        label = values.get("label")
-        if not isinstance(label, str) or not label:
-            raise DatasetError(f"{where}: 'label' must name the 0/1 label column")
-        categorical = values.get("categorical") or []
-        if not isinstance(categorical, list) or not all(isinstance(c, str) for c in categorical):
-            raise DatasetError(f"{where}: 'categorical' must be a list of column names")
-        numeric = values.get("numeric") or {}
-        if not isinstance(numeric, Mapping):
-            raise DatasetError(
-                f"{where}: 'numeric' must map column names to a rule ({', '.join(NUMERIC_RULES)})"
-            )
-        numeric = {str(k): _check_rule(v, f"{where}: numeric.{k}") for k, v in numeric.items()}
-        fields = [*categorical, *numeric]
-        if not fields:
-            raise DatasetError(f"{where}: name at least one categorical or numeric column")
-        repeated = sorted({f for f in fields if fields.count(f) > 1} | ({label} & set(fields)))
-        if repeated:
-            raise DatasetError(
-                f"{where}: column(s) {', '.join(repeated)} listed twice (or as label and field)"
-            )
-        min_count = values.get("min_count", 1)
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            raise DatasetError(f"{where}: 'min_count' must be an integer >= 1, got {min_count!r}")
-        sep = values.get("sep", ",")
-        if not isinstance(sep, str) or len(sep) != 1:
-            raise DatasetError(f"{where}: 'sep' must be one character, got {sep!r}")
-        name = values.get("name")
-        if name is not None and (not isinstance(name, str) or not name):
-            raise DatasetError(f"{where}: 'name' must be a non-empty string")
-        return cls(label, list(categorical), numeric, min_count, sep, name)
-
-    def protocol(self, fmt: str) -> dict[str, Any]:
-        rules = {"format": fmt, "label": self.label, "categorical": self.categorical, "numeric": self.numeric}
-        rules.update({"min_count": self.min_count, "missing": "-> 0", "counted_on": "whole file"})
-        if fmt == "csv":
-            rules["sep"] = self.sep
-        return rules
-
-
-def _check_rule(rule: Any, where: str) -> Any:
-    if rule in NUMERIC_RULES:
-        return rule
-    if isinstance(rule, Mapping) and set(rule) == {"edges"}:
-        edges = rule["edges"]
-        ok = isinstance(edges, list) and edges and all(isinstance(e, int | float) for e in edges)
-        if ok and all(a < b for a, b in itertools.pairwise(edges)):
-            return {"edges": [float(e) for e in edges]}
-    raise DatasetError(
-        f"{where}: rule must be one of {', '.join(NUMERIC_RULES)} or {{edges: [increasing numbers]}}"
-    )
-
-
-def load_schema(schema: Any) -> TableSchema:
-    """A TableSchema from a TableSchema, a mapping, or the path of a YAML file."""
-    if isinstance(schema, TableSchema):
-        return schema
-    if isinstance(schema, Mapping):
-        return TableSchema.from_mapping(schema)
-    if isinstance(schema, str | os.PathLike):
-        import yaml
-
-        from bench.inputs import read_text
-
-        path = Path(schema).expanduser()
-        text = read_text(path, "schema", DatasetError, name=shown(path))
-        try:
-            values = yaml.safe_load(text)
-        except yaml.YAMLError as e:  # including reader errors: control characters, NUL bytes
-            raise DatasetError(f"schema {shown(path)} is not valid YAML: {short_error(e)}") from e
-        return TableSchema.from_mapping(values, f"schema {shown(path)}")
-    raise DatasetError(
-        "csv and parquet sources need a schema: --schema FILE.yaml or --label/--categorical flags"
-    )
-
-
-def numeric_tokens(values: np.ndarray, rule: Any) -> pa.Array:
-    """A numeric column's tokens under ``rule``; NaN (missing) stays missing (null)."""
-    values = np.asarray(values, dtype=np.float64)
-    missing = np.isnan(values)
-    values = np.where(missing, 0.0, values)
-    if rule == "identity":
-        tokens = values
-    elif rule == "log_square":
-        tokens = log_square(values)
-    else:
-        tokens = np.searchsorted(np.asarray(rule["edges"]), values, side="right").astype(np.int64)
-    return pa.array(tokens, mask=missing if missing.any() else None)
-
-
-def _source(fmt: str, file: Path, spec: TableSchema, read: Any) -> Source:
+def _source(fmt: str, file: Path, spec: TableSchema, read: Callable[..., Iterator[Chunk]]) -> Source:
+    name = spec.name or default_name(file.stem)
+    learned: dict[str, Any] = {}
     return Source(
         source=fmt,
-        name=spec.name or file.stem,
+        name=name,
         field_names=spec.fields,
-        min_counts=[spec.min_count] * len(spec.categorical) + [1] * len(spec.numeric),
-        protocol=spec.protocol(fmt),
+        min_counts=spec.min_counts(),
+        protocol=spec.protocol(fmt, name),
         identity={"data": file_identity(file)},
-        read=read,
+        read=lambda bar, digests: read(bar, digests, learned),
+        learned=learned,
     )
 
 
@@ -197,65 +90,191 @@ def _printable(name: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _chunk(spec: TableSchema, labels: np.ndarray, columns: dict[str, Any], where: str) -> Chunk:
-    """One chunk from the label values and each field's column (pandas Series, Arrow or numpy arrays)."""
-    fields = [pa.array(columns[c]) for c in spec.categorical]
-    for name, rule in spec.numeric.items():
-        try:
-            fields.append(numeric_tokens(np.asarray(columns[name], dtype=np.float64), rule))
-        except (TypeError, ValueError) as e:
-            raise DatasetError(f"{where}: numeric column {name} holds non-numbers ({short_error(e)})") from e
-    return Chunk(binary_labels(labels, f"{where}: label {spec.label}"), fields)
+def _value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _read_table(
+    fmt: str, spec: TableSchema, blocks: Callable[[list[str], bool], Blocks], locate: Locate, split_seed: int,
+    learned: dict[str, Any],
+) -> Iterator[Chunk]:  # fmt: skip
+    """The chunks of a table: the quantile pass (if any rule needs it), then one pass over every column."""
+    edges = _quantile_pass(spec, blocks, locate, split_seed, fmt) if spec.quantile_columns else {}
+    if edges:
+        learned["quantile_edges"] = edges
+    seen: list[str] = []
+    positives = 0
+    for start, columns in blocks([spec.label, *spec.fields], True):
+        labels = _labels(spec, columns[spec.label], start, locate, fmt, seen)
+        positives += int(labels.sum())
+        fields = [missing_to_null(columns[c], spec.missing) for c in spec.categorical]
+        for name, rule in spec.numeric.items():
+            values = _floats(columns[name], name, spec, start, locate, fmt)
+            fields.append(numeric_tokens(values, rule, edges.get(name)))
+        yield Chunk(labels, fields)
+    if spec.positive is not None and positives == 0:
+        raise DatasetError(
+            f"{fmt}: {locate(-1)}: no row has {spec.label} = {spec.positive!r} (values seen: "
+            f"{', '.join(_value(v) for v in seen)}); set positive: to the label value that means 1"
+        )
+
+
+def _quantile_pass(
+    spec: TableSchema, blocks: Callable[[list[str], bool], Blocks], locate: Locate, split_seed: int, fmt: str
+) -> dict[str, list[float]]:
+    """Each quantile column's edges, from the rows the split will put in train."""
+    columns = spec.quantile_columns
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
+    for start, block in blocks(columns, False):
+        for c in columns:
+            parts[c].append(_floats(block[c], c, spec, start, locate, fmt))
+    values = {c: np.concatenate(parts[c]) if parts[c] else np.empty(0) for c in columns}
+    rows = len(values[columns[0]])
+    train = split_assignment(rows, split_seed) == 0  # the same draw as the build's: (rows, seed)
+    return {c: quantile_edges(values[c][train], spec.numeric[c]["quantile"]) for c in columns}
+
+
+def _floats(column: Any, name: str, spec: TableSchema, start: int, locate: Locate, fmt: str) -> np.ndarray:
+    try:
+        return to_floats(column, spec.missing)
+    except NotANumber as e:
+        raise DatasetError(
+            f"{fmt}: {locate(start + e.row)}: numeric column {_printable(name)} holds {_value(e.value)}, "
+            f"not a number; list it under missing: in the schema, or make {_printable(name)} categorical"
+        ) from None
+
+
+def _labels(
+    spec: TableSchema, column: Any, start: int, locate: Locate, fmt: str, seen: list[str]
+) -> np.ndarray:
+    """``(rows,)`` int8 0/1; a missing or non-binary label is an error naming its line or row."""
+    arr = as_arrow(column)
+    if arr.null_count:
+        first = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
+        raise DatasetError(
+            f"{fmt}: {locate(start + first)}: no label ({arr.null_count:,} row(s) here have none); "
+            f"every row needs a {_printable(spec.label)} value"
+        )
+    if spec.positive is not None:
+        text = arr if pa.types.is_string(arr.type) else pc.cast(arr, pa.string())
+        if len(seen) < 5:
+            seen.extend(v for v in pc.unique(text.slice(0, 10_000)).to_pylist()[:5] if v not in seen)
+            del seen[5:]
+        return pc.equal(text, spec.positive).to_numpy(zero_copy_only=False).astype(np.int8)
+    if pa.types.is_boolean(arr.type):
+        return arr.to_numpy(zero_copy_only=False).astype(np.int8)
+    if not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
+        first = arr[0].as_py()
+        raise DatasetError(
+            f"{fmt}: {locate(start)}: label {_printable(spec.label)} holds {_value(first)}, not 0 or 1; "
+            f"set positive: VALUE in the schema (or --positive VALUE) to say which value means 1"
+        )
+    values = arr.to_numpy(zero_copy_only=False)
+    bad = np.flatnonzero((values != 0) & (values != 1))
+    if bad.size:
+        raise DatasetError(
+            f"{fmt}: {locate(start + int(bad[0]))}: label {_printable(spec.label)} must be 0 or 1, found "
+            f"{values[bad[0]].item()!r} ({bad.size:,} row(s) here); set positive: VALUE in the schema (or "
+            "--positive VALUE) to binarise it"
+        )
+    return values.astype(np.int8)
 
 
 # -- csv -------------------------------------------------------------------------------------------------
 
 
-def open_csv_table(path: str | os.PathLike[str] | None, schema: Any, home: Path) -> Source:
+def open_csv_table(
+    path: str | os.PathLike[str] | None, schema: Any, home: Path, split_seed: int = 2022
+) -> Source:
     spec = load_schema(schema)
-    file = require_file(path, "csv", "pass the table with --path and its columns with --schema")
-    return _source("csv", file, spec, lambda bar, digests: _read_csv(file, spec, bar, digests))
+    file = require_file(path, "csv", _HINT)
+    return _source("csv", file, spec, functools.partial(_read_csv, file, spec, split_seed=split_seed))
 
 
-def _read_csv(file: Path, spec: TableSchema, bar: Any, digests: dict[str, str]) -> Iterator[Chunk]:
+def _read_csv(
+    file: Path,
+    spec: TableSchema,
+    bar: Any,
+    digests: dict[str, str],
+    learned: dict[str, Any],
+    *,
+    split_seed: int,
+) -> Iterator[Chunk]:
     header = first_text_line(file, "csv", "a CSV table is UTF-8 text with a header line")
     try:
         names = next(csv.reader(io.StringIO(header), delimiter=spec.sep), [])
     except csv.Error as e:  # a field over csv's size limit, a NUL byte
         raise DatasetError(f"csv: {file} line 1 is not a header line ({short_error(e)})") from e
     _check_columns(spec, names, file)
-    frames = read_delimited(
-        file,
-        what="csv",
-        hint="fix the file or the schema",
-        bar=bar,
-        digests=digests,
-        sep=spec.sep,
-        columns=len(names),
-        header_lines=1,
-        rows_per_chunk=ROWS_PER_CHUNK,
-        quoting=csv.QUOTE_MINIMAL,
-        header=0,
-        usecols=[spec.label, *spec.fields],
-        dtype={**dict.fromkeys(spec.categorical, ARROW_STRING), **dict.fromkeys(spec.numeric, "float64")},
-    )
-    rows = 0
-    for frame in frames:
-        where = f"csv: {file} rows {rows + 1:,}-{rows + len(frame):,}"
-        rows += len(frame)
-        yield _chunk(spec, frame[spec.label].to_numpy(), frame, where)
+
+    def blocks(columns: list[str], hashed: bool) -> Blocks:
+        text = dict.fromkeys([c for c in columns if c != spec.label or spec.positive], ARROW_STRING)
+        frames = read_delimited(
+            file,
+            what="csv",
+            hint="fix the file or the schema",
+            bar=bar,
+            digests=digests if hashed else {},
+            sep=spec.sep,
+            columns=len(names),
+            header_lines=1,
+            rows_per_chunk=ROWS_PER_CHUNK,
+            quoting=csv.QUOTE_MINIMAL,
+            header=0,
+            usecols=columns,
+            dtype=text,
+            keep_default_na=False,  # NA, None, null... are values; only empty cells are missing
+            na_values=[""],
+        )
+        start = 0
+        for frame in frames:
+            yield start, {c: frame[c].array if c in text else frame[c].to_numpy() for c in columns}
+            start += len(frame)
+
+    def locate(row: int) -> str:  # row -1: the file as a whole
+        return str(file) if row < 0 else f"{file} line {_csv_line(file, spec.sep, row):,}"
+
+    yield from _read_table("csv", spec, blocks, locate, split_seed, learned)
+
+
+def _csv_line(file: Path, sep: str, row: int) -> int:
+    """The 1-based line where data row ``row`` (0-based, after the header) starts: a re-read on the error
+    path only, so quoted line breaks and blank lines (which pandas skips) are counted exactly."""
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(file.suffix.lower(), open)
+    with opener(file, "rt", encoding="utf-8-sig", newline="", errors="replace") as f:
+        reader = csv.reader(f, delimiter=sep)
+        next(reader, None)
+        data, before = 0, reader.line_num
+        for record in reader:
+            if record:
+                if data == row:
+                    return before + 1
+                data += 1
+            before = reader.line_num
+    return before + 1
 
 
 # -- parquet ---------------------------------------------------------------------------------------------
 
 
-def open_parquet_table(path: str | os.PathLike[str] | None, schema: Any, home: Path) -> Source:
+def open_parquet_table(
+    path: str | os.PathLike[str] | None, schema: Any, home: Path, split_seed: int = 2022
+) -> Source:
     spec = load_schema(schema)
-    file = require_file(path, "parquet", "pass the table with --path and its columns with --schema")
-    return _source("parquet", file, spec, lambda bar, digests: _read_parquet(file, spec, bar, digests))
+    file = require_file(path, "parquet", _HINT)
+    return _source("parquet", file, spec, functools.partial(_read_parquet, file, spec, split_seed=split_seed))
 
 
-def _read_parquet(file: Path, spec: TableSchema, bar: Any, digests: dict[str, str]) -> Iterator[Chunk]:
+def _read_parquet(
+    file: Path,
+    spec: TableSchema,
+    bar: Any,
+    digests: dict[str, str],
+    learned: dict[str, Any],
+    *,
+    split_seed: int,
+) -> Iterator[Chunk]:
     import pyarrow.parquet as pq
 
     try:
@@ -264,24 +283,22 @@ def _read_parquet(file: Path, spec: TableSchema, bar: Any, digests: dict[str, st
         raise DatasetError(f"parquet: {file} is not a Parquet file ({short_error(e)})") from e
     with table:
         _check_columns(spec, table.schema_arrow.names, file)
-        advance = bar.task(f"reading {file.name}", table.metadata.num_rows)
-        batches = table.iter_batches(batch_size=PARQUET_ROWS, columns=[spec.label, *spec.fields])
-        rows = 0
-        try:
-            for batch in batches:
-                where = f"parquet: {file} rows {rows + 1:,}-{rows + batch.num_rows:,}"
-                label = batch.column(spec.label)
-                if label.null_count:
-                    raise DatasetError(f"{where}: {label.null_count} row(s) have no label")
-                columns = {name: batch.column(name) for name in spec.categorical}
-                for name in spec.numeric:
-                    columns[name] = pc.cast(batch.column(name), pa.float64()).to_numpy(zero_copy_only=False)
-                yield _chunk(spec, label.to_numpy(zero_copy_only=False), columns, where)
-                rows += batch.num_rows
-                advance(batch.num_rows)
-        except (pa.ArrowException, OSError) as e:
-            raise DatasetError(f"parquet: {file} (after row {rows:,}): {short_error(e)}") from e
-        if rows == 0:
-            raise DatasetError(f"parquet: {file} has no rows")
+
+        def blocks(columns: list[str], counted: bool) -> Blocks:
+            advance = bar.task(f"reading {file.name}", table.metadata.num_rows) if counted else None
+            rows = 0
+            try:
+                for batch in table.iter_batches(batch_size=PARQUET_ROWS, columns=columns):
+                    yield rows, {c: batch.column(c) for c in columns}
+                    rows += batch.num_rows
+                    if advance is not None:
+                        advance(batch.num_rows)
+            except (pa.ArrowException, OSError) as e:
+                raise DatasetError(f"parquet: {file} (after row {rows:,}): {short_error(e)}") from e
+            if rows == 0:
+                raise DatasetError(f"parquet: {file} has no rows")
+
+        locate = lambda row: str(file) if row < 0 else f"{file} row {row + 1:,}"  # noqa: E731
+        yield from _read_table("parquet", spec, blocks, locate, split_seed, learned)
     with open(file, "rb") as f:
         digests["data"] = hashlib.file_digest(f, "sha256").hexdigest()

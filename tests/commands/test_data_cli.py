@@ -70,7 +70,7 @@ def test_csv_schema_flags(tmp_path, capsys):
     assert schema_from_flags() is None
     assert schema_from_flags(label="y", numeric="a:log_square,b") == {
         "label": "y",
-        "numeric": {"a": "log_square", "b": "identity"},
+        "numeric": {"a": "log_square", "b": {"quantile": 10}},  # a column without a rule: quantile
     }
     schema = tmp_path / "s.yaml"
     schema.write_text("label: click\ncategorical: [site]\n")

@@ -132,7 +132,7 @@ def test_info_is_json_and_has_the_contract_keys(criteo):
 
 
 def test_unknown_source_and_bad_seed(criteo):
-    with pytest.raises(DatasetError, match="unknown dataset source 'kaggle'"):
+    with pytest.raises(DatasetError, match="no dataset source or prepared dataset named 'kaggle'"):
         prepare("kaggle")
     with pytest.raises(DatasetError, match="split_seed"):
         prepare("criteo", path=criteo, split_seed="1")  # type: ignore[arg-type]

@@ -1,0 +1,139 @@
+"""Dataset names: what a user types after ``--dataset`` once a table is prepared.
+
+A table (csv, parquet) is prepared under a name (its schema's ``name:``, ``--name``, or the file's stem).
+The name is recorded in ``$KDBENCH_HOME/datasets/.names/<name>.json`` with what it was prepared from: the
+source, the file's resolved path, the schema (as a mapping) and the split seed. ``--dataset adult`` then
+prepares that source again (a cache hit: a few ``stat`` calls) with the recorded split seed, or another
+one given with ``--split-seed``.
+
+A name belongs to one file: preparing another file under a taken name is refused (both files named
+``adult.csv`` in different folders: the second needs its own name), unless the first file is gone (a moved
+file takes its name along). ``kdbench data prepare`` (and :func:`bench.data.prepare` from a source) records
+the schema and split seed it was given; ``train``/``sweep`` from a source only record a name not yet taken,
+so a ``--split-seed`` there never changes what ``--dataset adult`` means.
+
+A fingerprint (or a prefix of 6+ hex digits) names one exact cache entry, split included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.data._cache import entries
+from bench.errors import DatasetError
+
+__all__ = ["Resolved", "claim_name", "known_names", "record_name", "resolve"]
+
+_FINGERPRINT = re.compile(r"[0-9a-f]{6,32}")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a dataset name or fingerprint stands for: the arguments that prepare it again."""
+
+    name: str
+    source: str
+    path: str | None
+    schema: dict[str, Any] | None
+    split_seed: int
+    entry: Path | None = None  # a fingerprint's exact entry (None: a name, prepared again from the file)
+
+
+def _names_dir(root: Path) -> Path:
+    return root / ".names"
+
+
+def _read(root: Path, name: str) -> dict[str, Any] | None:
+    if "/" in name or name.startswith("."):
+        return None
+    try:
+        record = json.loads((_names_dir(root) / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("name") == name else None
+
+
+def known_names(root: Path) -> list[str]:
+    """Every recorded name, sorted."""
+    folder = _names_dir(root)
+    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+
+def claim_name(root: Path, name: str, source: str, path: str | None) -> None:
+    """Refuse ``name`` when it is recorded for another file that still exists (nothing is written)."""
+    record = _read(root, name)
+    if record is None or (record["source"], record["path"]) == (source, path):
+        return
+    if record["path"] is not None and not os.path.exists(record["path"]):
+        return  # the file it named is gone: the name moves with the user's new file
+    raise DatasetError(
+        f"dataset name {name!r} is taken by {record['path']} ({record['source']}); give this table its own "
+        "name: `name: NEW` in its schema, or --name NEW on `kdbench data prepare`"
+    )
+
+
+def record_name(root: Path, resolved: Resolved, fingerprint: str, *, replace: bool) -> None:
+    """Record ``resolved`` under its name; an existing record of the same file is kept unless ``replace``."""
+    existing = _read(root, resolved.name)
+    same = existing is not None and (existing["source"], existing["path"]) == (resolved.source, resolved.path)
+    if same and not replace:
+        return
+    record = {
+        "name": resolved.name,
+        "source": resolved.source,
+        "path": resolved.path,
+        "schema": resolved.schema,
+        "split_seed": resolved.split_seed,
+        "fingerprint": fingerprint,
+        "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    folder = _names_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{resolved.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
+    os.replace(tmp, folder / f"{resolved.name}.json")
+
+
+def resolve(root: Path, text: str) -> Resolved | None:
+    """The dataset ``text`` names: a recorded name, a fingerprint (prefix), or the name of an entry
+    prepared before names were recorded; None when nothing matches. An ambiguous prefix is an error."""
+    record = _read(root, text)
+    if record is not None:
+        return Resolved(
+            record["name"], record["source"], record["path"], record["schema"], int(record["split_seed"])
+        )
+    cached = entries(root)
+    if _FINGERPRINT.fullmatch(text):
+        hits = [m for m in cached if str(m.get("fingerprint", "")).startswith(text)]
+        if len(hits) > 1:
+            shown = ", ".join(f"{m['fingerprint']} ({m['name']})" for m in hits[:5])
+            raise DatasetError(f"dataset {text!r} matches several fingerprints ({shown}): give more digits")
+        if hits:
+            return _from_meta(hits[0], exact=True)
+    named = [m for m in cached if m.get("name") == text]  # newest first
+    return _from_meta(named[0], exact=False) if named else None
+
+
+def _from_meta(meta: dict[str, Any], *, exact: bool) -> Resolved:
+    prepared = meta.get("prepared") or {}
+    identity = (meta.get("identity") or {}).get("data")
+    path = prepared.get("path", identity.get("path") if isinstance(identity, dict) else None)
+    schema = prepared.get("schema")
+    if schema is None and meta["source"] in ("csv", "parquet"):
+        schema = _schema_from_protocol(meta["protocol"], meta["name"])
+    seed = int(meta["protocol"].get("split", {}).get("seed", 2022))
+    entry = Path(meta["path"]) if exact else None
+    return Resolved(meta["name"], meta["source"], path, schema, seed, entry)
+
+
+def _schema_from_protocol(protocol: dict[str, Any], name: str) -> dict[str, Any]:
+    """An entry from before schemas were recorded: its protocol holds the same rules."""
+    keys = ("label", "categorical", "numeric", "min_count", "sep")
+    return {"name": name, **{k: protocol[k] for k in keys if k in protocol}}
