@@ -4,25 +4,38 @@ Prints, side by side in one run on this machine:
 - the full three-phase chain's wall time (trial and whole process) with the paper's default config;
 - training samples/s per phase against the bare model step (same batches, no loop around it) and their ratio;
 - the time to evaluate the validation set;
-- a CIN [200, 200, 200] training step against the machine's own matmul FLOP rate.
+- a CIN [200, 200, 200] training step against the machine's own matmul FLOP rate;
+- serving latency (``bench.latency``: one thread, inference mode, after warm-up) of the CrossNet teacher and
+  the DAGFM student (folded, as served, and the training forward), at batch 1 and 4096, with each one's
+  GFLOP/s beside the machine's one-thread matmul rate, measured alternately in the same run
+  (``--latency-only``: just this part, on a freshly initialised model);
+- with ``--chain`` instead: ``kdbench train --dataset ml-100k --no-teacher-cache`` timed in a fresh process,
+  broken down into interpreter start, imports, data load, start-up to the first batch, each phase and the
+  latency measurement.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
-PROCESS_START = time.perf_counter()
+PROCESS_START, PROCESS_START_CPU = time.perf_counter(), time.process_time()
 
 import torch  # noqa: E402
 
 from bench.batches import epoch_batches, to_tensor_split  # noqa: E402
 from bench.config import TrialConfig  # noqa: E402
 from bench.data import prepare  # noqa: E402
+from bench.latency import call_times, one_thread  # noqa: E402
 from bench.trial import _PhaseTrainer, run_trial  # noqa: E402
 from models import KDDAGFM  # noqa: E402
-from models.cost import teacher_flops  # noqa: E402
+from models.cost import student_flops, teacher_flops  # noqa: E402
 
 
 def loop_vs_bare_step(cfg: TrialConfig, dataset, phase: str, repeats: int = 3) -> tuple[float, float]:
@@ -128,6 +141,224 @@ def cin_step(dataset, layers: list[int], batch_size: int = 1024, steps: int = 5)
     return seconds, 3 * 2 * macs * batch_size / seconds / 1e9
 
 
+def serving_latencies(cfg: TrialConfig, dataset, rounds: int = 5) -> None:
+    """Print teacher vs student serving latency and GFLOP/s at batch 1 and 4096, one thread.
+
+    The forwards are timed round-robin ``rounds`` times (each a median of ``bench.latency``) and the
+    median of the rounds is printed, so a burst of load on a shared machine lands on all of them. Each
+    row also gives the page faults of one call at batch 4096: the teacher allocates its multi-megabyte
+    intermediates afresh on every call, as it does when served, while the folded student reuses its work
+    buffers. So that the ratio can be judged without that difference, the CrossNet teacher is also timed
+    through reused buffers (a reference only: neither the trial nor serving runs the teacher that way).
+    """
+    torch.manual_seed(cfg.seed)
+    model = KDDAGFM(
+        dataset.vocab_sizes, cfg.embedding_size, cfg.teacher, cfg.teacher_kwargs(), cfg.student_kwargs()
+    ).eval()
+    f = len(dataset.vocab_sizes)
+    macs = {
+        "teacher": teacher_flops(cfg.teacher, f, cfg.embedding_size, **cfg.teacher_kwargs()),
+        "student": student_flops(f, cfg.embedding_size, **cfg.student_kwargs()),
+    }
+
+    def training_forward(x: torch.Tensor) -> torch.Tensor:
+        return model.student(model.embedding(x))
+
+    forwards = {
+        "teacher": lambda x: model.predict(x, "teacher_training"),
+        "student": lambda x: model.predict(x, "finetuning"),
+        "student (training forward)": training_forward,
+    }
+    if cfg.teacher == "crossnet":
+        forwards["teacher, reused buffers (ref.)"] = _crossnet_reusing_buffers(model)
+    macs.update({name: macs[name.split(" ")[0].strip(",")] for name in forwards})
+    test = torch.from_numpy(dataset.test.x.astype("int64"))
+    inputs = {1: test[:1], 4096: test[torch.arange(4096) % len(test)]}
+    clocks = ("wall", "cpu")
+    times = {(clock, n, b): [] for clock in clocks for n in forwards for b in inputs}
+    with one_thread():
+        peak = matmul_gflops(n=512)
+        for _ in range(rounds):
+            for name, batch in itertools.product(forwards, inputs):
+                runs = call_times(forwards[name], inputs[batch], torch.device("cpu"), budget_s=0.1)
+                for clock, samples in zip(clocks, runs, strict=True):
+                    times[(clock, name, batch)].append(1000 * statistics.median(samples))
+        faults = {name: _page_faults(forward, inputs[4096]) for name, forward in forwards.items()}
+    ms = {key: statistics.median(samples) for key, samples in times.items()}
+    print(
+        f"\nserving latency, 1 thread (median of {rounds} alternating rounds); "
+        f"matmul 512x512: {peak:.1f} GFLOP/s"
+    )
+    for clock in clocks:
+        print(
+            "wall time (what a caller waits):"
+            if clock == "wall"
+            else "thread CPU time (the same runs without the time spent waiting for a core: a quiet "
+            "machine's wall time):"
+        )
+        for name in forwards:
+            row = []
+            for batch in inputs:
+                gflops = 2 * macs[name] * batch / (ms[(clock, name, batch)] / 1000) / 1e9
+                row.append(f"batch {batch:>4}: {ms[(clock, name, batch)]:7.3f} ms {gflops:6.1f} GFLOP/s")
+            faulted = f"  {faults[name]:>5.0f} faults/call" if clock == "wall" else ""
+            print(f"  {name:<31} {macs[name]:>7,} MACs  " + "  ".join(row) + faulted)
+        for teacher in [name for name in forwards if name.startswith("teacher")]:
+            ratios = [
+                f"{100 * ms[(clock, 'student', b)] / ms[(clock, teacher, b)]:.0f} % at batch {b}"
+                for b in inputs
+            ]
+            print(f"  student / {teacher}: " + ", ".join(ratios))
+
+
+def _crossnet_reusing_buffers(model: KDDAGFM):
+    """The CrossNet teacher's forward (embedding included) writing every intermediate into buffers kept
+    across calls: the same arithmetic as ``CrossNet.forward``, no fresh allocation per call."""
+    teacher, emb = model.teacher, model.embedding
+    buffers: dict[int, tuple[torch.Tensor, ...]] = {}
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        b, n = x.shape[0], teacher.linear.in_features
+        if b not in buffers:
+            buffers[b] = (torch.empty_like(x), torch.empty(b, n), torch.empty(b, n), torch.empty(b, n))
+        index, x0, wx, state = buffers[b]
+        torch.add(x, emb.offsets, out=index)
+        torch.index_select(emb.embedding.weight, 0, index.view(-1), out=x0.view(-1, emb.embedding_size))
+        current = x0
+        for layer in range(teacher.depth):  # x_{l+1} = x0 ⊙ (W_l x_l + b_l) + x_l
+            torch.addmm(teacher.bias[layer], current, teacher.weight[layer].t(), out=wx)
+            current = torch.add(wx.mul_(x0), current, out=state)
+        return torch.addmv(teacher.linear.bias, current, teacher.linear.weight[0])
+
+    return forward
+
+
+def _page_faults(forward, x: torch.Tensor, calls: int = 5) -> float:
+    """Minor page faults per call of ``forward(x)`` (after one warm-up call)."""
+    import resource
+
+    with torch.inference_mode():
+        forward(x)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(calls):
+            forward(x)
+        return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
+# Modules the chain has no use for before its first batch (the test of lazy imports checks the same list).
+HEAVY_MODULES = ("ray", "optuna", "plotly", "sqlalchemy", "sklearn", "scipy", "pandas", "pyarrow")
+
+
+def chain(max_epochs: int, patience: int) -> None:
+    """Run ``kdbench train --dataset ml-100k --no-teacher-cache`` in a fresh process and print where its
+    time goes: interpreter start, imports, data load, the rest of the start-up to the first batch, each
+    phase, the latency measurement, the remainder. Wall time, and the process's CPU time beside it: on a
+    shared machine the start-up's CPU time (one thread) is what its wall time comes to on a quiet one."""
+    prepare("ml-100k")  # cached beforehand: the child's data load is the cached load, as in every sweep
+    with tempfile.TemporaryDirectory(prefix="kdbench-chain-") as tmp:
+        argv = ["train", "--dataset", "ml-100k", "--no-teacher-cache", "--quiet", "--artifacts", tmp,
+                "--set", f"max_epochs={max_epochs}", "--set", f"patience={patience}"]  # fmt: skip
+        command = [sys.executable, "-m", "bench.bench_trial", "--chain-child", *argv]
+        spawned, start = time.time(), time.perf_counter()
+        child = subprocess.run(command, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    lines = [line for line in child.stderr.splitlines() if line.startswith(_CHAIN_MARK)]
+    if child.returncode or not lines:
+        sys.exit(f"the chain failed (exit {child.returncode}):\n{child.stderr[-2000:]}")
+    marks = json.loads(lines[-1][len(_CHAIN_MARK) :])
+    if "first batch" not in marks or "data load" not in marks:
+        sys.exit("the chain ran, but bench.data.open_dataset or _PhaseTrainer._train_epoch was never called")
+    # (wall, CPU) seconds of each step; the child's marks count from its PROCESS_START
+    interpreter = (marks["t0"] - spawned, marks["cpu0"])
+    imports, first, end = marks["imports"], marks["first batch"], marks["end"]
+    data_start, data = marks["data load"][:2], marks["data load"][2:]
+    latency = marks.get("latency measure", [0.0, 0.0, 0.0, 0.0])[2:]
+    phases = [(f"phase {name}", tuple(seconds)) for name, seconds in marks["phases"].items()]
+
+    def minus(a, *others):
+        return tuple(x - sum(o[i] for o in others) for i, x in enumerate(a))
+
+    rows = [
+        ("interpreter start", interpreter),
+        ("imports (torch, bench, models)", minus(imports, (0.0, marks["cpu0"]))),
+        ("until the data load", minus(data_start, imports)),
+        ("data load (cached)", tuple(data)),
+        ("model, splits, first optimizer", minus(first, data_start, data)),
+        ("= start-up to the first batch", (interpreter[0] + first[0], first[1])),
+        *phases,
+        ("latency measurement", tuple(latency)),
+        ("the rest (artifact, tables)", minus(end, first, *(p for _, p in phases), latency)),
+        ("interpreter exit", (wall - interpreter[0] - end[0], float("nan"))),
+    ]
+    print(
+        f"kdbench train --dataset ml-100k --no-teacher-cache (max_epochs {max_epochs}, patience {patience}): "
+        f"{wall:.2f} s process wall time\n  {'':<36} {'wall':>7}   {'CPU':>7}"
+    )
+    for name, (seconds, cpu) in rows:
+        print(f"  {name:<36} {seconds:7.2f} s {cpu:7.2f} s")
+    print(f"  heavy modules loaded at the first batch: {', '.join(marks['heavy']) or 'none'}")
+    print("  targets (issue 14): start-up to the first batch <= 1.5 s, latency measurement <= 0.5 s")
+
+
+_CHAIN_MARK = "KDBENCH_CHAIN "
+
+
+def _chain_child(argv: list[str]) -> int:
+    """Run ``kdbench ARGV`` here, timing its steps, and print the times as one JSON line on stderr: each
+    mark is ``[wall, CPU]`` seconds since this process started (PROCESS_START; CPU: the process's), each
+    duration ``[start wall, start CPU, wall, CPU]``. The modules imported first are ones ``train`` imports
+    before its first batch anyway."""
+    import bench.cli
+    import bench.data
+    import bench.trial
+
+    def now() -> list[float]:
+        return [time.perf_counter() - PROCESS_START, time.process_time()]
+
+    marks: dict = {
+        "t0": time.time() - (time.perf_counter() - PROCESS_START),
+        "cpu0": PROCESS_START_CPU,
+        "imports": now(),
+        "phases": {},
+    }
+
+    def timed(owner, name: str, record) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            start = now()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                end = now()
+                record(args, start, [end[0] - start[0], end[1] - start[1]])
+
+        setattr(owner, name, wrapper)
+
+    def first_batch(args, start: list[float], took: list[float]) -> None:
+        if "first batch" not in marks:
+            marks["first batch"] = start
+            marks["heavy"] = [name for name in HEAVY_MODULES if name in sys.modules]
+
+    def add(key: str):
+        def record(args, start: list[float], took: list[float]) -> None:
+            before = marks.get(key, [*start, 0.0, 0.0])
+            marks[key] = [*before[:2], before[2] + took[0], before[3] + took[1]]
+
+        return record
+
+    timed(bench.data, "open_dataset", add("data load"))
+    timed(bench.trial._PhaseTrainer, "_train_epoch", first_batch)
+    timed(
+        bench.trial._PhaseTrainer, "run", lambda args, start, took: marks["phases"].__setitem__(args[1], took)
+    )
+    timed(bench.trial, "_latencies", add("latency measure"))
+    code = bench.cli.main(argv)
+    marks["end"] = now()
+    print(_CHAIN_MARK + json.dumps(marks), file=sys.stderr)
+    return code
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -135,10 +366,24 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=30, help="cap per phase (RecBole reference: 30)")
     parser.add_argument("--patience", type=int, default=5, help="early-stopping patience (reference: 5)")
     parser.add_argument("--skip-cin", action="store_true")
+    parser.add_argument("--latency-only", action="store_true", help="only the serving latencies")
+    parser.add_argument(
+        "--chain",
+        action="store_true",
+        help="only the start-up / phase / latency breakdown of `kdbench train` in a fresh process",
+    )
+    if sys.argv[1:2] == ["--chain-child"]:  # the process --chain times
+        sys.exit(_chain_child(sys.argv[2:]))
     args = parser.parse_args()
+    if args.chain:
+        chain(args.max_epochs, args.patience)
+        return
 
     dataset = prepare("ml-100k")
     cfg = TrialConfig.from_dict({"max_epochs": args.max_epochs, "patience": args.patience})
+    if args.latency_only:
+        serving_latencies(cfg, dataset)
+        return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; ml-100k {dataset.num_rows:,} rows")
     print(f"config: {cfg.to_dict()}")
 
@@ -177,6 +422,7 @@ def main() -> None:
             f"CIN [200,200,200] training step (batch 1024): {seconds * 1000:.0f} ms, {achieved:.1f} GFLOP/s "
             f"= {100 * achieved / peak:.0f} % of this machine's 1024x1024 matmul rate ({peak:.1f} GFLOP/s)"
         )
+    serving_latencies(cfg, dataset)
 
 
 if __name__ == "__main__":

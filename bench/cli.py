@@ -19,7 +19,7 @@ from bench.errors import KdbenchError
 __all__ = ["build_parser", "main", "one_line"]
 
 # Explicit registry: the order is the order of ``kdbench --help``.
-COMMAND_GROUPS = ("demo", "train", "sweep", "data", "space", "report", "regress", "db")
+COMMAND_GROUPS = ("demo", "train", "sweep", "data", "space", "report", "regress", "db", "student")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 
 __all__ = ["auc", "logloss_from_logits"]
 
@@ -14,6 +13,10 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
     Returns NaN when only one class is present (AUC is undefined there), instead of raising.
     """
+    # Imported here: scikit-learn (with SciPy, pandas, pyarrow) is most of a second of start-up, not
+    # needed before the first validation.
+    from sklearn.metrics import roc_auc_score
+
     if labels.min() == labels.max():
         return float("nan")
     return float(roc_auc_score(labels, scores))

@@ -15,6 +15,7 @@ from ._dagfm import DAGFM
 from ._dcnv2 import DCNv2
 from ._dnn import DNN
 from ._embedding import FieldEmbedding
+from ._folded import FoldedStudent, fold_student
 from ._xdeepfm import XDeepFM
 
 __all__ = ["KDDAGFM", "PHASES", "TEACHERS"]
@@ -85,6 +86,9 @@ class KDDAGFM(nn.Module):
         self.teacher = teacher_cls(num_fields, embedding_size, **teacher_kwargs)
         self.student = DAGFM(num_fields, embedding_size, **student_kwargs)
         self.phase: str | None = None
+        # (weight tensors, their key, FoldedStudent) of the last inference-mode student prediction; a tuple,
+        # so that nn.Module does not register the folded copy as a submodule (nor put it in the state dict).
+        self._folded: tuple[tuple, tuple, FoldedStudent] | None = None
 
     def set_phase(self, phase: str) -> list[nn.Parameter]:
         """Freeze / unfreeze for ``phase`` and return the parameters it trains (for the optimiser).
@@ -107,6 +111,8 @@ class KDDAGFM(nn.Module):
     def train(self, mode: bool = True) -> KDDAGFM:
         """As ``nn.Module.train``, but keep the submodules the current phase freezes in eval mode."""
         super().train(mode)
+        if mode:
+            self._folded = None  # training changes the weights: the next inference folds them again
         if self.phase is not None:
             for name in ("embedding", "teacher", "student"):
                 if name not in _TRAINED[self.phase]:
@@ -121,11 +127,37 @@ class KDDAGFM(nn.Module):
         """``x`` LongTensor ``(batch, fields)`` -> logits ``(batch,)``.
 
         The teacher's logits in teacher_training, the student's otherwise. Autograd follows the caller's
-        context: wrap evaluation in ``torch.inference_mode()``.
+        context: wrap evaluation in ``torch.inference_mode()``. There (no autograd, student in eval mode)
+        the student is scored by a :class:`FoldedStudent`, folded once and kept until the embedding's or the
+        student's weights change (an optimiser step, ``load_state_dict``, ``.to()``) or ``train()`` is
+        called: the same logits to float rounding, several times faster.
         """
         _check_phase(phase)
+        if phase != "teacher_training" and not self.student.training and not torch.is_grad_enabled():
+            return self.folded_student()(x)
         emb = self.embedding(x)
         return self._teacher_logits(emb, x) if phase == "teacher_training" else self.student(emb)
+
+    def folded_student(self) -> FoldedStudent:
+        """The student (with the embedding) folded for inference, rebuilt when its weights have changed."""
+        # Every in-place update (optimiser step, load_state_dict's copy) bumps a tensor's version; .to()
+        # changes its storage. Parameters replaced whole (load_state_dict(assign=True)) drop the fold below.
+        if self._folded is not None:
+            tensors, key, folded = self._folded
+            if key == tuple((t.data_ptr(), t._version) for t in tensors):
+                return folded
+        tensors = (*self.embedding.parameters(), *self.student.parameters())
+        key = tuple((t.data_ptr(), t._version) for t in tensors)
+        self._folded = (tensors, key, fold_student(self.embedding, self.student))
+        return self._folded[2]
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        self._folded = None
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+    def _apply(self, fn, recurse=True):
+        self._folded = None
+        return super()._apply(fn, recurse=recurse)
 
     def loss(
         self,

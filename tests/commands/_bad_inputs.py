@@ -329,7 +329,7 @@ case("data-parquet-not-parquet", "t.parquet", PQ, "parquet --path", File("t.parq
 case("data-flags-and-schema-file", "--schema", PQ, "csv", *CLICKS, *WITH_SCHEMA, "--label click")
 FLAGS = (PQ, "csv", *CLICKS, "--label click")
 case("data-flag-unknown-column", "nosuchcol", *FLAGS, "--categorical user,nosuchcol")
-case("data-flag-unknown-rule", "numeric.noise", *FLAGS, "--numeric noise:cube")
+case("data-flag-unknown-rule", "--numeric noise", *FLAGS, "--numeric noise:cube")
 case("data-flag-min-count-negative", "min", *FLAGS, "--categorical user --min-count -3")
 case("data-flag-split-seed-text", "--split-seed", P, "--split-seed two")
 case("data-home-is-a-file", "homefile", PQ, "csv", *CLICKS, *WITH_SCHEMA, "--home", File("homefile", "x"))
@@ -345,6 +345,21 @@ case("data-recbole-wheel-missing", "gone.whl", Env(WHEEL, Work("gone.whl")), PQ,
 case("data-recbole-wheel-not-a-zip", "fake.whl", Env(WHEEL, File("fake.whl", "not a zip")), PQ, "ml-100k")
 EMPTY_ZIP = File("empty.whl", b"PK\x05\x06" + bytes(18))  # a zip archive with no member
 case("data-recbole-wheel-empty-zip", "empty.whl", Env(WHEEL, EMPTY_ZIP), PQ, "ml-100k")
+# Your own tables: names, numeric rules, labels (docs/datasets.md).
+SAME_STEM = File("clicks.csv", clicks_rows())  # another clicks.csv: the fixture's prepared one holds the name
+case("data-csv-same-stem-as-a-prepared-file", "taken by", PQ, "csv --path", SAME_STEM, *WITH_SCHEMA)
+TEXT_AGE = "click,age\n0,1\n1,Private\n" + "0,3\n" * 20
+AGE_FLAGS = ("--label click --numeric age",)
+case("data-csv-numeric-text", "line 3", PQ, "csv --path", File("n.csv", TEXT_AGE), *AGE_FLAGS)
+case("data-csv-schema-positive-yes", "positive", *SCH, File("s.yaml", SCHEMA + "positive: yes\n"))
+case("data-csv-schema-missing-not-a-list", "missing", *SCH, File("s.yaml", SCHEMA + "missing: NA\n"))
+case("data-csv-schema-name-with-space", "my data", *SCH, File("s.yaml", SCHEMA + "name: my data\n"))
+case("data-flag-positive-absent", "no row has click", *FLAGS, "--categorical user --positive yes")
+case("data-flag-quantile-one", "quantile", *FLAGS, "--numeric noise:quantile=1")
+case("data-flag-edges-text", "edges", *FLAGS, "--numeric", Lit("noise:edges=[a,b]"))
+case("data-flag-name-with-space", "dataset name", *FLAGS, "--categorical user --name", Lit("my data"))
+case("data-flag-named-like-a-source", "source name", *FLAGS, "--categorical user --name criteo")
+case("data-name-on-a-source", "--name", PQ, "criteo --name mine")
 case("data-info-unknown", "nosuchdata", "data info nosuchdata")
 case("data-info-huge-name", "no cached dataset", "data info", Lit("d" * LONG_NAME))
 case("data-info-home-missing", "ml-100k", "data info ml-100k --home", Work("nohome"))
@@ -382,6 +397,14 @@ case("train-threads-text", "--threads", "train --threads two")
 case("train-device-unknown", "tpu", "train", *CSV, "--device tpu")
 case("train-unknown-dataset", "nosuchdata", "train --dataset nosuchdata")
 case("train-criteo-without-path", "--path", "train --dataset criteo")
+case("train-csv-without-schema", "--schema", "train --dataset csv", *CLICKS)
+case("train-dataset-name-with-path", "drop --path", "train --dataset clicks", *CLICKS)
+case("train-unknown-dataset-lists-the-prepared", "prepared: clicks", "train --dataset click")
+case("train-split-seed-negative", "split_seed", "train --dataset clicks --split-seed -1")
+case("train-split-seeds-one", "--split-seeds", "train --split-seeds 3")
+case("train-split-seeds-text", "--split-seeds", "train --split-seeds a,b")
+case("train-split-seeds-repeated", "--split-seeds", "train --split-seeds 1,1")
+case("train-split-seed-and-seeds", "--split-seed", "train --split-seed 1 --split-seeds 1,2")
 case("train-criteo-truncated-gz", "day_0.gz", "train --quiet --dataset criteo --path", GZ)
 LATIN_LABEL = "label: caf\xe9\n".encode("latin-1")
 TRAIN_CSV = ("train --dataset csv", *CLICKS)
@@ -447,6 +470,9 @@ case("sweep-name-with-newline", "name", "sweep", *CSV, "--name", Lit("two\nlines
 case("sweep-resume-missing-sweep", "ghost", "sweep --resume ghost --db", Db("kdbench.db"))
 case("sweep-resume-missing-database", "nothing.db", "sweep --resume ghost --db", Db("nothing.db"))
 case("sweep-resume-with-recipe-flag", "--space", "sweep --resume ghost --space ci")
+case("sweep-split-seed-negative", "--split-seed", "sweep --dataset clicks --split-seed -1")
+case("sweep-resume-with-split-seed", "--split-seed", "sweep --resume ghost --split-seed 3")
+case("sweep-unknown-dataset-name", "nosuchdata", "sweep --dataset nosuchdata", *FRESH_DB)
 case("sweep-unknown-dataset", "nosuchdata", "sweep --dataset nosuchdata", *FRESH_DB)
 case("sweep-criteo-without-path", "--path", "sweep --dataset criteo", *FRESH_DB)
 case("sweep-criteo-truncated-gz", "day_0.gz", "sweep --dataset criteo --path", GZ, *FRESH_DB)
@@ -532,6 +558,9 @@ GONE_CSV = second_case(lambda w: f"{{source: csv, path: {w.work}/gone.csv, schem
 case("regress-suite-second-case-missing-data", "gone.csv", RUN, Suite(GONE_CSV))
 GZ_CASE = second_case(lambda w: f"{{source: criteo, path: {File('day_0.gz', truncated_gz)(w)}}}")
 case("regress-suite-second-case-truncated-gz", "day_0.gz", RUN, Suite(GZ_CASE))
+case("regress-suite-unknown-dataset-name", "nosuchname", RUN, Suite(second_case(lambda w: "nosuchname")))
+SPLIT_TEXT = second_case(lambda w: "{source: clicks, split_seed: seven}")
+case("regress-suite-split-seed-text", "split_seed", RUN, Suite(SPLIT_TEXT))
 case("regress-suite-second-case-criteo-no-path", "path", RUN, Suite(second_case(lambda w: "criteo")))
 case("regress-fresh-db-bad-data", "gone.csv", RUN, File("s.yaml", GONE_CSV), *FRESH_DB)
 B = (*GOOD_SUITE, "--baseline")
@@ -618,6 +647,71 @@ case("demo-out-under-a-file", "plain.txt", "demo --out", Under("demo"))
 case("demo-site-not-ours", "site", Setup("demo/site/precious.txt", "keep me"), *D)
 case("demo-results-db-is-text", "results.db", Setup("demo/results.db", "not a database\n"), *D)
 
+
+# ---- student export / predict, data export-split, train's artifact flags -----------------------------------
+def student_artifact(_w: World) -> bytes:
+    """A well-formed student artifact (random weights) over the fixture's fields user, item, genre."""
+    import io
+    from types import SimpleNamespace
+
+    import torch
+
+    from bench.serve import build_artifact
+    from models import KDDAGFM
+
+    vocab = [4, 4, 3]
+    model = KDDAGFM(vocab, 4, "crossnet", {"depth": 1}, {"depth": 1, "interaction": "outer"}).eval()
+    data = SimpleNamespace(name="clicks", fingerprint="0" * 16, field_names=["user", "item", "genre"],
+                           vocab_sizes=vocab, path=None)  # fmt: skip
+    payload = build_artifact(model, {}, "0" * 16, data, {"test_auc": 0.5})
+    payload["vocabularies"] = [["u1", "u2", "u3"], ["i1", "i2", "i3"], ["g1", "g2"]]
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+ART = File("student.pt", student_artifact)
+SE = "student export"
+SP = "student predict --model"
+ROWS = File("rows.csv", "user,item,genre\nu1,i2,g1\n")
+OX = "--format onnx --out"
+case("student-export-from-missing", "gone.pt", SE, "--from", Work("gone.pt"), OX, Work("m"))
+case("student-export-from-corrupt", "bad.pt", SE, "--from", File("bad.pt", BINARY), OX, Work("m"))
+case("student-export-from-text", "notes.pt", SE, "--from", File("notes.pt", "a note\n"), OX, Work("m"))
+case("student-export-format-unknown", "--format", SE, "--from", ART, "--format pmml --out", Work("m"))
+case("student-export-out-under-a-file", "plain.txt", SE, "--from", ART, "--format onnx --out", Under("m"))
+case("student-export-out-is-a-folder", "outdir", SE, "--from", ART, "--format onnx --out", Folder("outdir"))
+case("student-export-from-and-trial", "--trial", SE, "--from", ART, "--trial 3", OX, Work("m"))
+case("student-export-sweep-unknown", "nosuchsweep", SE, *DB, "--sweep nosuchsweep --format onnx --out",
+     Work("m"))  # fmt: skip
+case("student-export-db-missing-file", "missing.db", SE, "--db", Db("missing.db"),
+     "--sweep s --format onnx --out", Work("m"))  # fmt: skip
+case("student-export-db-text-file", "notes.txt", SE, "--db", TEXT_DB, "--sweep s --format onnx --out",
+     Work("m"))  # fmt: skip
+case("student-predict-model-missing", "gone.onnx", SP, Work("gone.onnx"), "--input", ROWS, "--out", Work("p"))
+case("student-predict-model-corrupt", "bad.onnx", SP, File("bad.onnx", BINARY), "--input", ROWS, "--out",
+     Work("p.csv"))  # fmt: skip
+case("student-predict-sidecar-corrupt", "m.onnx.json", Setup("m.onnx.json", '{"format": "kdbench-stu'), SP,
+     File("m.onnx", BINARY), "--input", ROWS, "--out", Work("p.csv"))  # fmt: skip
+case("student-predict-input-missing", "gone.csv", SP, ART, "--input", Work("gone.csv"), "--out", Work("p"))
+case("student-predict-input-lacks-a-field", "genre", SP, ART, "--input", File("r.csv", "user,item\nu1,i1\n"),
+     "--out", Work("p.csv"))  # fmt: skip
+case("student-predict-input-not-a-table", "rows.txt", SP, ART, "--input", File("rows.txt", "user,item\n"),
+     "--out", Work("p.csv"))  # fmt: skip
+case("student-predict-input-binary-parquet", "rows.parquet", SP, ART, "--input",
+     File("rows.parquet", BINARY), "--out", Work("p.csv"))  # fmt: skip
+case("student-predict-out-under-a-file", "plain.txt", SP, ART, "--input", ROWS, "--out", Under("p.csv"))
+case("student-predict-out-is-a-folder", "outdir", SP, ART, "--input", ROWS, "--out", Folder("outdir"))
+XS = "data export-split"
+case("data-export-split-unknown-split", "--split", XS, "clicks --split dev --out", Work("r.csv"))
+case("data-export-split-unknown-dataset", "nosuchdata", XS, "nosuchdata --out", Work("r.csv"))
+case("data-export-split-out-under-a-file", "plain.txt", XS, "clicks --out", Under("r.csv"))
+case("train-save-student-under-a-file", "plain.txt", "train", *CSV, "--save-student", Under("s.pt"))
+case("train-save-student-is-a-folder", "outdir", "train", *CSV, "--save-student", Folder("outdir"))
+case("train-artifacts-is-a-file", "plain.txt", "train", *CSV, "--artifacts", File("plain.txt", "x"))
+case("train-save-student-with-split-seeds", "--save-student", "train", *CSV, "--split-seeds 1,2",
+     "--save-student", Work("s.pt"))  # fmt: skip
+
 # Cases also run as a real process (`python -m bench`): exit code and stderr as a user sees them.
 SUBPROCESS_IDS = (
     "train-set-lr-fast",
@@ -626,6 +720,7 @@ SUBPROCESS_IDS = (
     "regress-suite-non-utf8",
     "report-out-under-a-file",
     "data-criteo-truncated-gz",
+    "student-predict-input-lacks-a-field",
 )
 
 _ids = [c.id for c in CASES]

@@ -1,0 +1,195 @@
+"""The student artifact: embedding + DAGFM weights and what is needed to encode raw values, in one file.
+
+A ``torch.save`` of plain containers and tensors, so ``torch.load(weights_only=True)`` reads it (no code
+runs on load):
+
+- ``format`` / ``version``: ``"kdbench-student"``, 1;
+- ``embedding`` / ``student``: the state dicts of ``FieldEmbedding`` and ``DAGFM``;
+- ``embedding_size``, ``student_kwargs`` (``depth``, ``interaction``, ``mlp``): to rebuild the modules;
+- ``fields``, ``vocab_sizes``, ``vocabularies`` (per field, the tokens in code order, as the cache holds
+  them: text, or numbers for numeric and derived fields; token ``vocabularies[f][c - 1]`` has code ``c``,
+  anything else is code 0, unknown; None for a dataset without a cache entry);
+- ``encoding``: ``{"rules": [per field], "missing": [texts]}``, how raw values become tokens
+  (:mod:`bench.serve._rules`);
+- ``dataset`` (name, fingerprint), ``config`` (the trial config), ``metrics`` (the student's test/valid
+  AUC and log loss), ``trial`` (the store's trial id when known, else None).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.errors import KdbenchError, UsageError
+from models import DAGFM, FieldEmbedding
+from models._folded import FoldedStudent, fold_student
+
+from ._rules import encoding_of
+
+__all__ = [
+    "ARTIFACT_FORMAT",
+    "ArtifactError",
+    "build_artifact",
+    "check_artifacts_folder",
+    "load_artifact",
+    "save_artifact",
+    "student_module",
+]
+
+ARTIFACT_FORMAT = "kdbench-student"
+ARTIFACT_VERSION = 1
+_KEYS = ("format", "version", "embedding", "student", "embedding_size", "student_kwargs", "fields",
+         "vocab_sizes", "vocabularies", "dataset", "config", "metrics")  # fmt: skip
+
+
+class ArtifactError(KdbenchError):
+    """A student artifact or exported model is missing, corrupt or of another format."""
+
+
+def build_artifact(
+    model: Any, config: dict[str, Any], config_hash: str, dataset: Any, metrics: dict[str, Any]
+) -> dict[str, Any]:
+    """The artifact of ``model``'s (a ``KDDAGFM``) embedding and student as they are now, on the CPU."""
+    vocabularies = _vocabularies(dataset)
+    student = model.student
+    return {
+        "format": ARTIFACT_FORMAT,
+        "version": ARTIFACT_VERSION,
+        "embedding": {k: v.detach().cpu().clone() for k, v in model.embedding.state_dict().items()},
+        "student": {k: v.detach().cpu().clone() for k, v in student.state_dict().items()},
+        "embedding_size": int(model.embedding.embedding_size),
+        "student_kwargs": {
+            "depth": int(student.depth),
+            "interaction": str(student.interaction),
+            "mlp": [int(h) for h in config.get("student_mlp", ())],
+        },
+        "fields": [str(f) for f in dataset.field_names],
+        "vocab_sizes": [int(v) for v in dataset.vocab_sizes],
+        "vocabularies": vocabularies,
+        "encoding": encoding_of(dataset),
+        "dataset": {"name": str(dataset.name), "fingerprint": str(dataset.fingerprint)},
+        "config": _plain(config),
+        "config_hash": str(config_hash),
+        "metrics": {k: float(v) for k, v in metrics.items()},
+        "trial": None,
+    }
+
+
+def _vocabularies(dataset: Any) -> list[list[str]] | None:
+    """Per field, the tokens in code order (str, int or float, as cached); None without a cache entry."""
+    if getattr(dataset, "path", None) is None:
+        return None
+    return [list(dataset.vocabulary(name)) for name in dataset.field_names]
+
+
+def _plain(value: Any) -> Any:
+    """Config values as what ``weights_only`` loads: lists, dicts, str, int, float, bool, None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def save_artifact(payload: dict[str, Any], path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Write ``payload`` to ``path`` atomically (whole or not at all); ``{"path", "sha256", "bytes"}``."""
+    target = Path(path).expanduser()
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    # Saved through a buffer: torch.save names the archive's root after the file, so equal payloads saved
+    # to two names would differ in bytes (and checksums); through a buffer they are identical.
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    try:
+        tmp.write_bytes(buffer.getbuffer())
+        digest = _sha256(tmp)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return {"path": str(target.resolve()), "sha256": digest, "bytes": target.stat().st_size}
+
+
+def check_artifacts_folder(folder: str | os.PathLike[str], flag: str) -> Path:
+    """The absolute folder ``folder`` (it may not exist yet); :class:`UsageError` naming ``flag`` when it,
+    or a folder above it, is a file. Checked before a trial starts, not when it ends."""
+    if not str(folder).strip():
+        raise UsageError(f"{flag} needs a folder name, got an empty one")
+    resolved = Path(folder).expanduser().resolve()
+    for part in (resolved, *resolved.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise UsageError(f"{flag} {folder}: {part} is a file, not a folder")
+            break
+    return resolved
+
+
+def save_to_folder(payload: dict[str, Any], folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """Save under ``folder`` as ``student-<config hash>-<sha256 prefix>.pt``: a name no other trial's
+    student can take (equal names are equal bytes), so concurrent trials on shared storage never clash."""
+    directory = Path(folder).expanduser()
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".student-{os.getpid()}.pt"
+    record = save_artifact(payload, tmp)
+    config_hash = str(payload.get("config_hash", ""))[:12] or "trial"
+    target = directory / f"student-{config_hash}-{record['sha256'][:16]}.pt"
+    Path(record["path"]).replace(target)
+    return {**record, "path": str(target.resolve())}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_artifact(path: str | os.PathLike[str], sha256: str | None = None) -> dict[str, Any]:
+    """Read an artifact with ``weights_only=True``; :class:`ArtifactError` (one line) if it is missing,
+    corrupt, of another format or (with ``sha256``) not the file that was recorded."""
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise ArtifactError(
+            f"student artifact {path} does not exist: check the path (kdbench train writes one)"
+        )
+    if sha256 is not None and _sha256(source) != sha256:
+        raise ArtifactError(
+            f"student artifact {path} is not the file recorded (sha256 differs): it was replaced"
+        )
+    try:
+        payload = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated zip, a pickle of other objects, not a torch file at all
+        raise ArtifactError(
+            f"student artifact {path} is not readable ({type(e).__name__}): re-save it"
+        ) from e
+    if not isinstance(payload, dict) or payload.get("format") != ARTIFACT_FORMAT:
+        raise ArtifactError(f"{path} is not a kdbench student artifact (format {ARTIFACT_FORMAT!r})")
+    missing = [k for k in _KEYS if k not in payload]
+    if missing or payload.get("version") != ARTIFACT_VERSION:
+        raise ArtifactError(
+            f"student artifact {path} lacks {', '.join(missing) or 'nothing'} or has version "
+            f"{payload.get('version')!r} (this kdbench reads version {ARTIFACT_VERSION}): re-save it"
+        )
+    return payload
+
+
+def student_module(payload: dict[str, Any], block_rows: int | None = None) -> FoldedStudent:
+    """The artifact's student as a :class:`FoldedStudent` (``block_rows``: as ``fold_student``)."""
+    kwargs = payload["student_kwargs"]
+    embedding = FieldEmbedding(payload["vocab_sizes"], payload["embedding_size"])
+    student = DAGFM(len(payload["vocab_sizes"]), payload["embedding_size"], kwargs["depth"],
+                    kwargs["interaction"], kwargs["mlp"])  # fmt: skip
+    try:
+        embedding.load_state_dict(payload["embedding"])
+        student.load_state_dict(payload["student"])
+    except RuntimeError as e:
+        raise ArtifactError(
+            f"student artifact weights do not fit its own shapes: {str(e).splitlines()[0]}"
+        ) from e
+    extra = {} if block_rows is None else {"block_rows": block_rows}
+    return fold_student(embedding, student, **extra)

@@ -1,0 +1,87 @@
+"""Raw values -> per-field codes, through the vocabularies and rules an artifact carries (0 = unknown).
+
+Reproduces the cache's codes: a value the dataset's rules (:mod:`bench.serve._rules`) turn into token ``t``
+gets ``t``'s code; a missing value (null, the empty text, a schema's ``missing`` text) gets 0 as in the
+cache; a value whose token is not in the vocabulary (unseen in training, or rarer than ``min_count``) gets
+0 and is counted as unseen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import UsageError
+
+__all__ = ["encode_rows", "numeric_vocabulary"]
+
+
+def encode_rows(
+    frame: pd.DataFrame,
+    fields: Sequence[str],
+    vocabularies: Sequence[Sequence[Any]],
+    rules: Sequence[Any] | None = None,
+    missing: Sequence[str] = ("",),
+) -> tuple[np.ndarray, dict[str, int]]:
+    """``frame``'s columns ``fields`` as int64 codes ``(rows, fields)``, and per field the unseen values.
+
+    ``rules``: per field (default: every field ``"token"``). A ``"token"`` field with a text vocabulary
+    matches values as text (a whole float ``7.0`` from a typed file matches ``"7"``); with a numeric
+    vocabulary (ml-100k's weekday, a bucketed column) it matches them as numbers, as do the numeric rules.
+    Raises :class:`UsageError` naming the fields ``frame`` lacks.
+    """
+    absent = [name for name in fields if name not in frame.columns]
+    if absent:
+        raise UsageError(
+            f"the input lacks the model's field(s) {', '.join(absent)}: it needs the columns "
+            f"{', '.join(fields)} (raw values, as the dataset's own columns)"
+        )
+    rules = list(rules) if rules is not None else ["token"] * len(fields)
+    listed = {str(m).strip() for m in missing if str(m) != ""}
+    codes = np.zeros((len(frame), len(fields)), dtype=np.int64)
+    unseen: dict[str, int] = {}
+    for f, (name, tokens, rule) in enumerate(zip(fields, vocabularies, rules, strict=True)):
+        column = frame[name].astype(object)
+        present = ~_missing(column, listed)
+        if rule == "token" and not numeric_vocabulary(tokens):
+            keys = column.where(present, None).map(_text, na_action="ignore")
+            index = pd.Index([str(t) for t in tokens], dtype=object).get_indexer(keys.to_numpy(object))
+        else:
+            numbers = pd.to_numeric(column.where(present, None), errors="coerce").to_numpy(np.float64)
+            if rule != "token":
+                numbers = _numeric_tokens(numbers, rule)
+            index = pd.Index(np.asarray(tokens, dtype=np.float64)).get_indexer(numbers)
+        index = np.where(present.to_numpy(), index, -1)
+        codes[:, f] = index + 1  # get_indexer: -1 when absent -> code 0
+        unseen[name] = int((present.to_numpy() & (index < 0)).sum())
+    return codes, unseen
+
+
+def numeric_vocabulary(tokens: Sequence[Any]) -> bool:
+    """True when the vocabulary's tokens are numbers (matched as numbers, not as text)."""
+    return bool(tokens) and all(
+        isinstance(t, (int, float, np.integer, np.floating)) and not isinstance(t, bool) for t in tokens
+    )
+
+
+def _missing(column: pd.Series, listed: set[str]) -> pd.Series:
+    """Null, NaN, the empty text, or (spaces ignored) one of a schema's ``missing`` texts."""
+    blank = [isinstance(v, str) and (v == "" or v.strip() in listed) for v in column]
+    return column.isna() | pd.Series(blank, index=column.index, dtype=bool)
+
+
+def _numeric_tokens(values: np.ndarray, rule: Any) -> np.ndarray:
+    """A numeric rule applied by ``bench.data``'s own function (the cache's codes exactly); NaN stays."""
+    from bench.data._numeric import numeric_tokens
+
+    return numeric_tokens(values, rule).to_numpy(zero_copy_only=False).astype(np.float64)
+
+
+def _text(value: Any) -> str:
+    # A typed file's float column that holds whole numbers (a column with gaps) maps 7.0 -> "7".
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,229 @@
+"""Export a student artifact as one file a serving system loads without kdbench, plus its JSON sidecar.
+
+The model file (``--format``):
+
+- ``onnx``: input ``x`` int64 ``(batch, fields)`` of per-field codes (0 = unknown), output ``logit``
+  float32 ``(batch,)``, the batch axis dynamic. Written by the TorchScript-based exporter
+  (``torch.onnx.export(..., dynamo=False)``): it needs only ``onnx``; the dynamo exporter would also need
+  ``onnxscript``.
+- ``torchscript``: ``torch.jit.trace`` of the same module (``torch.jit.load`` runs it; same contract).
+
+Both trace the :class:`~models._folded.FoldedStudent` with ``block_rows=0`` (the whole batch at once) on a
+64-row batch, so the graph is the folded path for batches above ``SMALL_BATCH``; that path is exact at any
+batch size. The export is checked against the PyTorch student on those rows before it is kept.
+
+The sidecar ``FILE.json`` (:func:`sidecar`) says how to turn raw rows into ``x``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.errors import UsageError
+
+from ._artifact import ArtifactError, student_module
+
+__all__ = ["EXPORT_FORMATS", "SIDECAR_FORMAT", "export_student", "sidecar", "sidecar_path"]
+
+EXPORT_FORMATS = ("onnx", "torchscript")
+SIDECAR_FORMAT = "kdbench-student-export"
+SIDECAR_VERSION = 1
+ONNX_OPSET = 17
+_TRACE_ROWS = 64  # above models._folded.SMALL_BATCH: the traced graph is the blocked path
+_CHECK_ATOL = 1e-5
+
+
+def sidecar_path(model_file: str | os.PathLike[str]) -> Path:
+    """``FILE.json`` beside ``FILE``."""
+    path = Path(model_file)
+    return path.with_name(path.name + ".json")
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"--format {fmt!r} is not an export format: use one of {', '.join(EXPORT_FORMATS)}")
+    return fmt
+
+
+def export_student(
+    payload: dict[str, Any], fmt: str, out: str | os.PathLike[str], *, origin: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Write ``payload``'s student (a loaded artifact) as ``fmt`` to ``out`` and its sidecar to ``out.json``;
+    both appear whole or not at all. ``origin``: where the artifact came from (recorded). Returns the
+    sidecar."""
+    check_format(fmt)
+    if payload.get("vocabularies") is None:
+        raise ArtifactError(
+            "the artifact has no vocabularies (its dataset had no cache entry): an export could not "
+            "encode raw values; retrain on a prepared dataset"
+        )
+    target = Path(out).expanduser()
+    module = student_module(payload, block_rows=0)
+    example = _example(payload["vocab_sizes"])
+    with torch.inference_mode():
+        expected = module(example).numpy()
+    with _temporary(target) as model_tmp, _temporary(sidecar_path(target)) as json_tmp:
+        if fmt == "onnx":
+            _export_onnx(module, example, model_tmp)
+        else:
+            _export_torchscript(module, example, model_tmp)
+        got = score_file(model_tmp, fmt, example.numpy())
+        error = float(np.abs(got - expected).max())
+        if not error <= _CHECK_ATOL:
+            raise ArtifactError(
+                f"the {fmt} export disagrees with the student by {error:.2e} (> {_CHECK_ATOL:g}) on its "
+                "trace rows: nothing was written; report this with the artifact"
+            )
+        meta = sidecar(payload, fmt, target.name, _sha256(model_tmp), origin or {})
+        meta["model"]["latency"] = serving_latency(model_tmp, fmt, example)
+        json_tmp.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        model_tmp.replace(target)
+        json_tmp.replace(sidecar_path(target))
+    return meta
+
+
+def _example(vocab_sizes: list[int]) -> torch.Tensor:
+    """``_TRACE_ROWS`` rows of valid codes (every field's range visited), for the trace and the check."""
+    rows = torch.arange(_TRACE_ROWS).unsqueeze(1) * torch.arange(1, len(vocab_sizes) + 1)
+    return rows % torch.tensor(vocab_sizes)
+
+
+@contextlib.contextmanager
+def _temporary(target: Path) -> Iterator[Path]:
+    """A hidden temporary file beside ``target`` (same file system: the final rename is atomic), removed
+    unless it was moved into place."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _export_onnx(module: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
+    try:
+        import onnx  # noqa: F401  (the exporter needs it; say so in one line, not deep in torch)
+    except ImportError:
+        raise UsageError("--format onnx needs the onnx package: pip install 'kdbench[serve]'") from None
+    with warnings.catch_warnings():
+        # The tracer warns that the batch-size branches are frozen (intended: see the module docstring),
+        # and torch deprecates dynamo=False in favour of an exporter that would need onnxscript.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module, (example,), str(path), input_names=["x"], output_names=["logit"],
+            dynamic_axes={"x": {0: "batch"}, "logit": {0: "batch"}}, opset_version=ONNX_OPSET,
+            dynamo=False,
+        )  # fmt: skip
+
+
+def _export_torchscript(module: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
+    with warnings.catch_warnings(), torch.no_grad():
+        # The tracer's frozen batch-size branches (intended), and torch 2.13 deprecating TorchScript for
+        # torch.export (whose files need torch to load; a TorchScript file is what C++ serving loads).
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(module, (example,), check_trace=False)
+        torch.jit.save(traced, str(path))
+
+
+def serving_latency(path: Path, fmt: str, probe: torch.Tensor, budget_s: float = 0.4) -> dict[str, Any]:
+    """Median latency (ms) of the exported file in its own runtime at batch 1 and 4096 (``probe``'s rows
+    repeated), one thread, after warm-up: ``bench.latency``'s protocol, so the figures compare with the
+    trial's."""
+    from bench.latency import BATCHES, SERVING_THREADS, median_ms, one_thread
+
+    if fmt == "onnx":
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = SERVING_THREADS
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        runtime = f"onnxruntime {ort.__version__}"
+
+        def forward(x: torch.Tensor) -> Any:
+            return session.run(["logit"], {"x": x.numpy()})
+
+    else:
+        module = jit_load(path)
+        runtime, forward = f"torch.jit {torch.__version__}", module
+    cpu = torch.device("cpu")
+    big = probe[torch.arange(BATCHES[1]) % probe.shape[0]]
+    with one_thread(SERVING_THREADS):
+        b1 = median_ms(forward, probe[:1].contiguous(), cpu, budget_s=budget_s / 4)
+        b4096 = median_ms(forward, big, cpu, budget_s=budget_s * 3 / 4)
+    return {"runtime": runtime, "threads": SERVING_THREADS, "latency_ms_b1": b1, "latency_ms_b4096": b4096}
+
+
+def jit_load(path: str | os.PathLike[str]) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates TorchScript
+        return torch.jit.load(str(path), map_location="cpu")
+
+
+def score_file(path: str | os.PathLike[str], fmt: str, codes: np.ndarray) -> np.ndarray:
+    """Logits ``(rows,)`` float32 of an exported model file for int64 ``codes`` ``(rows, fields)``."""
+    from ._predict import open_exported
+
+    return open_exported(path, fmt)(codes)
+
+
+def sidecar(
+    payload: dict[str, Any], fmt: str, file_name: str, sha256: str, origin: dict[str, Any]
+) -> dict[str, Any]:
+    """What a serving system needs besides the model file, as plain JSON."""
+    encoding = payload.get("encoding") or {}
+    rules = encoding.get("rules") or ["token"] * len(payload["fields"])
+    fields = [
+        {"name": name, "vocab_size": int(size), "rule": rule, "vocabulary": list(vocabulary)}
+        for name, size, rule, vocabulary in zip(
+            payload["fields"], payload["vocab_sizes"], rules, payload["vocabularies"], strict=True
+        )
+    ]
+    return {
+        "format": SIDECAR_FORMAT,
+        "version": SIDECAR_VERSION,
+        "model": {
+            "file": file_name,
+            "format": fmt,
+            "sha256": sha256,
+            "input": {"name": "x", "dtype": "int64", "shape": ["batch", len(fields)]},
+            "output": {"name": "logit", "dtype": "float32", "shape": ["batch"]},
+            "score": "probability of a click = 1 / (1 + exp(-logit))",
+            "opset": ONNX_OPSET if fmt == "onnx" else None,
+        },
+        "encoding": {
+            "how": (
+                "x[i, f] = position + 1 of row i's token for field f in fields[f].vocabulary, else 0 "
+                "(unknown). The token: rule 'token' = the raw value itself (matched as text, or as a number "
+                "when the vocabulary holds numbers); 'identity' = the value as a number; 'log_square' = "
+                "v > 2 -> ceil(ln(v)^2 + 1), else v; {'edges': E} = the number of edges <= v. A missing "
+                "value (null, or a text listed in missing, spaces ignored) is 0."
+            ),
+            "missing": list(encoding.get("missing") or [""]),
+        },
+        "fields": fields,
+        "dataset": dict(payload["dataset"]),
+        "config": payload["config"],
+        "config_hash": payload.get("config_hash"),
+        "metrics": payload["metrics"],
+        "trial": payload.get("trial"),
+        "artifact": origin,
+        "exported_with": {"torch": torch.__version__},
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

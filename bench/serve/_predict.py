@@ -1,0 +1,171 @@
+"""Score raw rows with an exported model (ONNX, TorchScript) or a student artifact: read, encode, score.
+
+A model file with a sidecar ``FILE.json`` is an export (its format and encoding come from the sidecar);
+without one it must be a student artifact (``.pt``, read with ``weights_only=True``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from bench.errors import UsageError
+
+from ._artifact import ArtifactError, load_artifact, student_module
+from ._encode import encode_rows
+from ._export import jit_load
+
+__all__ = ["ServedModel", "load_served", "open_exported", "read_rows", "score_codes"]
+
+Scorer = Callable[[np.ndarray], np.ndarray]  # int64 codes (rows, fields) -> float32 logits (rows,)
+CHUNK_ROWS = 65_536  # rows scored per call: bounded memory on any input size
+
+
+@dataclasses.dataclass(frozen=True)
+class ServedModel:
+    """A loaded model and what encodes raw rows for it."""
+
+    kind: str  # "onnx" | "torchscript" | "artifact"
+    fields: list[str]
+    vocabularies: list[list[Any]]
+    rules: list[Any]
+    missing: list[str]
+    score: Scorer
+    meta: dict[str, Any]  # the sidecar, or the artifact's dataset/config/metrics
+
+
+def open_exported(path: str | os.PathLike[str], fmt: str) -> Scorer:
+    """The scoring function of an exported model file; :class:`ArtifactError` if it does not load."""
+    if fmt == "onnx":
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise UsageError(
+                "scoring an ONNX model needs onnxruntime: pip install 'kdbench[serve]'"
+            ) from None
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only: no warnings on stderr for a good model
+        try:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own Fail / InvalidProtobuf / InvalidGraph
+            raise ArtifactError(f"ONNX model {path} does not load ({_first_line(e)}): export it again") from e
+        return lambda codes: session.run(["logit"], {"x": np.ascontiguousarray(codes, np.int64)})[0]
+    if fmt == "torchscript":
+        try:
+            module = jit_load(path)
+        except Exception as e:  # RuntimeError for a corrupt archive, ValueError for a non-archive
+            raise ArtifactError(
+                f"TorchScript model {path} does not load ({_first_line(e)}): export it again"
+            ) from e
+        return _torch_scorer(module)
+    raise ArtifactError(f"{path}: its sidecar names format {fmt!r}, not onnx or torchscript: export it again")
+
+
+def _torch_scorer(module: Any) -> Scorer:
+    def score(codes: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return module(torch.from_numpy(np.ascontiguousarray(codes, np.int64))).numpy()
+
+    return score
+
+
+def load_served(path: str | os.PathLike[str]) -> ServedModel:
+    """An export (with its sidecar) or a student artifact; one-line errors for anything else."""
+    model = Path(path).expanduser()
+    if not model.is_file():
+        raise ArtifactError(f"model {path} does not exist: pass an exported model or a student artifact")
+    side = model.with_name(model.name + ".json")
+    if not side.is_file():
+        try:  # no sidecar: it must be an artifact
+            payload = load_artifact(model)
+        except ArtifactError as e:
+            raise ArtifactError(f"{e} (and no export sidecar {side.name} lies beside it)") from e
+        if payload.get("vocabularies") is None:
+            raise ArtifactError(f"student artifact {path} has no vocabularies: it cannot encode raw rows")
+        encoding = payload.get("encoding") or {}
+        fields = list(payload["fields"])
+        meta = {k: payload[k] for k in ("dataset", "config", "metrics")}
+        return ServedModel(
+            "artifact", fields, payload["vocabularies"], encoding.get("rules") or ["token"] * len(fields),
+            list(encoding.get("missing") or [""]), _torch_scorer(student_module(payload)), meta,
+        )  # fmt: skip
+    meta = _read_sidecar(side)
+    fmt = meta["model"]["format"]
+    fields = [f["name"] for f in meta["fields"]]
+    return ServedModel(
+        fmt, fields, [f["vocabulary"] for f in meta["fields"]], [f["rule"] for f in meta["fields"]],
+        list(meta["encoding"]["missing"]), open_exported(model, fmt), meta,
+    )  # fmt: skip
+
+
+def _read_sidecar(path: Path) -> dict[str, Any]:
+    from ._export import SIDECAR_FORMAT
+
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ArtifactError(
+            f"sidecar {path} is not readable JSON ({_first_line(e)}): export the model again"
+        ) from e
+    try:
+        ok = meta["format"] == SIDECAR_FORMAT and all(
+            isinstance(f["name"], str) and isinstance(f["vocabulary"], list) for f in meta["fields"]
+        )
+        ok = ok and isinstance(meta["model"]["format"], str) and isinstance(meta["encoding"]["missing"], list)
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise ArtifactError(
+            f"{path} is not a kdbench export sidecar (format {SIDECAR_FORMAT!r}): export the model again"
+        )
+    return meta
+
+
+def read_rows(path: str | os.PathLike[str], fields: Sequence[str]) -> pd.DataFrame:
+    """The ``fields`` columns of a CSV (every cell as text, as written; empty = missing) or Parquet file
+    (values as typed, null = missing), as object columns. Other columns are not read."""
+    source = Path(path).expanduser()
+    name = source.name.lower()
+    if not source.is_file():
+        raise UsageError(f"--input {path} does not exist: pass a .csv or .parquet file of raw rows")
+    wanted = set(fields)
+    try:
+        if name.endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            present = [c for c in pq.read_schema(source).names if c in wanted]
+            table = pq.read_table(source, columns=present)
+            return pd.DataFrame({c: pd.Series(table[c].to_pylist(), dtype=object) for c in present})
+        if name.endswith((".csv", ".csv.gz", ".csv.bz2")):
+            return pd.read_csv(
+                source, dtype=str, keep_default_na=False, na_filter=False, usecols=lambda c: c in wanted
+            )
+    except (OSError, ValueError, UnicodeDecodeError) as e:  # pandas' ParserError and Arrow's are ValueErrors
+        raise UsageError(f"cannot read --input {path}: {_first_line(e)}") from e
+    raise UsageError(f"--input {path}: not a .csv or .parquet file (name it so)")
+
+
+def score_codes(model: ServedModel, codes: np.ndarray) -> np.ndarray:
+    """Logits ``(rows,)`` float32, scored in chunks of :data:`CHUNK_ROWS`."""
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.float32)
+    chunks = [codes[i : i + CHUNK_ROWS] for i in range(0, len(codes), CHUNK_ROWS)]
+    return np.concatenate([np.asarray(model.score(chunk), np.float32) for chunk in chunks])
+
+
+def encode_for(model: ServedModel, frame: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
+    return encode_rows(frame, model.fields, model.vocabularies, model.rules, model.missing)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    line = text[0] if text else type(error).__name__
+    return line if len(line) <= 200 else line[:197] + "..."
