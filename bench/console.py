@@ -7,7 +7,9 @@ terminal the width is the terminal's; tables fold long names there instead of cu
 
 from __future__ import annotations
 
-from typing import Any
+import re
+import sys
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -22,7 +24,30 @@ def output_console(*, stderr: bool = False) -> Console:
     console = Console(highlight=False, stderr=stderr)
     if console.is_terminal:
         return console
-    return Console(highlight=False, stderr=stderr, width=LOG_WIDTH, soft_wrap=True)
+    stream = _TrimmedLines(sys.stderr if stderr else sys.stdout)
+    return Console(highlight=False, file=stream, width=LOG_WIDTH, soft_wrap=True)
+
+
+class _TrimmedLines:
+    """A text stream without the spaces rich pads table lines with: a log keeps no trailing blanks."""
+
+    _PADDING = re.compile(r"[ \t]+(?=\n)")
+
+    def __init__(self, inner: IO[str]) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(self._PADDING.sub("", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._inner.fileno()
 
 
 def table(*columns: str, title: str | None = None, numeric: tuple[str, ...] = (), **options: Any) -> Table:

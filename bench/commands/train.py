@@ -14,12 +14,13 @@ from typing import Any
 
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from bench.config import TrialConfig, parse_overrides
+from bench.console import output_console, table
 from bench.errors import ConfigError
 from bench.inputs import read_text
 from bench.outputs import check_output_file, write_json
+from bench.threads import default_threads
 
 __all__ = ["load_config_file", "register", "train"]
 
@@ -33,9 +34,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "NAME` shows it; csv and parquet have none), then --config, then --set."
         ),
     )
-    p.add_argument("--dataset", default="ml-100k", help="dataset source (default: ml-100k)")
+    p.add_argument(
+        "--dataset",
+        default="ml-100k",
+        help="a source (default: ml-100k), or a prepared dataset's name or fingerprint (`kdbench data list`)",
+    )
     p.add_argument("--path", help="raw data file or folder for sources that need one")
-    p.add_argument("--schema", help="schema YAML for csv/parquet sources")
+    p.add_argument("--schema", help="schema YAML for csv/parquet sources (docs/datasets.md)")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument(
+        "--split-seed",
+        type=int,
+        help="seed of the 8:1:1 split (default: 2022, or the one a prepared name was prepared with)",
+    )
+    seeds.add_argument(
+        "--split-seeds",
+        metavar="S1,S2,...",
+        help="repeat the trial on each split (e.g. 1,2,3,4,5) and print mean ± std of the test metrics",
+    )
     p.add_argument("--config", help="YAML file of config keys (see `kdbench space show default`)")
     p.add_argument(
         "--set",
@@ -53,10 +69,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--db", help="record the trial in this results database (SQLAlchemy URL)")
     p.add_argument("--json", dest="json_path", help="write the result as JSON to this file")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: all)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads (default: $OMP_NUM_THREADS, else half the CPUs, at most 8; recorded)",
+    )
     p.add_argument("--teacher-cache", help="teacher cache folder (default: $KDBENCH_HOME/teachers)")
     p.add_argument("--no-teacher-cache", action="store_true", help="always train the teacher")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    kept = p.add_mutually_exclusive_group()
+    kept.add_argument(
+        "--artifacts",
+        metavar="DIR",
+        help="keep the student artifact in this folder (default: $KDBENCH_HOME/artifacts; docs/serving.md)",
+    )
+    kept.add_argument("--no-artifacts", action="store_true", help="keep no student artifact")
+    p.add_argument("--save-student", metavar="FILE", help="also write the student artifact to this file")
     p.set_defaults(func=_run)
 
 
@@ -65,6 +93,8 @@ def _run(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         path=args.path,
         schema=args.schema,
+        split_seed=args.split_seed,
+        split_seeds=parse_split_seeds(args.split_seeds) if args.split_seeds is not None else None,
         config=load_config_file(args.config) if args.config else {},
         overrides=parse_overrides(args.overrides),
         recipe=not args.no_recipe,
@@ -74,8 +104,21 @@ def _run(args: argparse.Namespace) -> int:
         threads=args.threads,
         teacher_cache=None if args.no_teacher_cache else (args.teacher_cache or "default"),
         quiet=args.quiet,
+        artifacts=False if args.no_artifacts else args.artifacts,
+        save_student=args.save_student,
     )
     return 0
+
+
+def parse_split_seeds(text: str) -> list[int]:
+    """``--split-seeds``' value: two or more distinct integers >= 0, comma-separated."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--split-seeds takes integers, comma-separated (1,2,3), got {text!r}") from None
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ConfigError(f"--split-seeds needs two or more distinct integers >= 0 (1,2,3), got {text!r}")
+    return seeds
 
 
 def load_config_file(path: str) -> dict[str, Any]:
@@ -97,6 +140,8 @@ def train(
     dataset: str = "ml-100k",
     path: str | None = None,
     schema: str | None = None,
+    split_seed: int | None = None,
+    split_seeds: list[int] | None = None,
     config: dict[str, Any] | None = None,
     overrides: dict[str, Any] | None = None,
     recipe: bool = True,
@@ -106,34 +151,61 @@ def train(
     threads: int | None = None,
     teacher_cache: str | None = None,
     quiet: bool = False,
+    artifacts: str | bool | None = None,
+    save_student: str | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Validate, prepare data, run the trial, print tables, optionally record it; returns the result dict.
 
+    The student is kept as an artifact (``bench.serve``) in ``artifacts`` (a folder; None:
+    ``$KDBENCH_HOME/artifacts``; False: not kept) and, with ``save_student``, in that file too; the
+    result's ``artifact`` (recorded with the trial) holds its path and sha256.
+
     The config is ``dataset``'s recipe (unless ``recipe`` is False) under ``config`` (a ``--config`` file's
     values) under ``overrides`` (``--set``). ``teacher_cache``: a folder, ``"default"`` for
-    ``$KDBENCH_HOME/teachers``, or None for no cache.
+    ``$KDBENCH_HOME/teachers``, or None for no cache. ``dataset`` is a source, or a prepared dataset's name
+    or fingerprint; ``split_seed`` picks the split (default: 2022, or the name's). With ``split_seeds`` the
+    trial runs once per split and the result is ``{"split_seeds", "trials", "summary"}`` (mean and sample
+    std of each test metric).
     """
-    from bench.data import prepare
+    if split_seeds is not None:
+        if split_seed is not None:
+            raise ConfigError("give --split-seed or --split-seeds, not both")
+        if save_student is not None:
+            raise ConfigError(
+                "--save-student keeps one trial's student: drop --split-seeds (or use --artifacts)"
+            )
+        return _train_over_splits(
+            split_seeds, dataset=dataset, path=path, schema=schema, config=config, overrides=overrides,
+            recipe=recipe, db=db, json_path=json_path, device=device, threads=threads,
+            teacher_cache=teacher_cache, quiet=quiet, artifacts=artifacts, console=console,
+        )  # fmt: skip
+    from bench.data import dataset_source, open_dataset
     from bench.footprint import check_fits
     from bench.recipes import build_config, recipe_for
     from bench.teacher_cache import TeacherCache
     from bench.trial import resolve_device, run_trial
 
-    console = console or Console(stderr=False, highlight=False)
+    console = console or output_console()
     # Everything that can be checked is checked before any data work: config, threads, device, paths, URL.
-    start = recipe_for(dataset) if recipe else None
+    start = recipe_for(dataset_source(dataset)) if recipe else None
     cfg = build_config(start, config or {}, overrides or {})
     if threads is not None and (isinstance(threads, bool) or threads < 1):
         raise ConfigError(f"--threads must be an integer >= 1, got {threads!r}")
     target = resolve_device(device)
     if json_path is not None:
         check_output_file(json_path, "--json")
+    if save_student is not None:
+        check_output_file(save_student, "--save-student")
+    if isinstance(artifacts, str):
+        from bench.serve import check_artifacts_folder
+
+        check_artifacts_folder(artifacts, "--artifacts")
     if db is not None:
         from bench.store import check_url
 
         check_url(db)
-    data = prepare(dataset, path=path, schema=schema, progress=not quiet)
+    data = open_dataset(dataset, path=path, schema=schema, split_seed=split_seed, progress=not quiet)
     check_fits(cfg, data.vocab_sizes, target)
     with contextlib.ExitStack() as stack:
         # Created (if new) only now that the data has prepared, and proven writable before training.
@@ -151,14 +223,18 @@ def train(
                     f"{m['seconds']:.2f} s  {m['samples_per_s']:,.0f} samples/s"
                 )
 
-        console.print(f"dataset {data.name}: {data.num_rows:,} rows, fingerprint {data.fingerprint}")
+        seed = data.protocol.get("split", {}).get("seed")
+        console.print(
+            f"dataset {data.name}: {data.num_rows:,} rows, split seed {seed}, fingerprint {data.fingerprint}"
+        )
         if start is not None:
             console.print(f"recipe {start.name}: {json.dumps(start.to_dict()['values'])}")
         console.print(f"config {cfg.config_hash()}: {json.dumps(cfg.to_dict())}")
         try:
             trial = run_trial(
-                cfg, data, report, device=device, teacher_cache=cache, threads=threads, recipe=start
-            )
+                cfg, data, report, device=device, teacher_cache=cache, threads=threads or default_threads(),
+                recipe=start, artifacts=artifacts, save_student=save_student,
+            )  # fmt: skip
             result = trial.to_dict()
         except BaseException as e:  # a failed (or interrupted) trial is recorded as failed, with its reason
             if recording is not None:
@@ -166,6 +242,10 @@ def train(
                 console.print(f"recorded as failed trial {recording} in {store.url_redacted}")
             raise
         _print_tables(console, result)
+        if result.get("artifact"):
+            kept = result["artifact"]
+            copy = f" (and {kept['copy']})" if kept.get("copy") else ""
+            console.print(f"student kept: {kept['path']}{copy}, sha256 {kept['sha256'][:16]}", soft_wrap=True)
 
         if json_path:
             write_json(json_path, result, "--json")
@@ -174,6 +254,39 @@ def train(
             store.finish_trial(recording, status="completed", result=result)
             console.print(f"recorded as trial {recording} in {store.url_redacted}")
         return result
+
+
+def _train_over_splits(split_seeds: list[int], *, json_path: str | None, **options: Any) -> dict[str, Any]:
+    """One trial per split seed (each recorded when ``db`` is given), then mean ± sample std of the test
+    metrics: the figure a paper's table reports."""
+    import numpy as np
+
+    if json_path is not None:
+        check_output_file(json_path, "--json")
+    console = options.pop("console") or output_console()
+    trials = []
+    for seed in split_seeds:
+        console.print(f"[bold]split seed {seed}[/bold] ({len(trials) + 1} of {len(split_seeds)})")
+        trials.append(train(split_seed=seed, json_path=None, console=console, **options))
+    summary: dict[str, Any] = {}
+    over = table(
+        "", "teacher", "student", title=f"test metrics over {len(split_seeds)} splits (mean ± sample std)",
+        numeric=("teacher", "student"),
+    )  # fmt: skip
+    for metric in ("test_auc", "test_logloss"):
+        row = [metric.replace("_", " ").replace("auc", "AUC")]
+        for model in ("teacher", "student"):
+            values = np.array([t[model][metric] for t in trials], dtype=np.float64)
+            mean, std = float(values.mean()), float(values.std(ddof=1))
+            summary[f"{model}_{metric}"] = {"mean": mean, "std": std, "values": values.tolist()}
+            row.append(f"{mean:.4f} ± {std:.4f}")
+        over.add_row(*row)
+    console.print(over)
+    result = {"split_seeds": list(split_seeds), "trials": trials, "summary": summary}
+    if json_path:
+        write_json(json_path, result, "--json")
+        console.print(f"results written to {json_path}")
+    return result
 
 
 def _start_recording(store: Any, cfg: TrialConfig, data: Any) -> int:
@@ -202,19 +315,10 @@ def _open_store(url: str) -> Any:
 
 
 def _print_tables(console: Console, result: dict[str, Any]) -> None:
-    phases = Table(title="phases (metrics at the best epoch)")
-    for column in (
-        "phase",
-        "epochs",
-        "best",
-        "valid AUC",
-        "valid logloss",
-        "test AUC",
-        "test logloss",
-        "seconds",
-        "samples/s",
-    ):
-        phases.add_column(column, justify="left" if column == "phase" else "right")
+    columns = ("phase", "epochs", "best", "valid AUC", "valid logloss", "test AUC", "test logloss", "seconds")
+    phases = table(
+        *columns, "samples/s", title="phases (metrics at the best epoch)", numeric=(*columns[1:], "samples/s")
+    )
     for p in result["phases"]:
         kept = p["name"] == "finetuning" and p["best_epoch"] == 0  # the distilled student stayed the best
         phases.add_row(
@@ -232,9 +336,14 @@ def _print_tables(console: Console, result: dict[str, Any]) -> None:
 
     teacher, student = result["teacher"], result["student"]
     student_kind = "DAGFM+" if result["config"].get("student_mlp") else "DAGFM"
-    costs = Table(title=f"costs (teacher {result['config']['teacher']} vs {student_kind} student)")
-    for column in ("", "teacher", "student", "student / teacher"):
-        costs.add_column(column, justify="right")
+    costs = table(
+        "",
+        "teacher",
+        "student",
+        "student / teacher",
+        title=f"costs (teacher {result['config']['teacher']} vs {student_kind} student)",
+        numeric=("teacher", "student", "student / teacher"),
+    )
     rows = [
         ("test AUC", "test_auc", "{:.4f}"),
         ("parameters", "params", "{:,}"),

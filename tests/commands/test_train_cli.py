@@ -23,8 +23,10 @@ FAST = {"max_epochs": 1, "patience": 1, "embedding_size": 4, "batch_size": 256}
 
 
 @pytest.fixture
-def table(tmp_path: Path) -> tuple[str, str]:
-    """A 600-row CSV with two categorical fields and its schema."""
+def table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A 600-row CSV with two categorical fields and its schema, in a cache of its own: each test's
+    clicks.csv is another file, and a name belongs to one file."""
+    monkeypatch.setenv("KDBENCH_HOME", str(tmp_path / "kdbench_home"))
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
         {
@@ -178,3 +180,32 @@ def test_an_in_memory_database_is_refused_before_any_work(table, monkeypatch, ca
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "in-memory database would lose the results" in err
+
+
+def test_a_log_at_80_columns_has_whole_lines_and_names(table, tmp_path, monkeypatch, capsys) -> None:
+    """``COLUMNS=80 kdbench train ... > log.txt``: nothing cut to an ellipsis, no line wrapped."""
+    monkeypatch.setenv("COLUMNS", "80")
+    settings = [f"--set={k}={v}" for k, v in FAST.items()]
+    argv = ["train", "--dataset", "csv", "--path", table[0], "--schema", table[1], "--no-teacher-cache",
+            "--artifacts", str(tmp_path / "artifacts"), *settings]  # fmt: skip
+    assert main(argv) == 0
+    log = capsys.readouterr().out
+    assert "…" not in log
+    for phase in ("teacher_training", "distillation", "finetuning"):
+        assert f"│ {phase}" in log  # the phase table keeps whole names
+    config_line = next(line for line in log.splitlines() if line.startswith("config "))
+    assert config_line.endswith("}")  # the config's JSON on one line, not wrapped at 80
+    assert max(len(line) for line in log.splitlines()) > 80
+
+
+def test_threads_default_to_half_the_cpus_unless_omp_num_threads_says(monkeypatch) -> None:
+    from bench import threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    for cpus, expected in ((1, 1), (2, 1), (16, 8), (64, 8)):
+        monkeypatch.setattr(threads, "available_cpus", lambda cpus=cpus: cpus)
+        assert threads.default_threads() == expected
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.default_threads() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "junk")
+    assert threads.default_threads() == 8  # a value that is no count is ignored

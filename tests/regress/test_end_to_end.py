@@ -223,7 +223,8 @@ def test_the_report_shows_each_figure_in_human_terms_and_its_history(
     regressed = page.split(">student test AUC</a>")[1].split("</tr>")[0]
     assert "(worse)" in regressed and '<td class="verdict bad">regressed' in regressed
     assert "±0.0" in regressed  # the noise threshold that decided it
-    assert "% <small>" in page.split(">train throughput</a>")[1].split("</tr>")[0]  # speed: a % change
+    throughput = page.split(">train throughput</a>")[1].split("</tr>")[0]
+    assert re.search(r'<td class="num change \w*">[+-]?\d+\.\d %', throughput)  # speed: a % change
     assert "static/plotly.min.js" in page and "Seed values" in page
 
     history = (site / "regressions" / "history.html").read_text()

@@ -328,9 +328,7 @@ def test_rays_token_auth_notice_is_dropped_but_its_disabled_warning_stays(caplog
     logger = logging.getLogger(_TOKEN_LOGGER)
     with caplog.at_level(logging.WARNING, logger=_TOKEN_LOGGER), _quiet_token_notice():
         logger.warning("Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled ...")
-        logger.warning(
-            "Token authentication is disabled for this Ray cluster. Anyone with ..."
-        )
+        logger.warning("Token authentication is disabled for this Ray cluster. Anyone with ...")
     assert [r.getMessage()[:36] for r in caplog.records] == ["Token authentication is disabled for"]
     logger.warning("Token authentication is enabled for this Ray cluster.")  # outside a sweep's ray.init
     assert len(caplog.records) == 2
