@@ -1,7 +1,7 @@
-"""``python -m bench`` runs the same CLI as ``kdbench``."""
+"""``python -m kdbench.bench`` runs the same CLI as ``kdbench`` (and ``python -m kdbench``)."""
 
 import sys
 
-from bench.cli import main
+from kdbench.bench.cli import main
 
 sys.exit(main())

@@ -84,7 +84,7 @@ def map_threshold() -> int:
     try:
         return max(0, int(value))
     except ValueError:
-        from bench.errors import ConfigError
+        from kdbench.bench.errors import ConfigError
 
         raise ConfigError(f"${MAP_ABOVE_ENV} must be a number of bytes, got {value!r}") from None
 

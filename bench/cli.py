@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bench.errors import KdbenchError
+from kdbench.bench.errors import KdbenchError
 
 __all__ = ["build_parser", "main", "one_line"]
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in COMMAND_GROUPS:
-        importlib.import_module(f"bench.commands.{group}").register(subparsers)
+        importlib.import_module(f"kdbench.bench.commands.{group}").register(subparsers)
     return parser
 
 

@@ -1,7 +1,7 @@
 """The flat, serialisable trial config: defaults, strict validation and the hash that identifies it.
 
 Defaults are the paper's MovieLens-1M settings (CrossNet teacher, outer student; MODEL_SPEC.md); a dataset's
-recipe (``bench.recipes``) sits between these defaults and the user's own values.
+recipe (``kdbench.bench.recipes``) sits between these defaults and the user's own values.
 Validation collects *every* problem before any work starts and raises one :class:`ConfigError` listing them.
 """
 
@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from bench.errors import ConfigError
+from kdbench.bench.errors import ConfigError
 
 __all__ = [
     "DCNV2_STRUCTURES",

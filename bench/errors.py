@@ -6,7 +6,7 @@ converted at the boundary with ``raise ... from e`` so the cause stays in the tr
 
 from __future__ import annotations
 
-from search_spaces import SearchSpaceError as _SpaceError  # loads yaml only, not optuna
+from kdbench.search_spaces import SearchSpaceError as _SpaceError  # loads yaml only, not optuna
 
 __all__ = [
     "ConfigError",

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import torch
 
-from bench.config import TrialConfig
-from bench.errors import ConfigError
+from kdbench.bench.config import TrialConfig
+from kdbench.bench.errors import ConfigError
 
 __all__ = ["check_fits", "device_memory_bytes", "trial_bytes"]
 
@@ -23,7 +23,7 @@ def trial_bytes(cfg: TrialConfig, vocab_sizes: Sequence[int]) -> int:
 
     The model is built on the ``meta`` device, so the count is exact and nothing is allocated.
     """
-    from models import KDDAGFM
+    from kdbench.models import KDDAGFM
 
     embedding = sum(vocab_sizes) * cfg.embedding_size
     try:

@@ -27,7 +27,7 @@ trap 'kill $SAMPLER 2>/dev/null || true; rm -rf "$RAY_TMP"' EXIT
 
 echo "== sweep: $TRIALS ci trials, concurrency 4, 0.25 GPU each"
 start=$(date +%s)
-"$PYTHON" -m bench sweep --space ci --dataset ml-100k --trials "$TRIALS" --concurrency 4 --cpus-per-trial 1 \
+"$PYTHON" -m kdbench sweep --space ci --dataset ml-100k --trials "$TRIALS" --concurrency 4 --cpus-per-trial 1 \
   --gpus-per-trial 0.25 --scheduler none --db "$DB" --name gpu-check --ray-temp-dir "$RAY_TMP" \
   --teacher-cache "$OUT/teachers" --quiet --json "$OUT/summary.json"
 end=$(date +%s)
@@ -37,7 +37,7 @@ echo "== placement and throughput"
 import sys
 from collections import Counter
 
-from bench.store import ResultStore
+from kdbench.bench.store import ResultStore
 
 url, apps_file, wall = sys.argv[1], sys.argv[2], float(sys.argv[3])
 with ResultStore(url, create=False) as store:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bench.errors import KdbenchError
+from kdbench.bench.errors import KdbenchError
 
 __all__ = ["read_text"]
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bench.errors import UsageError
+from kdbench.bench.errors import UsageError
 
 __all__ = ["check_output_file", "write_json"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bench.errors import UsageError
+from kdbench.bench.errors import UsageError
 
 __all__ = ["kdbench_home"]
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from bench.config import TEACHER_KEYS, TrialConfig
-from bench.data import Recipe
-from bench.data._avazu import AVAZU_RECIPE
-from bench.data._criteo import CRITEO_RECIPE
-from bench.data._movielens import ML1M_RECIPE, ML100K_RECIPE
-from bench.errors import ConfigError
+from kdbench.bench.config import TEACHER_KEYS, TrialConfig
+from kdbench.bench.data import Recipe
+from kdbench.bench.data._avazu import AVAZU_RECIPE
+from kdbench.bench.data._criteo import CRITEO_RECIPE
+from kdbench.bench.data._movielens import ML1M_RECIPE, ML100K_RECIPE
+from kdbench.bench.errors import ConfigError
 
 __all__ = ["RECIPES", "Recipe", "build_config", "compose", "problems_under", "recipe_for"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench._regress._baseline import (
+from kdbench.bench._regress._baseline import (
     Baseline,
     from_stored_run,
     names_a_file,
@@ -29,7 +29,7 @@ from bench._regress._baseline import (
     resolve_baseline,
     write_baseline_file,
 )
-from bench._regress._compare import (
+from kdbench.bench._regress._compare import (
     IMPROVED,
     INCOMPARABLE,
     INFO,
@@ -40,11 +40,18 @@ from bench._regress._compare import (
     Comparison,
     compare,
 )
-from bench._regress._figures import FIGURES, RULES, Figure, Rule
-from bench._regress._output import final_line, print_table, write_json
-from bench._regress._run import CaseMeasurement, SuiteMeasurement, prepare_datasets, run_suite
-from bench._regress._suite import CaseSpec, DatasetSpec, Suite, available_suites, load_suite, parse_suite
-from bench._regress._verdicts import (
+from kdbench.bench._regress._figures import FIGURES, RULES, Figure, Rule
+from kdbench.bench._regress._output import final_line, print_table, write_json
+from kdbench.bench._regress._run import CaseMeasurement, SuiteMeasurement, prepare_datasets, run_suite
+from kdbench.bench._regress._suite import (
+    CaseSpec,
+    DatasetSpec,
+    Suite,
+    available_suites,
+    load_suite,
+    parse_suite,
+)
+from kdbench.bench._regress._verdicts import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_REGRESSED,

@@ -27,10 +27,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bench._store import _migrations, _queries, _writes
-from bench._store._engine import connect, engine_kwargs, failure
-from bench._store._names import SWEEP_NAME_MAX, SWEEP_NAME_RULE, check_sweep_name
-from bench._store._queries import (
+from kdbench.bench._store import _migrations, _queries, _writes
+from kdbench.bench._store._engine import connect, engine_kwargs, failure
+from kdbench.bench._store._names import SWEEP_NAME_MAX, SWEEP_NAME_RULE, check_sweep_name
+from kdbench.bench._store._queries import (
     EPOCH_COLUMNS,
     LEADERBOARD_COLUMNS,
     METRIC_COLUMNS,
@@ -38,9 +38,9 @@ from bench._store._queries import (
     SWEEP_COLUMNS,
     TRIAL_COLUMNS,
 )
-from bench._store._urls import DEFAULT_URL, is_memory, parse, redact
-from bench._store._writes import ADHOC_SWEEP, SWEEP_STATUSES, TRIAL_STATUSES, WriteSession
-from bench.errors import StoreError
+from kdbench.bench._store._urls import DEFAULT_URL, is_memory, parse, redact
+from kdbench.bench._store._writes import ADHOC_SWEEP, SWEEP_STATUSES, TRIAL_STATUSES, WriteSession
+from kdbench.bench.errors import StoreError
 
 if TYPE_CHECKING:
     import optuna

@@ -26,9 +26,16 @@ import socket
 import time
 from typing import Any
 
-from bench._sweep._numbers import count_finished, fail_running_optuna_trials, is_interrupted
-from bench._sweep._options import OBJECTIVES, SAMPLERS, SCHEDULERS, Objective, build_sampler, objectives_for
-from bench._sweep._recipe import (
+from kdbench.bench._sweep._numbers import count_finished, fail_running_optuna_trials, is_interrupted
+from kdbench.bench._sweep._options import (
+    OBJECTIVES,
+    SAMPLERS,
+    SCHEDULERS,
+    Objective,
+    build_sampler,
+    objectives_for,
+)
+from kdbench.bench._sweep._recipe import (
     Recipe,
     Runtime,
     check_count,
@@ -37,8 +44,8 @@ from bench._sweep._recipe import (
     scheduler_for,
     validate_recipe,
 )
-from bench._sweep._tuner import tune_trials
-from bench.errors import SweepError
+from kdbench.bench._sweep._tuner import tune_trials
+from kdbench.bench.errors import SweepError
 
 __all__ = ["OBJECTIVES", "SAMPLERS", "SCHEDULERS", "SweepSummary", "resume_sweep", "run_sweep"]
 
@@ -103,14 +110,14 @@ def run_sweep(
     ``"default"`` (``$KDBENCH_HOME/teachers``) or None (always train teachers). ``ray_storage``: Tune's
     results folder (default ``$KDBENCH_HOME/ray_results``). ``progress``: auto (live table on a terminal,
     a line per trial elsewhere), live, lines or quiet. Every trial's config starts from the dataset's
-    recipe (``bench.recipes``; recorded with the sweep) under the space's keys, unless ``no_recipe``.
+    recipe (``kdbench.bench.recipes``; recorded with the sweep) under the space's keys, unless ``no_recipe``.
     ``data_cache``: a datasets folder every node can read, from which workers map a dataset above
-    ``bench.batches.map_threshold()`` (default: the driver's own cache; docs/scale.md).
+    ``kdbench.bench.batches.map_threshold()`` (default: the driver's own cache; docs/scale.md).
     Defaults suit a 2-core laptop. ``dataset`` is a source or a prepared dataset's name or fingerprint;
     ``split_seed`` (default: 2022, or the name's own) is recorded with the sweep.
     """
-    from bench.data import dataset_source, default_split_seed
-    from bench.recipes import recipe_for
+    from kdbench.bench.data import dataset_source, default_split_seed
+    from kdbench.bench.recipes import recipe_for
 
     check_count("trials", trials, minimum=1)
     if split_seed is None:
@@ -146,7 +153,7 @@ def run_sweep(
         data_cache,
         artifacts,
     )
-    from bench.store import check_url
+    from kdbench.bench.store import check_url
 
     check_url(db)  # the URL now; the database is created only once the data has prepared
     data = _prepare(recipe)
@@ -180,10 +187,10 @@ def resume_sweep(
 ) -> SweepSummary:
     """Continue sweep ``name`` in ``db`` with the space, data, objective, sampler and scheduler it was created
     with. Resources left None (and ``teacher_cache="stored"``) take the values it last ran with."""
-    from bench.config import TrialConfig
-    from bench.data import Recipe as TrainingRecipe
-    from bench.recipes import problems_under
-    from search_spaces import parse_space
+    from kdbench.bench.config import TrialConfig
+    from kdbench.bench.data import Recipe as TrainingRecipe
+    from kdbench.bench.recipes import problems_under
+    from kdbench.search_spaces import parse_space
 
     store = _open_store(db, create=False)
     try:
@@ -245,7 +252,7 @@ def default_sweep_name(space: str, dataset: str) -> str:
 
 # ---- the run ---------------------------------------------------------------------------------------------
 def _prepare(recipe: Recipe) -> Any:
-    from bench.data import open_dataset
+    from kdbench.bench.data import open_dataset
 
     return open_dataset(
         recipe.dataset["source"],
@@ -258,7 +265,7 @@ def _prepare(recipe: Recipe) -> Any:
 def _execute(
     store: Any, recipe: Recipe, runtime: Runtime, data: Any, *, new: bool, progress: str, console: Any
 ) -> SweepSummary:
-    from bench.provenance import environment
+    from kdbench.bench.provenance import environment
 
     started = time.perf_counter()
     objectives = objectives_for(recipe.objective)
@@ -271,7 +278,7 @@ def _execute(
             )
     existing = store.trials(sweep=recipe.name)
     remaining = recipe.trials - count_finished(existing)
-    from bench._sweep import _ray
+    from kdbench.bench._sweep import _ray
 
     with _ray.connected(runtime.address, num_cpus=None, temp_dir=runtime.ray_temp_dir):
         cluster = _ray.check_resources(
@@ -316,7 +323,7 @@ def _search(
         status = tune_trials(store, recipe, runtime, objectives, data, env_id, existing, remaining,
                              optuna_storage, progress, console)  # fmt: skip
     if len(objectives) > 1:
-        from bench._sweep._pareto import pareto_front
+        from kdbench.bench._sweep._pareto import pareto_front
 
         front = pareto_front(store.trials(sweep=recipe.name), objectives)
         store.update_sweep_settings(recipe.name, {"pareto_front": front})
@@ -335,7 +342,7 @@ def _create_sweep(
     env_id: int,
     run_record: dict[str, Any],
 ) -> None:
-    from bench.provenance import environment
+    from kdbench.bench.provenance import environment
 
     _, sampler_settings = build_sampler(
         recipe.sampler, seed=recipe.seed, trials=recipe.trials, multi_objective=len(objectives) > 1
@@ -368,7 +375,7 @@ def _create_sweep(
 
 
 def _open_store(db: str | None, *, create: bool) -> Any:
-    from bench.store import open_writable
+    from kdbench.bench.store import open_writable
 
     return open_writable(db, create=create)  # before data, Ray or any trial work
 

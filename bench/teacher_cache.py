@@ -32,9 +32,9 @@ from typing import Any
 
 import torch
 
-from bench.config import STUDENT_PHASE_KEYS
-from bench.errors import ConfigError
-from bench.paths import kdbench_home
+from kdbench.bench.config import STUDENT_PHASE_KEYS
+from kdbench.bench.errors import ConfigError
+from kdbench.bench.paths import kdbench_home
 
 __all__ = ["CachedTeacher", "TeacherCache", "teacher_cache_key"]
 
@@ -49,7 +49,7 @@ def teacher_cache_key(config: Mapping[str, Any], dataset_fingerprint: str, code_
     """The cache key of the teacher a config trains: sha256 over what determines it.
 
     ``config`` is an effective config (``TrialConfig.to_dict()``: only its teacher's keys). Every key counts
-    except those that shape only the student's phases (``bench.config.STUDENT_PHASE_KEYS``), so a new
+    except those that shape only the student's phases (``kdbench.bench.config.STUDENT_PHASE_KEYS``), so a new
     teacher hyperparameter is in the key from the day it exists, and teachers of different types never
     share an entry. The keys of a CrossNet or CIN config are those of earlier versions: their keys stand.
     """

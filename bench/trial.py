@@ -20,19 +20,19 @@ from typing import Any
 
 import torch
 
-from bench.batches import TensorSplit, epoch_batches, trial_splits
-from bench.config import TEACHER_KEYS, TrialConfig
-from bench.errors import ConfigError, TrialError
-from bench.footprint import check_fits
-from bench.latency import latencies as _latencies
-from bench.metrics import auc, logloss_from_logits
-from bench.provenance import code_fingerprint
-from bench.teacher_cache import TeacherCache, teacher_cache_key
-from models import KDDAGFM, PHASES
-from models.cost import kd_parameter_counts, student_flops, teacher_flops
+from kdbench.bench.batches import TensorSplit, epoch_batches, trial_splits
+from kdbench.bench.config import TEACHER_KEYS, TrialConfig
+from kdbench.bench.errors import ConfigError, TrialError
+from kdbench.bench.footprint import check_fits
+from kdbench.bench.latency import latencies as _latencies
+from kdbench.bench.metrics import auc, logloss_from_logits
+from kdbench.bench.provenance import code_fingerprint
+from kdbench.bench.teacher_cache import TeacherCache, teacher_cache_key
+from kdbench.models import KDDAGFM, PHASES
+from kdbench.models.cost import kd_parameter_counts, student_flops, teacher_flops
 
 if typing.TYPE_CHECKING:
-    from bench.data import Recipe
+    from kdbench.bench.data import Recipe
 
 __all__ = ["PhaseResult", "ReportFn", "TrialResult", "resolve_device", "run_trial"]
 
@@ -120,14 +120,14 @@ def run_trial(
     artifacts: str | os.PathLike[str] | bool | None = None,
     save_student: str | os.PathLike[str] | None = None,
 ) -> TrialResult:
-    """Run the three KD phases of ``config`` on ``dataset`` (a :class:`bench.data.Dataset`).
+    """Run the three KD phases of ``config`` on ``dataset`` (a :class:`kdbench.bench.data.Dataset`).
 
     ``threads`` sets torch's intra-op threads (default: ``$OMP_NUM_THREADS`` if set, else torch's default);
     a sweep passes the CPUs each trial was given. ``recipe`` is only recorded: ``config`` is the effective
     config, already composed over it (``bench.recipes.compose``). Raises :class:`ConfigError` before any
     work for a bad config and :class:`TrialError` for a non-finite loss or running out of device memory.
 
-    The student handed on is kept as an artifact (``bench.serve``) under ``artifacts`` (default
+    The student handed on is kept as an artifact (``kdbench.bench.serve``) under ``artifacts`` (default
     ``$KDBENCH_HOME/artifacts``; ``False``: not kept) and also at ``save_student`` when given;
     ``result.artifact`` holds its path, sha256 and size.
     """
@@ -206,8 +206,8 @@ def _keep_student(
     """Save the student artifact (see ``run_trial``); its record, or None when none was kept."""
     if artifacts is False and save_student is None:
         return None
-    from bench.paths import kdbench_home
-    from bench.serve._artifact import build_artifact, save_artifact, save_to_folder
+    from kdbench.bench.paths import kdbench_home
+    from kdbench.bench.serve._artifact import build_artifact, save_artifact, save_to_folder
 
     payload = build_artifact(model, cfg.to_dict(), cfg.config_hash(), dataset, metrics)
     record = None

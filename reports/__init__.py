@@ -6,7 +6,7 @@ comparison and regression run) and returns its ``index.html``; ``serve(out_dir, 
 a folder the site cannot go to, before any work (``kdbench demo`` checks its site folder up front).
 """
 
-from reports._serve import make_server, serve
-from reports._site import build_site, check_site_folder
+from kdbench.reports._serve import make_server, serve
+from kdbench.reports._site import build_site, check_site_folder
 
 __all__ = ["build_site", "check_site_folder", "make_server", "serve"]

@@ -11,12 +11,12 @@ from typing import Any, NamedTuple
 import pandas as pd
 import plotly.graph_objects as go
 
-from reports import _paths
-from reports._figures import COLORS, embed, empty_figure, new_figure, text
-from reports._format import short_sha
-from reports._history import history_data, history_figure
-from reports._html import render
-from reports._objective import DEFAULT_OBJECTIVE
+from kdbench.reports import _paths
+from kdbench.reports._figures import COLORS, embed, empty_figure, new_figure, text
+from kdbench.reports._format import short_sha
+from kdbench.reports._history import history_data, history_figure
+from kdbench.reports._html import render
+from kdbench.reports._objective import DEFAULT_OBJECTIVE
 
 __all__ = ["COMPARE_BY", "Comparison", "compare_data", "comparisons", "render_compare_page"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from reports._figures import (
+from kdbench.reports._figures import (
     COLORS,
     PHASE_COLORS,
     FigureDict,
@@ -19,7 +19,7 @@ from reports._figures import (
     side_by_side,
     text,
 )
-from reports._objective import metric_label
+from kdbench.reports._objective import metric_label
 
 __all__ = ["PHASES", "sweep_curves_figure", "top_trials", "trial_curves_data", "trial_curves_figure"]
 
@@ -40,7 +40,7 @@ def trial_curves_data(epochs: pd.DataFrame) -> pd.DataFrame:
 def trial_curves_figure(data: pd.DataFrame) -> go.Figure | FigureDict:
     """Validation AUC (left) and training loss (right) against the epoch across phases, one colour a phase.
     In teacher_training the AUC is the teacher's, afterwards the student's. ``data``: one trial's rows of
-    :func:`trial_curves_data`. A plain figure dict (see :func:`reports._figures.plain_figure`).
+    :func:`trial_curves_data`. A plain figure dict (see :func:`kdbench.reports._figures.plain_figure`).
 
     The three phases minimise different losses (distillation's ``alpha * BCE + beta * MSE`` of logits is
     orders above a BCE), so the right panel draws each phase's loss relative to its own first epoch: every

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from reports._figures import COLORS, empty_figure, integer_ticks, new_figure, text
-from reports._objective import Objective, best_so_far
+from kdbench.reports._figures import COLORS, empty_figure, integer_ticks, new_figure, text
+from kdbench.reports._objective import Objective, best_so_far
 
 __all__ = ["HISTORY_COLUMNS", "history_data", "history_figure"]
 

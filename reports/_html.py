@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from reports import _format, _paths
+from kdbench.reports import _format, _paths
 
 __all__ = ["render"]
 

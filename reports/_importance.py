@@ -9,9 +9,9 @@ from typing import Any, NamedTuple
 import pandas as pd
 import plotly.graph_objects as go
 
-from reports._figures import empty_figure, new_figure, text
-from reports._objective import Objective
-from reports._params import LOG_SPAN, param_text, searched_params
+from kdbench.reports._figures import empty_figure, new_figure, text
+from kdbench.reports._objective import Objective
+from kdbench.reports._params import LOG_SPAN, param_text, searched_params
 
 __all__ = ["MIN_TRIALS", "Importance", "importance_data", "importance_figure"]
 

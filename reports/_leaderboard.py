@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from reports._params import config_label, param_text
+from kdbench.reports._params import config_label, param_text
 
 __all__ = ["LEADERBOARD_ROW_COLUMNS", "LeaderboardTable", "leaderboard_data"]
 

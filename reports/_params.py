@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from reports._figures import empty_figure, new_figure, text
-from reports._format import is_missing
-from reports._objective import Objective
+from kdbench.reports._figures import empty_figure, new_figure, text
+from kdbench.reports._format import is_missing
+from kdbench.reports._objective import Objective
 
 __all__ = [
     "LOG_SPAN",

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from reports._figures import empty_figure, new_figure, text
-from reports._params import config_label
+from kdbench.reports._figures import empty_figure, new_figure, text
+from kdbench.reports._params import config_label
 
 __all__ = ["COSTS", "Cost", "pareto_data", "pareto_figure", "pareto_front"]
 

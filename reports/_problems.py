@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports._format import auc, is_missing
+from kdbench.reports._format import auc, is_missing
 
 __all__ = ["PROBLEM_COLUMNS", "problem_trials"]
 

@@ -10,11 +10,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from reports import _paths
-from reports._figures import embed, text
-from reports._html import render
-from reports._regression_history import history_anchor
-from reports._regression_text import change_text, direction, figure_label, noise_text, value_text
+from kdbench.reports import _paths
+from kdbench.reports._figures import embed, text
+from kdbench.reports._html import render
+from kdbench.reports._regression_history import history_anchor
+from kdbench.reports._regression_text import change_text, direction, figure_label, noise_text, value_text
 
 __all__ = ["case_columns", "render_regression_index", "render_regression_page", "verdict_class"]
 

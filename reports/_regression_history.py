@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from reports import _paths
-from reports._figures import COLORS, embed, new_figure, text
-from reports._html import render
-from reports._regression_text import change_text, figure_label, relative
+from kdbench.reports import _paths
+from kdbench.reports._figures import COLORS, embed, new_figure, text
+from kdbench.reports._html import render
+from kdbench.reports._regression_text import change_text, figure_label, relative
 
 __all__ = [
     "POINT_COLUMNS",

@@ -7,7 +7,7 @@ import http.server
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ReportError
+from kdbench.bench.errors import ReportError
 
 __all__ = ["HOST", "make_server", "serve"]
 

@@ -16,20 +16,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.errors import ReportError
-from bench.store import ResultStore
-from reports import _paths
-from reports._compare import comparisons, render_compare_page
-from reports._curves import trial_curves_data
-from reports._format import is_missing
-from reports._html import render
-from reports._leaderboard import leaderboard_data
-from reports._regression import render_regression_index, render_regression_page
-from reports._regression_history import render_regression_history
-from reports._snapshot import Snapshot, dataset_labels, load_snapshot
-from reports._static import write_static
-from reports._sweep_page import render_sweep_page
-from reports._trial_page import render_trial_page
+from kdbench.bench.errors import ReportError
+from kdbench.bench.store import ResultStore
+from kdbench.reports import _paths
+from kdbench.reports._compare import comparisons, render_compare_page
+from kdbench.reports._curves import trial_curves_data
+from kdbench.reports._format import is_missing
+from kdbench.reports._html import render
+from kdbench.reports._leaderboard import leaderboard_data
+from kdbench.reports._regression import render_regression_index, render_regression_page
+from kdbench.reports._regression_history import render_regression_history
+from kdbench.reports._snapshot import Snapshot, dataset_labels, load_snapshot
+from kdbench.reports._static import write_static
+from kdbench.reports._sweep_page import render_sweep_page
+from kdbench.reports._trial_page import render_trial_page
 
 __all__ = ["MARKER", "build_site", "check_site_folder", "render_pages"]
 

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from bench.store import ResultStore
+from kdbench.bench.store import ResultStore
 
 __all__ = ["Snapshot", "dataset_labels", "exact_params", "load_snapshot"]
 

@@ -7,17 +7,17 @@ from typing import Any
 
 import pandas as pd
 
-from reports import _paths
-from reports._curves import sweep_curves_figure, top_trials
-from reports._figures import embed
-from reports._history import history_data, history_figure
-from reports._html import render
-from reports._importance import importance_data, importance_figure
-from reports._objective import objective_of
-from reports._params import parallel_data, parallel_figure, param_text, searched_params
-from reports._pareto import COSTS, pareto_data, pareto_figure
-from reports._problems import problem_trials
-from reports._teacher_student import teacher_student_data, teacher_student_figure
+from kdbench.reports import _paths
+from kdbench.reports._curves import sweep_curves_figure, top_trials
+from kdbench.reports._figures import embed
+from kdbench.reports._history import history_data, history_figure
+from kdbench.reports._html import render
+from kdbench.reports._importance import importance_data, importance_figure
+from kdbench.reports._objective import objective_of
+from kdbench.reports._params import parallel_data, parallel_figure, param_text, searched_params
+from kdbench.reports._pareto import COSTS, pareto_data, pareto_figure
+from kdbench.reports._problems import problem_trials
+from kdbench.reports._teacher_student import teacher_student_data, teacher_student_figure
 
 __all__ = ["TOP_TRIALS", "render_sweep_page", "sweep_trial_rows"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from reports._figures import COLORS, empty_figure, new_figure, text
+from kdbench.reports._figures import COLORS, empty_figure, new_figure, text
 
 __all__ = ["teacher_student_data", "teacher_student_figure"]
 

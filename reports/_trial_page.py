@@ -7,12 +7,12 @@ from typing import Any
 
 import pandas as pd
 
-from reports import _paths
-from reports._curves import trial_curves_figure
-from reports._figures import embed
-from reports._format import is_missing
-from reports._html import render
-from reports._rerun import rerun_command
+from kdbench.reports import _paths
+from kdbench.reports._curves import trial_curves_figure
+from kdbench.reports._figures import embed
+from kdbench.reports._format import is_missing
+from kdbench.reports._html import render
+from kdbench.reports._rerun import rerun_command
 
 __all__ = ["cost_rows", "export_command", "render_trial_page"]
 

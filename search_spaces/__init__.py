@@ -21,10 +21,10 @@ list choices as strings (``"32-32"``); the returned config uses plain keys and l
 neither ``bench`` nor ``optuna`` at import time (Optuna is imported where a study or distribution is built).
 """
 
-from search_spaces._errors import Problem, SearchSpaceError
-from search_spaces._load import available_spaces, load_space, parse_space
-from search_spaces._params import Condition, Param
-from search_spaces._space import SearchSpace
+from kdbench.search_spaces._errors import Problem, SearchSpaceError
+from kdbench.search_spaces._load import available_spaces, load_space, parse_space
+from kdbench.search_spaces._params import Condition, Param
+from kdbench.search_spaces._space import SearchSpace
 
 __all__ = [
     "Condition",

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from search_spaces._errors import Problem, SearchSpaceError
-from search_spaces._params import Param, canonical, render
+from kdbench.search_spaces._errors import Problem, SearchSpaceError
+from kdbench.search_spaces._params import Param, canonical, render
 
 __all__ = ["MAX_CONFIGS", "ProblemsOf", "check_configs"]
 

@@ -10,11 +10,19 @@ from importlib import resources
 from pathlib import Path as FilePath
 from typing import Any
 
-from search_spaces._check import ProblemsOf, check_configs
-from search_spaces._errors import Problem, SearchSpaceError
-from search_spaces._params import Condition, Param, SpecError, canonical, check_plain, parse_param, render
-from search_spaces._space import SearchSpace
-from search_spaces._yaml import Document, read_yaml
+from kdbench.search_spaces._check import ProblemsOf, check_configs
+from kdbench.search_spaces._errors import Problem, SearchSpaceError
+from kdbench.search_spaces._params import (
+    Condition,
+    Param,
+    SpecError,
+    canonical,
+    check_plain,
+    parse_param,
+    render,
+)
+from kdbench.search_spaces._space import SearchSpace
+from kdbench.search_spaces._yaml import Document, read_yaml
 
 __all__ = ["MAX_BYTES", "NAME_MAX", "available_spaces", "load_space", "parse_space"]
 

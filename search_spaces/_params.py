@@ -21,7 +21,7 @@ import json
 import math
 from typing import Any
 
-from search_spaces._yaml import Document, Path
+from kdbench.search_spaces._yaml import Document, Path
 
 __all__ = [
     "KINDS",

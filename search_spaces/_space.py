@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from search_spaces._params import Param, render
+from kdbench.search_spaces._params import Param, render
 
 if TYPE_CHECKING:
     import optuna

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from search_spaces._errors import Problem, SearchSpaceError
+from kdbench.search_spaces._errors import Problem, SearchSpaceError
 
 __all__ = ["Document", "read_yaml"]
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bench.store import redact
+from kdbench.bench.store import redact
 
 POSTGRES_ENV = "KDBENCH_TEST_POSTGRES_URL"
 

@@ -37,6 +37,6 @@ def synthetic() -> SyntheticDataset:
 @pytest.fixture(scope="session")
 def ml100k(kdbench_home):
     """The embedded MovieLens-100K default dataset (fetched from the recbole wheel once per session)."""
-    from bench.data import prepare
+    from kdbench.bench.data import prepare
 
     return prepare("ml-100k")

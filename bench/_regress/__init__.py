@@ -1,4 +1,4 @@
-"""Private pieces of :mod:`bench.regress`: one idea per module, public names re-exported there.
+"""Private pieces of :mod:`kdbench.bench.regress`: one idea per module, public names re-exported there.
 
 - ``_suite``: suite YAML files: load and validate strictly.
 - ``_figures``: the registry of tracked figures (what each measures, its unit and how it is compared).

@@ -22,9 +22,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench._regress._run import SuiteMeasurement
-from bench.errors import RegressionError
-from bench.inputs import read_text
+from kdbench.bench._regress._run import SuiteMeasurement
+from kdbench.bench.errors import RegressionError
+from kdbench.bench.inputs import read_text
 
 __all__ = [
     "FORMAT",

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from scipy import stats
 
-from bench._regress._figures import Rule
+from kdbench.bench._regress._figures import Rule
 
 __all__ = [
     "IMPROVED",

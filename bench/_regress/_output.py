@@ -9,8 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench._regress._compare import IMPROVED, INCOMPARABLE, NEW, REGRESSED
-from bench.errors import RegressionError
+from kdbench.bench._regress._compare import IMPROVED, INCOMPARABLE, NEW, REGRESSED
+from kdbench.bench.errors import RegressionError
 
 __all__ = ["final_line", "format_change", "format_value", "print_table", "write_json"]
 

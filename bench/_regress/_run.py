@@ -16,11 +16,11 @@ from typing import Any
 
 import torch
 
-from bench._regress._figures import FIGURES
-from bench._regress._memory import PeakMemory
-from bench._regress._reference import ReferenceWorkload
-from bench._regress._suite import CaseSpec, Suite
-from bench.errors import KdbenchError, RegressionError
+from kdbench.bench._regress._figures import FIGURES
+from kdbench.bench._regress._memory import PeakMemory
+from kdbench.bench._regress._reference import ReferenceWorkload
+from kdbench.bench._regress._suite import CaseSpec, Suite
+from kdbench.bench.errors import KdbenchError, RegressionError
 
 __all__ = ["CaseMeasurement", "ProgressFn", "SuiteMeasurement", "prepare_datasets", "run_suite"]
 
@@ -71,7 +71,7 @@ class SuiteMeasurement:
 def prepare_datasets(suite: Suite) -> dict[str, Any]:
     """Every case's dataset by case name, prepared (or loaded from the cache) before any case trains: a bad
     dataset in the last case fails the run before its first trial, not after the others have run."""
-    from bench.data import open_dataset
+    from kdbench.bench.data import open_dataset
 
     datasets = {}
     for case in suite.cases:
@@ -98,7 +98,7 @@ def run_suite(
     or ``auto``. Torch's thread count is set to the suite's ``threads`` for the run and restored after.
     ``datasets``: :func:`prepare_datasets`'s result, when the caller prepared them already.
     """
-    from bench.trial import resolve_device
+    from kdbench.bench.trial import resolve_device
 
     dev = resolve_device(device)
     if datasets is None:
@@ -186,7 +186,7 @@ def _run_seed(
     follows the share of the CPU a shared machine gives while the trial runs (the mean, not the median: the
     trial pays for every preemption too, and on a loaded machine the mean tracked it better).
     """
-    from bench.trial import run_trial
+    from kdbench.bench.trial import run_trial
 
     n_train = len(dataset.train.y)
     units = reference.unit_seconds(REFERENCE_UNITS)

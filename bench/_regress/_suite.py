@@ -32,10 +32,10 @@ from typing import Any
 
 import yaml
 
-from bench._regress._figures import FIGURES
-from bench.config import TrialConfig
-from bench.errors import ConfigError, RegressionError
-from bench.inputs import read_text
+from kdbench.bench._regress._figures import FIGURES
+from kdbench.bench.config import TrialConfig
+from kdbench.bench.errors import ConfigError, RegressionError
+from kdbench.bench.inputs import read_text
 
 __all__ = ["CaseSpec", "DatasetSpec", "Suite", "available_suites", "load_suite", "parse_suite"]
 
@@ -212,7 +212,7 @@ def _case(
 
 
 def _dataset(raw: Any, base_dir: Path, at: str) -> DatasetSpec:
-    from bench.data import available_sources, dataset_source
+    from kdbench.bench.data import available_sources, dataset_source
 
     spec = {"source": raw} if isinstance(raw, str) else raw
     if not isinstance(spec, dict):

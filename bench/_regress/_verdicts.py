@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bench._regress._baseline import FORMAT, Baseline
-from bench._regress._compare import INCOMPARABLE, NEW, REGRESSED, VERDICTS, compare
-from bench._regress._figures import FIGURES, RULES
-from bench._regress._run import CaseMeasurement, SuiteMeasurement
+from kdbench.bench._regress._baseline import FORMAT, Baseline
+from kdbench.bench._regress._compare import INCOMPARABLE, NEW, REGRESSED, VERDICTS, compare
+from kdbench.bench._regress._figures import FIGURES, RULES
+from kdbench.bench._regress._run import CaseMeasurement, SuiteMeasurement
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REGRESSED", "exit_status", "run_summary", "verdict_rows"]
 

@@ -1,1 +1,1 @@
-"""Private pieces of :mod:`bench.store`: one idea per module, public names re-exported there."""
+"""Private pieces of :mod:`kdbench.bench.store`: one idea per module, public names re-exported there."""

@@ -14,8 +14,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from bench._store._urls import is_memory, redact, scrub
-from bench.errors import StoreError
+from kdbench.bench._store._urls import is_memory, redact, scrub
+from kdbench.bench.errors import StoreError
 
 __all__ = ["BUSY_TIMEOUT_S", "CONNECT_TIMEOUT_S", "connect", "dumps", "engine_kwargs", "failure", "plain"]
 

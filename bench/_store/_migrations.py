@@ -6,7 +6,7 @@ transaction, so a failing step leaves the database as it was (on backends with t
 PostgreSQL and SQLite; MySQL commits each ALTER, so its steps are written to be rerun). Migrations add or
 convert; they never drop user data.
 
-- 1 -> 2: free-text columns from VARCHAR(256) to TEXT (:mod:`bench._store._upgrade_v1`).
+- 1 -> 2: free-text columns from VARCHAR(256) to TEXT (:mod:`kdbench.bench._store._upgrade_v1`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
-from bench._store import _upgrade_v1
-from bench._store._schema import TABLE_PREFIX, Base, Meta
-from bench._store._urls import redact
-from bench.errors import StoreError
+from kdbench.bench._store import _upgrade_v1
+from kdbench.bench._store._schema import TABLE_PREFIX, Base, Meta
+from kdbench.bench._store._urls import redact
+from kdbench.bench.errors import StoreError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "prepare", "read_version", "upgrade"]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from bench.errors import StoreError
+from kdbench.bench.errors import StoreError
 
 __all__ = ["SWEEP_NAME_MAX", "SWEEP_NAME_RULE", "check_sweep_name"]
 

@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from bench._store._schema import (
+from kdbench.bench._store._schema import (
     Dataset,
     Environment,
     Epoch,
@@ -20,7 +20,7 @@ from bench._store._schema import (
     Sweep,
     Trial,
 )
-from bench.errors import StoreError
+from kdbench.bench.errors import StoreError
 
 __all__ = [
     "EPOCH_COLUMNS",

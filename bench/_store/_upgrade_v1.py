@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, inspect, text
 
-from bench.errors import StoreError
+from kdbench.bench.errors import StoreError
 
 __all__ = ["COLUMNS", "to_v2"]
 

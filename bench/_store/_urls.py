@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from bench.errors import StoreError
+from kdbench.bench.errors import StoreError
 
 __all__ = ["DEFAULT_URL", "is_memory", "parse", "redact", "scrub"]
 

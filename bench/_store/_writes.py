@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import String, delete, event, func, select, text, update
 from sqlalchemy.orm import Session
 
-from bench._store._engine import plain
-from bench._store._names import check_sweep_name
-from bench._store._schema import (
+from kdbench.bench._store._engine import plain
+from kdbench.bench._store._names import check_sweep_name
+from kdbench.bench._store._schema import (
     Base,
     Dataset,
     Environment,
@@ -27,7 +27,7 @@ from bench._store._schema import (
     Trial,
     utcnow,
 )
-from bench.errors import StoreError
+from kdbench.bench.errors import StoreError
 
 __all__ = [
     "ADHOC_SWEEP",

@@ -1,4 +1,4 @@
-"""Private pieces of :mod:`bench.sweep` (Ray Tune + Optuna orchestration), one idea per module.
+"""Private pieces of :mod:`kdbench.bench.sweep` (Ray Tune + Optuna orchestration), one idea per module.
 
 ``_recipe``: what defines a sweep and how a driver runs it, validated up front; ``_tuner``: the Tune run
 (OptunaSearch, scheduler, callback, progress) of the trials a sweep lacks;

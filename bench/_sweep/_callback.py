@@ -18,10 +18,10 @@ from typing import Any
 
 from ray.tune import Callback
 
-from bench._sweep._numbers import INTERRUPTED_PREFIX, NumberAllocator
-from bench._sweep._trainable import CONFIG_KEY, NUMBER_KEY
-from bench.config import TrialConfig
-from bench.errors import ConfigError
+from kdbench.bench._sweep._numbers import INTERRUPTED_PREFIX, NumberAllocator
+from kdbench.bench._sweep._trainable import CONFIG_KEY, NUMBER_KEY
+from kdbench.bench.config import TrialConfig
+from kdbench.bench.errors import ConfigError
 
 __all__ = ["StoreWriter", "TrialEvent"]
 

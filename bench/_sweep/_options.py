@@ -16,7 +16,7 @@ import dataclasses
 import math
 from typing import Any
 
-from bench.errors import SweepError
+from kdbench.bench.errors import SweepError
 
 __all__ = [
     "OBJECTIVES",

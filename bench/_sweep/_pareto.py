@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench._sweep._options import Objective
+from kdbench.bench._sweep._options import Objective
 
 __all__ = ["pareto_front"]
 

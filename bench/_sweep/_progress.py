@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from bench._sweep._callback import TrialEvent
+from kdbench.bench._sweep._callback import TrialEvent
 
 __all__ = ["Progress"]
 

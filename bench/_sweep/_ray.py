@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.errors import SweepError
+from kdbench.bench.errors import SweepError
 
 __all__ = [
     "check_local_cluster",
@@ -134,7 +134,7 @@ def _private_session_dir() -> str:
 
 
 def _remove_session(path: str) -> None:
-    from bench._sweep._procs import kill_processes_mentioning
+    from kdbench.bench._sweep._procs import kill_processes_mentioning
 
     kill_processes_mentioning(path)  # agents that outlive ray.shutdown() by a few seconds
     shutil.rmtree(path, ignore_errors=True)

@@ -8,8 +8,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench._sweep._options import SCHEDULERS, Objective, build_sampler, build_scheduler, objectives_for
-from bench.errors import SearchSpaceError, SweepError
+from kdbench.bench._sweep._options import (
+    SCHEDULERS,
+    Objective,
+    build_sampler,
+    build_scheduler,
+    objectives_for,
+)
+from kdbench.bench.errors import SearchSpaceError, SweepError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +38,7 @@ class Recipe:
 
     def trial_config(self, suggested: dict[str, Any]) -> dict[str, Any]:
         """The effective trial config of one trial: the recipe overlaid by the space's values."""
-        from bench.recipes import compose
+        from kdbench.bench.recipes import compose
 
         return compose(self.training_recipe, suggested)
 
@@ -66,8 +72,10 @@ def validate_recipe(recipe: Recipe) -> None:
     if recipe.scheduler not in SCHEDULERS:
         raise SweepError(f"unknown scheduler {recipe.scheduler!r}: use one of {', '.join(SCHEDULERS)}")
     scheduler_for(recipe, objectives)
-    from bench._store._names import check_sweep_name  # the store's rule, checked before Ray or the store
-    from bench.errors import StoreError
+    from kdbench.bench._store._names import (
+        check_sweep_name,  # the store's rule, checked before Ray or the store
+    )
+    from kdbench.bench.errors import StoreError
 
     try:
         check_sweep_name(recipe.name)  # also names the Optuna study and Ray's storage folder
@@ -86,8 +94,8 @@ def make_runtime(
     data_cache: str | None = None,
     artifacts: str | None = None,
 ) -> Runtime:
-    from bench._sweep._ray import check_local_cluster, check_reachable
-    from bench.paths import kdbench_home
+    from kdbench.bench._sweep._ray import check_local_cluster, check_reachable
+    from kdbench.bench.paths import kdbench_home
 
     check_count("concurrency", concurrency, minimum=1)
     if address == "auto":
@@ -160,9 +168,9 @@ def load_space(name: str, training_recipe: Any = None) -> Any:
     on the same file; it runs before any data, store or Ray work. Raises a one-line :class:`SearchSpaceError`
     naming the file, line, parameter and value.
     """
-    import search_spaces
-    from bench.config import TrialConfig
-    from bench.recipes import problems_under
+    from kdbench import search_spaces
+    from kdbench.bench.config import TrialConfig
+    from kdbench.bench.recipes import problems_under
 
     keys = [f.name for f in dataclasses.fields(TrialConfig)]
     try:
@@ -186,7 +194,7 @@ def max_student_epochs(space: Any) -> int:
 
     Reads only integer values: ``load_space`` has refused any other ``max_epochs`` before this runs.
     """
-    from bench.config import TrialConfig
+    from kdbench.bench.config import TrialConfig
 
     values = [space.fixed["max_epochs"]] if "max_epochs" in space.fixed else []
     for p in space.params:

@@ -43,9 +43,9 @@ def train_kd(config: dict[str, Any], *, dataset: Any, settings: TrainableSetting
     import ray
     from ray import tune
 
-    from bench.data import CachedDataset
-    from bench.teacher_cache import TeacherCache
-    from bench.trial import run_trial
+    from kdbench.bench.data import CachedDataset
+    from kdbench.bench.teacher_cache import TeacherCache
+    from kdbench.bench.trial import run_trial
 
     pending = dict.fromkeys(settings.objective_metrics, math.nan)
 

@@ -11,9 +11,9 @@ import os
 import warnings
 from typing import Any
 
-from bench._sweep._numbers import NumberAllocator, count_finished, fail_running_optuna_trials
-from bench._sweep._options import Objective, build_sampler
-from bench._sweep._recipe import Recipe, Runtime, scheduler_for
+from kdbench.bench._sweep._numbers import NumberAllocator, count_finished, fail_running_optuna_trials
+from kdbench.bench._sweep._options import Objective, build_sampler
+from kdbench.bench._sweep._recipe import Recipe, Runtime, scheduler_for
 
 
 def tune_trials(
@@ -33,10 +33,10 @@ def tune_trials(
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
 
-    from bench._sweep._callback import StoreWriter
-    from bench._sweep._progress import Progress
-    from bench._sweep._trainable import TrainableSettings, train_kd
-    from bench.console import output_console
+    from kdbench.bench._sweep._callback import StoreWriter
+    from kdbench.bench._sweep._progress import Progress
+    from kdbench.bench._sweep._trainable import TrainableSettings, train_kd
+    from kdbench.bench.console import output_console
 
     # Tune logs every failed trial's traceback at ERROR level; the store keeps the error, the table shows it.
     os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
@@ -155,14 +155,14 @@ class _DefineByRun:
         return {"text": self.space.text, "name": self.space.name, "recipe": self.training_recipe}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        from search_spaces import parse_space
+        from kdbench.search_spaces import parse_space
 
         self.space = parse_space(state["text"], default_name=state["name"])
         self.training_recipe = state.get("recipe")
 
     def __call__(self, trial: Any) -> dict[str, Any]:
-        from bench._sweep._trainable import CONFIG_KEY, NUMBER_KEY
-        from bench.recipes import compose
+        from kdbench.bench._sweep._trainable import CONFIG_KEY, NUMBER_KEY
+        from kdbench.bench.recipes import compose
 
         config = compose(self.training_recipe, self.space.suggest(trial))
         return {CONFIG_KEY: config, NUMBER_KEY: trial.number}
@@ -186,8 +186,8 @@ def _trial_dirname(trial: Any) -> str:
 def _shipped(data: Any, runtime: Runtime) -> Any:
     """What the workers get: a small dataset's arrays through the object store, a big one (above
     ``bench.batches.map_threshold()``) by path, each worker mapping the cache entry (docs/scale.md)."""
-    from bench.batches import map_threshold
-    from bench.data import share_dataset
+    from kdbench.bench.batches import map_threshold
+    from kdbench.bench.data import share_dataset
 
     splits = (data.train, data.valid, data.test)
     nbytes = sum(int(s.x.nbytes) + int(s.y.nbytes) for s in splits)
@@ -201,7 +201,7 @@ def _plain_arrays(data: Any) -> Any:
     the workers of a node; no shared file system or dataset cache needed on other nodes)."""
     import numpy as np
 
-    from bench.data import Split
+    from kdbench.bench.data import Split
 
     splits = {
         n: Split(np.asarray(getattr(data, n).x), np.asarray(getattr(data, n).y))

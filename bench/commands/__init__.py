@@ -1,1 +1,1 @@
-"""One module per ``kdbench`` command group; see :mod:`bench.cli`."""
+"""One module per ``kdbench`` command group; see :mod:`kdbench.bench.cli`."""

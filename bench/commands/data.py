@@ -16,8 +16,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from bench.console import output_console
-from bench.errors import DatasetError
+from kdbench.bench.console import output_console
+from kdbench.bench.errors import DatasetError
 
 __all__ = [
     "dataset_info",
@@ -114,12 +114,12 @@ def export_split(
     *, name: str, split: str, out: str, split_seed: int | None = None, home: str | None = None
 ) -> int:
     """Write split ``split`` of dataset ``name`` as raw rows to the CSV ``out`` (atomically); returns the row
-    count. See ``bench.serve.split_rows``."""
-    from bench.data import open_dataset
-    from bench.data._dataset import SPLIT_NAMES
-    from bench.errors import UsageError
-    from bench.outputs import check_output_file
-    from bench.serve import split_rows
+    count. See ``kdbench.bench.serve.split_rows``."""
+    from kdbench.bench.data import open_dataset
+    from kdbench.bench.data._dataset import SPLIT_NAMES
+    from kdbench.bench.errors import UsageError
+    from kdbench.bench.outputs import check_output_file
+    from kdbench.bench.serve import split_rows
 
     if split not in SPLIT_NAMES:
         raise UsageError(f"--split {split!r} is not a split: use one of {', '.join(SPLIT_NAMES)}")
@@ -170,7 +170,7 @@ def _prepare(args: argparse.Namespace) -> int:
                 f"--name names a csv or parquet table; {args.name} is always named {args.name}"
             )
         if schema is not None:  # the flag wins over the schema file's name:
-            from bench.data import load_schema
+            from kdbench.bench.data import load_schema
 
             schema = {**load_schema(schema).to_mapping(), "name": args.dataset_name}
     prepare_dataset(
@@ -197,7 +197,7 @@ def schema_from_flags(
     missing: str | None = None,
 ) -> dict[str, Any] | None:
     """A schema mapping from the CLI flags, or None when none was given."""
-    from bench.data._schema import parse_numeric_flag
+    from kdbench.bench.data._schema import parse_numeric_flag
 
     given = (label, categorical, numeric, min_count, sep, name, positive, missing)
     if all(v is None for v in given):
@@ -233,7 +233,7 @@ def prepare_dataset(
 ) -> dict[str, Any]:
     """Prepare ``name`` (a source, or a prepared dataset's name or fingerprint) or load it from the cache,
     print its summary and return its info."""
-    from bench.data import cached_datasets, prepare
+    from kdbench.bench.data import cached_datasets, prepare
 
     console = console or output_console()
     started = time.perf_counter()
@@ -251,7 +251,7 @@ def prepare_dataset(
 
 def list_datasets(*, home: str | None = None, console: Console | None = None) -> int:
     """Print the known sources and every cached dataset; returns 0."""
-    from bench.data import available_sources, cached_datasets
+    from kdbench.bench.data import available_sources, cached_datasets
 
     console = console or output_console()
     sources = Table(title="sources", title_justify="left", box=box.SIMPLE)
@@ -295,7 +295,7 @@ def dataset_info(
     *, name: str, home: str | None = None, as_json: bool = False, console: Console | None = None
 ) -> int:
     """Print every cached dataset whose name or source is ``name`` or whose fingerprint starts with it."""
-    from bench.data import available_sources, cached_datasets
+    from kdbench.bench.data import available_sources, cached_datasets
 
     console = console or output_console()
     matches = [
@@ -337,7 +337,7 @@ def _provenance(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def _print_info(console: Console, meta: dict[str, Any], *, seconds: float | None = None, path: str) -> None:
-    from bench.data._schema import rule_text
+    from kdbench.bench.data._schema import rule_text
 
     rows, positives = meta["rows"], meta["positives"]
     provenance = _provenance(meta)
@@ -382,7 +382,7 @@ def _print_info(console: Console, meta: dict[str, Any], *, seconds: float | None
 
 
 def _recipe_json(source: str) -> dict[str, Any] | None:
-    from bench.recipes import recipe_for
+    from kdbench.bench.recipes import recipe_for
 
     recipe = recipe_for(source)
     return None if recipe is None else {**recipe.to_dict(), "rationale": recipe.rationale}
@@ -390,7 +390,7 @@ def _recipe_json(source: str) -> dict[str, Any] | None:
 
 def _print_recipe(console: Console, source: str) -> None:
     """The training settings `kdbench train` starts from on this source, and why."""
-    from bench.recipes import recipe_for
+    from kdbench.bench.recipes import recipe_for
 
     recipe = recipe_for(source)
     if recipe is None:

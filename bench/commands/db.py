@@ -8,12 +8,12 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.errors import StoreError
+from kdbench.bench.errors import StoreError
 
 if TYPE_CHECKING:  # pandas and the store load only when a command runs: `kdbench --help` stays fast
     import pandas as pd
 
-    from bench.store import ResultStore
+    from kdbench.bench.store import ResultStore
 
 __all__ = ["EXPORT_FORMATS", "export", "info", "register", "upgrade"]
 
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def info(*, db: str | None = None) -> dict[str, Any]:
     """The (redacted) URL, schema versions and row counts of the database at ``db``; ``counts`` is None for a
     database of another schema version (which this kdbench cannot read: ``hint`` says what to do)."""
-    from bench.store import ResultStore, recorded_schema_version, schema_version_supported
+    from kdbench.bench.store import ResultStore, recorded_schema_version, schema_version_supported
 
     url, version = recorded_schema_version(db)
     supported = schema_version_supported()
@@ -69,7 +69,7 @@ def info(*, db: str | None = None) -> dict[str, Any]:
 
 def upgrade(*, db: str | None = None) -> tuple[int, int]:
     """Migrate ``db`` to this kdbench's schema version; ``(from, to)``."""
-    from bench.store import upgrade_database
+    from kdbench.bench.store import upgrade_database
 
     return upgrade_database(db)
 
@@ -84,7 +84,7 @@ def export(*, db: str | None = None, format: str = "csv", out: str | Path) -> li
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise StoreError(f"--out {folder} exists and is not a folder")
-    from bench.store import ResultStore
+    from kdbench.bench.store import ResultStore
 
     with ResultStore(db, create=False) as store:
         tables = _tables(store)

@@ -9,8 +9,8 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.console import output_console
-from bench.errors import UsageError
+from kdbench.bench.console import output_console
+from kdbench.bench.errors import UsageError
 
 __all__ = ["demo", "register"]
 
@@ -62,9 +62,9 @@ def demo(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Prepare ml-100k, sweep, build the site; returns ``{"sweep": summary dict, "index": path}``."""
-    from bench.data import prepare
-    from bench.sweep import run_sweep
-    from reports import build_site
+    from kdbench.bench.data import prepare
+    from kdbench.bench.sweep import run_sweep
+    from kdbench.reports import build_site
 
     console = console or output_console()
     if not str(out).strip():
@@ -112,8 +112,8 @@ def demo(
 
 def _check(folder: Path, *, trials: int, space: str, concurrency: int) -> None:
     """What the sweep and the report would refuse, refused before ml-100k is prepared or anything written."""
-    from bench._sweep._recipe import check_count, load_space
-    from reports import check_site_folder
+    from kdbench.bench._sweep._recipe import check_count, load_space
+    from kdbench.reports import check_site_folder
 
     check_count("trials", trials, minimum=1)
     check_count("concurrency", concurrency, minimum=1)
@@ -126,6 +126,6 @@ def _check(folder: Path, *, trials: int, space: str, concurrency: int) -> None:
     check_site_folder(folder / "site")
     results = folder / "results.db"
     if results.exists():
-        from bench.store import ResultStore
+        from kdbench.bench.store import ResultStore
 
         ResultStore(f"sqlite:///{results}", create=False).close()  # a previous demo's database, or refused

@@ -17,9 +17,9 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.console import output_console
-from bench.errors import KdbenchError, RegressionError
-from bench.outputs import check_output_file
+from kdbench.bench.console import output_console
+from kdbench.bench.errors import KdbenchError, RegressionError
+from kdbench.bench.outputs import check_output_file
 
 __all__ = ["make_baseline", "register", "run"]
 
@@ -119,9 +119,9 @@ def run(
     leaves no new database behind) and a stored baseline. A bad argument fails before the first trial and
     writes nothing.
     """
-    from bench import regress
-    from bench.provenance import environment
-    from bench.trial import resolve_device
+    from kdbench.bench import regress
+    from kdbench.bench.provenance import environment
+    from kdbench.bench.trial import resolve_device
 
     console = console or _console()
     spec = regress.load_suite(suite)
@@ -179,9 +179,9 @@ def make_baseline(
 
     As :func:`run`, everything is checked (``out`` included) before the first trial.
     """
-    from bench import regress
-    from bench.provenance import environment
-    from bench.trial import resolve_device
+    from kdbench.bench import regress
+    from kdbench.bench.provenance import environment
+    from kdbench.bench.trial import resolve_device
 
     console = console or _console()
     if (from_run is None) == (suite is None):
@@ -244,7 +244,7 @@ def _stale(base: Any, suite_name: str, suite_ref: str) -> RegressionError:
 
 
 def _open_store(url: str, *, create: bool = True) -> Any:
-    from bench.store import ResultStore
+    from kdbench.bench.store import ResultStore
 
     return ResultStore(url, create=create)
 

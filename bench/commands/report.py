@@ -6,7 +6,7 @@ import argparse
 import socket
 from pathlib import Path
 
-from bench.errors import ReportError
+from kdbench.bench.errors import ReportError
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_PORT", "register", "report"]
 
@@ -36,7 +36,7 @@ def report(
     *, db: str | None = None, out: str | Path = DEFAULT_OUT, serve: bool = False, port: int = DEFAULT_PORT
 ) -> Path:
     """Build the site of ``db`` into ``out``; return its index.html. ``serve``: then serve it until Ctrl-C."""
-    import reports
+    from kdbench import reports
 
     if serve:
         _check_port(port)  # before the build: a port that cannot be served on must not cost a site
@@ -49,7 +49,7 @@ def report(
 
 def _check_port(port: int) -> None:
     """Refuse a port out of range or already taken, as serving would after the build."""
-    from reports._serve import HOST
+    from kdbench.reports._serve import HOST
 
     if not 0 <= port <= 65535:
         raise ReportError(f"--port {port} is not a TCP port: give 1-65535, or 0 for any free one")

@@ -12,8 +12,8 @@ import json
 import sys
 from typing import TextIO
 
-import search_spaces
-from bench.config import TrialConfig
+from kdbench import search_spaces
+from kdbench.bench.config import TrialConfig
 
 __all__ = ["load", "register", "sample", "show"]
 
@@ -50,7 +50,7 @@ def _count(text: str) -> int:
 
 def load(name: str) -> search_spaces.SearchSpace:
     """The space ``name``, checked as a sweep checks it; problems raise a one-line ``SearchSpaceError``."""
-    from bench._sweep._recipe import load_space
+    from kdbench.bench._sweep._recipe import load_space
 
     return load_space(name)
 

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.errors import UsageError
-from bench.outputs import check_output_file
+from kdbench.bench.errors import UsageError
+from kdbench.bench.outputs import check_output_file
 
 __all__ = ["export", "predict", "register"]
 
@@ -103,8 +103,8 @@ def export(
     """Export the artifact ``from_file``, or trial ``trial`` of ``sweep`` in ``db`` (None: its best by
     validation AUC), as ``fmt`` to ``out`` and ``out.json``; returns the sidecar. Everything is checked
     (format, output paths, the store, the artifact's checksum) before anything is written."""
-    from bench.serve import export_student, load_artifact, sidecar_path, stored_artifact
-    from bench.serve._export import check_format
+    from kdbench.bench.serve import export_student, load_artifact, sidecar_path, stored_artifact
+    from kdbench.bench.serve._export import check_format
 
     check_format(fmt)
     check_output_file(out, "--out")
@@ -140,8 +140,8 @@ def predict(*, model: str, input: str, out: str) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from bench.serve import load_served, read_rows, score_codes
-    from bench.serve._predict import encode_for
+    from kdbench.bench.serve import load_served, read_rows, score_codes
+    from kdbench.bench.serve._predict import encode_for
 
     target = check_output_file(out, "--out")
     served = load_served(model)

@@ -12,9 +12,9 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.console import output_console
-from bench.errors import SweepError
-from bench.outputs import check_output_file, write_json
+from kdbench.bench.console import output_console
+from kdbench.bench.errors import SweepError
+from kdbench.bench.outputs import check_output_file, write_json
 
 __all__ = ["print_summary", "register", "sweep"]
 
@@ -38,7 +38,7 @@ RUNTIME_DEFAULTS: dict[str, Any] = {"concurrency": 2, "cpus_per_trial": 1.0, "gp
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from bench._sweep._options import OBJECTIVES, SAMPLERS, SCHEDULERS  # light: no Ray, pandas or SQL
+    from kdbench.bench._sweep._options import OBJECTIVES, SAMPLERS, SCHEDULERS  # light: no Ray, pandas or SQL
 
     p = subparsers.add_parser(
         "sweep",
@@ -165,7 +165,7 @@ def sweep(
     ``options`` are the recipe and resource flags (``space``, ``trials``, ``concurrency``, ...; see
     :data:`RECIPE_DEFAULTS` and :data:`RUNTIME_DEFAULTS`); None means the default (on resume: as before).
     """
-    from bench.sweep import resume_sweep, run_sweep
+    from kdbench.bench.sweep import resume_sweep, run_sweep
 
     unknown = set(options) - set(RECIPE_DEFAULTS) - set(RUNTIME_DEFAULTS)
     if unknown:

@@ -1,7 +1,7 @@
 """``kdbench train``: one full KD trial with a live line per epoch, a phase table and a cost table.
 
 The config is composed in layers, later ones winning: the trial config defaults, the dataset's recipe
-(``bench.recipes``; ``--no-recipe`` skips it), the ``--config`` file, the ``--set`` pairs.
+(``kdbench.bench.recipes``; ``--no-recipe`` skips it), the ``--config`` file, the ``--set`` pairs.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 import yaml
 from rich.console import Console
 
-from bench.config import TrialConfig, parse_overrides
-from bench.console import output_console, table
-from bench.errors import ConfigError
-from bench.inputs import read_text
-from bench.outputs import check_output_file, write_json
-from bench.threads import default_threads
+from kdbench.bench.config import TrialConfig, parse_overrides
+from kdbench.bench.console import output_console, table
+from kdbench.bench.errors import ConfigError
+from kdbench.bench.inputs import read_text
+from kdbench.bench.outputs import check_output_file, write_json
+from kdbench.bench.threads import default_threads
 
 __all__ = ["load_config_file", "register", "train"]
 
@@ -157,7 +157,7 @@ def train(
 ) -> dict[str, Any]:
     """Validate, prepare data, run the trial, print tables, optionally record it; returns the result dict.
 
-    The student is kept as an artifact (``bench.serve``) in ``artifacts`` (a folder; None:
+    The student is kept as an artifact (``kdbench.bench.serve``) in ``artifacts`` (a folder; None:
     ``$KDBENCH_HOME/artifacts``; False: not kept) and, with ``save_student``, in that file too; the
     result's ``artifact`` (recorded with the trial) holds its path and sha256.
 
@@ -180,11 +180,11 @@ def train(
             recipe=recipe, db=db, json_path=json_path, device=device, threads=threads,
             teacher_cache=teacher_cache, quiet=quiet, artifacts=artifacts, console=console,
         )  # fmt: skip
-    from bench.data import dataset_source, open_dataset
-    from bench.footprint import check_fits
-    from bench.recipes import build_config, recipe_for
-    from bench.teacher_cache import TeacherCache
-    from bench.trial import resolve_device, run_trial
+    from kdbench.bench.data import dataset_source, open_dataset
+    from kdbench.bench.footprint import check_fits
+    from kdbench.bench.recipes import build_config, recipe_for
+    from kdbench.bench.teacher_cache import TeacherCache
+    from kdbench.bench.trial import resolve_device, run_trial
 
     console = console or output_console()
     # Everything that can be checked is checked before any data work: config, threads, device, paths, URL.
@@ -198,11 +198,11 @@ def train(
     if save_student is not None:
         check_output_file(save_student, "--save-student")
     if isinstance(artifacts, str):
-        from bench.serve import check_artifacts_folder
+        from kdbench.bench.serve import check_artifacts_folder
 
         check_artifacts_folder(artifacts, "--artifacts")
     if db is not None:
-        from bench.store import check_url
+        from kdbench.bench.store import check_url
 
         check_url(db)
     data = open_dataset(dataset, path=path, schema=schema, split_seed=split_seed, progress=not quiet)
@@ -291,7 +291,7 @@ def _train_over_splits(split_seeds: list[int], *, json_path: str | None, **optio
 
 def _start_recording(store: Any, cfg: TrialConfig, data: Any) -> int:
     """Environment, dataset and a running trial under the implicit ``adhoc`` sweep; returns the trial id."""
-    from bench.provenance import environment
+    from kdbench.bench.provenance import environment
 
     env_id = store.record_environment(environment())
     store.record_dataset(data.info())
@@ -309,7 +309,7 @@ def _reason(error: BaseException) -> str:
 
 
 def _open_store(url: str) -> Any:
-    from bench.store import open_writable
+    from kdbench.bench.store import open_writable
 
     return open_writable(url)  # proven writable now: training must not end in a database that refuses it
 

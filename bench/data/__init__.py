@@ -7,11 +7,11 @@ from ``$KDBENCH_HOME/datasets/<fingerprint>/`` in milliseconds. Sources and thei
 parquet with a schema (``_schema.py``, ``_table.py``; ``docs/datasets.md``); a prepared table is found
 again by its name or fingerprint (``_names.py``: ``prepare("adult")``). Every source shares the encoder
 (``_encode.py``, ``_build.py``), the 8:1:1 split (``_split.py``) and the cache (``_cache.py``). Each
-source module also declares its :class:`Recipe` of training settings (``bench.recipes`` gathers them).
+source module also declares its :class:`Recipe` of training settings (``kdbench.bench.recipes`` gathers them).
 """
 
-from bench.data._dataset import Dataset, Split
-from bench.data._prepare import (
+from kdbench.bench.data._dataset import Dataset, Split
+from kdbench.bench.data._prepare import (
     DEFAULT_SOURCE,
     DEFAULT_SPLIT_SEED,
     available_sources,
@@ -21,9 +21,9 @@ from bench.data._prepare import (
     open_dataset,
     prepare,
 )
-from bench.data._schema import TableSchema, load_schema
-from bench.data._shared import CachedDataset, share_dataset
-from bench.data._source import Recipe
+from kdbench.bench.data._schema import TableSchema, load_schema
+from kdbench.bench.data._shared import CachedDataset, share_dataset
+from kdbench.bench.data._source import Recipe
 
 __all__ = [
     "DEFAULT_SOURCE",

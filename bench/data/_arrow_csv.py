@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from bench.data._io import READ_ERRORS, HashingFile, decompressed, short_error, unreadable
-from bench.errors import DatasetError
+from kdbench.bench.data._io import READ_ERRORS, HashingFile, decompressed, short_error, unreadable
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["BLOCK_BYTES", "PIECE_BYTES", "label_values", "stream_delimited"]
 

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from bench.data._arrow_csv import label_values, stream_delimited
-from bench.data._encode import Chunk, binary_labels
-from bench.data._io import file_identity, first_text_line, require_file
-from bench.data._source import Recipe, Source
-from bench.errors import DatasetError
+from kdbench.bench.data._arrow_csv import label_values, stream_delimited
+from kdbench.bench.data._encode import Chunk, binary_labels
+from kdbench.bench.data._io import file_identity, first_text_line, require_file
+from kdbench.bench.data._source import Recipe, Source
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["AVAZU_COLUMNS", "AVAZU_RECIPE", "FIELDS", "open_avazu"]
 

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from bench.data._cache import CACHE_VERSION, NpyWriter, canonical_hash, write_vocabulary
-from bench.data._dataset import SPLIT_NAMES
-from bench.data._encode import Chunk, FieldVocab
-from bench.data._source import Source
-from bench.data._split import SPLIT_RULE, split_assignment, split_sizes
-from bench.errors import DatasetError
+from kdbench.bench.data._cache import CACHE_VERSION, NpyWriter, canonical_hash, write_vocabulary
+from kdbench.bench.data._dataset import SPLIT_NAMES
+from kdbench.bench.data._encode import Chunk, FieldVocab
+from kdbench.bench.data._source import Source
+from kdbench.bench.data._split import SPLIT_RULE, split_assignment, split_sizes
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["build_entry", "full_protocol"]
 

@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.ipc
 
-from bench.data._dataset import SPLIT_NAMES, Dataset, Split
+from kdbench.bench.data._dataset import SPLIT_NAMES, Dataset, Split
 
 __all__ = [
     "CACHE_VERSION",

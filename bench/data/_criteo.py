@@ -20,11 +20,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bench.data._arrow_csv import label_values, stream_delimited
-from bench.data._encode import Chunk, binary_labels, log_square
-from bench.data._io import file_identity, first_line, require_file
-from bench.data._source import Recipe, Source
-from bench.errors import DatasetError
+from kdbench.bench.data._arrow_csv import label_values, stream_delimited
+from kdbench.bench.data._encode import Chunk, binary_labels, log_square
+from kdbench.bench.data._io import file_identity, first_line, require_file
+from kdbench.bench.data._source import Recipe, Source
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["CATEGORICAL_FIELDS", "CRITEO_RECIPE", "INTEGER_FIELDS", "open_criteo"]
 

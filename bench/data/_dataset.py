@@ -68,7 +68,7 @@ class Dataset:
             raise ValueError("this dataset has no cache entry to read vocabularies from")
         if field_name not in self.field_names:
             raise KeyError(f"no field {field_name!r}; fields: {', '.join(self.field_names)}")
-        from bench.data._cache import read_vocabulary
+        from kdbench.bench.data._cache import read_vocabulary
 
         return read_vocabulary(self.path, self.field_names.index(field_name)).to_pylist()
 

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bench.errors import DatasetError
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["Chunk", "FieldVocab", "binary_labels", "log_square"]
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.errors import DatasetError
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["WHEEL_NAME", "WHEEL_SHA256", "WHEEL_SPEC", "override_wheel", "recbole_wheel"]
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from bench.errors import DatasetError
+from kdbench.bench.errors import DatasetError
 
 __all__ = [
     "ARROW_STRING",

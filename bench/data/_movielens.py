@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from bench.data._encode import Chunk
-from bench.data._fetch import WHEEL_SHA256, WHEEL_SPEC, override_wheel, recbole_wheel
-from bench.data._io import READ_ERRORS, file_identity, short_error, shown, stat_or_none, unreadable
-from bench.data._source import Recipe, Source
-from bench.errors import DatasetError
+from kdbench.bench.data._encode import Chunk
+from kdbench.bench.data._fetch import WHEEL_SHA256, WHEEL_SPEC, override_wheel, recbole_wheel
+from kdbench.bench.data._io import READ_ERRORS, file_identity, short_error, shown, stat_or_none, unreadable
+from kdbench.bench.data._source import Recipe, Source
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["FIELDS", "ML1M_RECIPE", "ML100K_RECIPE", "open_ml1m", "open_ml100k"]
 

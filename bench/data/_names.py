@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.data._cache import entries
-from bench.errors import DatasetError
+from kdbench.bench.data._cache import entries
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["Resolved", "claim_name", "known_names", "record_name", "resolve"]
 

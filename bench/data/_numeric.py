@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bench.data._encode import log_square
+from kdbench.bench.data._encode import log_square
 
 __all__ = ["NotANumber", "as_arrow", "missing_to_null", "numeric_tokens", "quantile_edges", "to_floats"]
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.data._avazu import open_avazu
-from bench.data._build import build_entry, full_protocol
-from bench.data._cache import (
+from kdbench.bench.data._avazu import open_avazu
+from kdbench.bench.data._build import build_entry, full_protocol
+from kdbench.bench.data._cache import (
     CACHE_VERSION,
     canonical_hash,
     commit_entry,
@@ -19,16 +19,16 @@ from bench.data._cache import (
     lookup,
     temporary_entry,
 )
-from bench.data._criteo import open_criteo
-from bench.data._dataset import Dataset
-from bench.data._io import progress_bar
-from bench.data._movielens import open_ml1m, open_ml100k
-from bench.data._names import Resolved, claim_name, known_names, record_name, resolve
-from bench.data._schema import load_schema
-from bench.data._source import Source
-from bench.data._table import open_csv_table, open_parquet_table
-from bench.errors import DatasetError
-from bench.paths import kdbench_home
+from kdbench.bench.data._criteo import open_criteo
+from kdbench.bench.data._dataset import Dataset
+from kdbench.bench.data._io import progress_bar
+from kdbench.bench.data._movielens import open_ml1m, open_ml100k
+from kdbench.bench.data._names import Resolved, claim_name, known_names, record_name, resolve
+from kdbench.bench.data._schema import load_schema
+from kdbench.bench.data._source import Source
+from kdbench.bench.data._table import open_csv_table, open_parquet_table
+from kdbench.bench.errors import DatasetError
+from kdbench.bench.paths import kdbench_home
 
 __all__ = [
     "DEFAULT_SOURCE",

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DatasetError
+from kdbench.bench.errors import DatasetError
 
 __all__ = [
     "DEFAULT_RULE",
@@ -283,8 +283,8 @@ def load_schema(schema: Any) -> TableSchema:
     if isinstance(schema, str | os.PathLike):
         import yaml
 
-        from bench.data._io import short_error, shown
-        from bench.inputs import read_text
+        from kdbench.bench.data._io import short_error, shown
+        from kdbench.bench.inputs import read_text
 
         path = Path(schema).expanduser()
         text = read_text(path, "schema", DatasetError, name=shown(path))

@@ -1,7 +1,7 @@
 """A prepared dataset handed to other processes by path: what a sweep ships to its workers for big data.
 
 Ray's object store holds one copy of a small dataset per node, but each trial then copies it again into its
-own tensors. Above the mapping threshold (``bench.batches.map_threshold``) a sweep ships a
+own tensors. Above the mapping threshold (``kdbench.bench.batches.map_threshold``) a sweep ships a
 :class:`CachedDataset` instead, a fingerprint and a folder, and each worker maps the entry's ``.npy`` files
 read-only: N trials on a node share the page cache's single copy. The folder must be readable from every
 node: the driver's own cache (one machine), or a folder on shared storage (``kdbench sweep --data-cache
@@ -17,9 +17,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.data._cache import load_entry
-from bench.data._dataset import Dataset
-from bench.errors import DatasetError
+from kdbench.bench.data._cache import load_entry
+from kdbench.bench.data._dataset import Dataset
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["CachedDataset", "share_dataset"]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.data._encode import Chunk
+from kdbench.bench.data._encode import Chunk
 
 __all__ = ["Reader", "Recipe", "Source"]
 
@@ -40,7 +40,7 @@ class Source:
 @dataclass(frozen=True)
 class Recipe:
     """A dataset's default training settings: trial config keys that ``kdbench train`` (and a sweep) start
-    from, under the user's ``--config`` and ``--set`` (``bench.recipes.compose``).
+    from, under the user's ``--config`` and ``--set`` (``kdbench.bench.recipes.compose``).
 
     ``values`` are trial config keys (checked against ``TrialConfig`` by the tests); ``rationale`` says
     where each value comes from (the paper, or a measurement), for ``kdbench data info`` and the docs.

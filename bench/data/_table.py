@@ -26,8 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bench.data._encode import Chunk
-from bench.data._io import (
+from kdbench.bench.data._encode import Chunk
+from kdbench.bench.data._io import (
     ARROW_STRING,
     file_identity,
     first_text_line,
@@ -35,7 +35,7 @@ from bench.data._io import (
     require_file,
     short_error,
 )
-from bench.data._numeric import (
+from kdbench.bench.data._numeric import (
     NotANumber,
     as_arrow,
     missing_to_null,
@@ -43,10 +43,10 @@ from bench.data._numeric import (
     quantile_edges,
     to_floats,
 )
-from bench.data._schema import NUMERIC_RULES, TableSchema, default_name, load_schema
-from bench.data._source import Source
-from bench.data._split import split_assignment
-from bench.errors import DatasetError
+from kdbench.bench.data._schema import NUMERIC_RULES, TableSchema, default_name, load_schema
+from kdbench.bench.data._source import Source
+from kdbench.bench.data._split import split_assignment
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["NUMERIC_RULES", "TableSchema", "load_schema", "open_csv_table", "open_parquet_table"]
 

@@ -10,7 +10,7 @@ runs on load):
   them: text, or numbers for numeric and derived fields; token ``vocabularies[f][c - 1]`` has code ``c``,
   anything else is code 0, unknown; None for a dataset without a cache entry);
 - ``encoding``: ``{"rules": [per field], "missing": [texts]}``, how raw values become tokens
-  (:mod:`bench.serve._rules`);
+  (:mod:`kdbench.bench.serve._rules`);
 - ``dataset`` (name, fingerprint), ``config`` (the trial config), ``metrics`` (the student's test/valid
   AUC and log loss), ``trial`` (the store's trial id when known, else None).
 """
@@ -25,9 +25,9 @@ from typing import Any
 
 import torch
 
-from bench.errors import KdbenchError, UsageError
-from models import DAGFM, FieldEmbedding
-from models._folded import FoldedStudent, fold_student
+from kdbench.bench.errors import KdbenchError, UsageError
+from kdbench.models import DAGFM, FieldEmbedding
+from kdbench.models._folded import FoldedStudent, fold_student
 
 from ._rules import encoding_of
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.errors import UsageError
+from kdbench.bench.errors import UsageError
 
 __all__ = ["encode_rows", "numeric_vocabulary"]
 
@@ -75,7 +75,7 @@ def _missing(column: pd.Series, listed: set[str]) -> pd.Series:
 
 def _numeric_tokens(values: np.ndarray, rule: Any) -> np.ndarray:
     """A numeric rule applied by ``bench.data``'s own function (the cache's codes exactly); NaN stays."""
-    from bench.data._numeric import numeric_tokens
+    from kdbench.bench.data._numeric import numeric_tokens
 
     return numeric_tokens(values, rule).to_numpy(zero_copy_only=False).astype(np.float64)
 

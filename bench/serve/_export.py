@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.errors import UsageError
+from kdbench.bench.errors import UsageError
 
 from ._artifact import ArtifactError, student_module
 
@@ -138,7 +138,7 @@ def serving_latency(path: Path, fmt: str, probe: torch.Tensor, budget_s: float =
     """Median latency (ms) of the exported file in its own runtime at batch 1 and 4096 (``probe``'s rows
     repeated), one thread, after warm-up: ``bench.latency``'s protocol, so the figures compare with the
     trial's."""
-    from bench.latency import BATCHES, SERVING_THREADS, median_ms, one_thread
+    from kdbench.bench.latency import BATCHES, SERVING_THREADS, median_ms, one_thread
 
     if fmt == "onnx":
         import onnxruntime as ort

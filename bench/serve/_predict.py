@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bench.errors import UsageError
+from kdbench.bench.errors import UsageError
 
 from ._artifact import ArtifactError, load_artifact, student_module
 from ._encode import encode_rows

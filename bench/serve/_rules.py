@@ -1,6 +1,6 @@
 """How a dataset's raw values become per-field codes: one rule per field, as the serving sidecar states it.
 
-Rules (what ``bench.data`` applied when it prepared the cache):
+Rules (what ``kdbench.bench.data`` applied when it prepared the cache):
 
 - ``"token"``: the value itself is the token (ml-100k, Avazu, Criteo's C fields, table categoricals);
 - ``"identity"``, ``"log_square"``, ``{"edges": [...]}``: a table's or Criteo's numeric column, parsed as a
@@ -23,10 +23,10 @@ _TABLES = ("csv", "parquet")
 
 
 def field_rules(dataset: Any) -> list[Any]:
-    """Per field of ``dataset`` (a ``bench.data.Dataset``), its rule (see the module docstring)."""
+    """Per field of ``dataset`` (a ``kdbench.bench.data.Dataset``), its rule (see the module docstring)."""
     names, source = list(dataset.field_names), getattr(dataset, "source", None)
     if source == "criteo":
-        from bench.data._criteo import INTEGER_FIELDS
+        from kdbench.bench.data._criteo import INTEGER_FIELDS
 
         return ["log_square" if name in INTEGER_FIELDS else "token" for name in names]
     if source not in _TABLES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bench.errors import UsageError
+from kdbench.bench.errors import UsageError
 
 __all__ = ["stored_artifact"]
 
@@ -17,7 +17,7 @@ def stored_artifact(db: str | None, sweep: str, number: int | None = None) -> di
     validation AUC among those that kept one): ``{"path", "sha256", "sweep", "trial", "trial_id",
     "student_test_auc", "student_valid_auc"}``. One-line :class:`UsageError` for a sweep or trial that does
     not exist or kept no artifact; the store's own errors for a bad database."""
-    from bench.store import ResultStore
+    from kdbench.bench.store import ResultStore
 
     with ResultStore(db, create=False) as store:
         if store.get_sweep(sweep) is None:

@@ -7,8 +7,8 @@ import pytest
 import torch
 from sklearn.metrics import log_loss, roc_auc_score
 
-from bench.batches import epoch_batches, to_tensor_split
-from bench.metrics import auc, logloss_from_logits
+from kdbench.bench.batches import epoch_batches, to_tensor_split
+from kdbench.bench.metrics import auc, logloss_from_logits
 
 
 def _split(n: int = 1000):

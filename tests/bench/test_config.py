@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import models
-from bench.config import STUDENT_PHASE_KEYS, TEACHER_KEYS, TEACHERS, TrialConfig, parse_overrides
-from bench.errors import ConfigError
-from search_spaces import SearchSpaceError, load_space, parse_space
+from kdbench import models
+from kdbench.bench.config import STUDENT_PHASE_KEYS, TEACHER_KEYS, TEACHERS, TrialConfig, parse_overrides
+from kdbench.bench.errors import ConfigError
+from kdbench.search_spaces import SearchSpaceError, load_space, parse_space
 
 
 def test_defaults_are_the_papers_movielens_settings():

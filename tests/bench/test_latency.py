@@ -5,7 +5,7 @@ import time
 
 import torch
 
-from bench.latency import BATCHES, call_times, latencies, one_thread
+from kdbench.bench.latency import BATCHES, call_times, latencies, one_thread
 
 
 def test_latencies_time_batch_1_and_4096_on_one_thread():

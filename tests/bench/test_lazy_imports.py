@@ -10,7 +10,8 @@ HEAVY = ("ray", "optuna", "plotly", "sqlalchemy", "sklearn", "scipy")
 
 _PROBE = """
 import json, sys
-import bench.cli
+import kdbench.bench.cli
+from kdbench import bench
 bench.cli.build_parser()  # every command module, as `kdbench train` loads them
 import bench.trial, bench.commands.train, bench.metrics
 print(json.dumps(sorted(name for name in {heavy!r} if name in sys.modules)))

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from bench.batches import MAP_ABOVE_ENV, epoch_batches, map_threshold, trial_splits
-from bench.bench_scale import generate_planted_criteo
-from bench.data import prepare
-from bench.errors import ConfigError
-from bench.trial import run_trial
+from kdbench.bench.batches import MAP_ABOVE_ENV, epoch_batches, map_threshold, trial_splits
+from kdbench.bench.benchmarks.scale import generate_planted_criteo
+from kdbench.bench.data import prepare
+from kdbench.bench.errors import ConfigError
+from kdbench.bench.trial import run_trial
 
 ROWS = 6_000
 
@@ -114,7 +114,7 @@ def test_a_mapped_trial_gives_the_in_memory_trials_result(criteo, monkeypatch):
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_on_cuda_streamed_and_device_resident_mapped_batches_are_the_same(criteo, monkeypatch):
-    import bench.batches as batches
+    import kdbench.bench.batches as batches
 
     monkeypatch.setenv(MAP_ABOVE_ENV, "0")
     cuda = torch.device("cuda")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bench.config import TrialConfig
-from bench.data import Recipe, available_sources
-from bench.errors import ConfigError
-from bench.recipes import RECIPES, build_config, compose, problems_under, recipe_for
-from search_spaces import SearchSpaceError, parse_space
+from kdbench.bench.config import TrialConfig
+from kdbench.bench.data import Recipe, available_sources
+from kdbench.bench.errors import ConfigError
+from kdbench.bench.recipes import RECIPES, build_config, compose, problems_under, recipe_for
+from kdbench.search_spaces import SearchSpaceError, parse_space
 
 # The paper's per-dataset settings (MODEL_SPEC.md: Criteo, Avazu, MovieLens-1M).
 PAPER = {

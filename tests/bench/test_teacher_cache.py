@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.config import STUDENT_PHASE_KEYS, TEACHER_KEYS, TEACHERS, TrialConfig
-from bench.teacher_cache import TeacherCache, teacher_cache_key
-from bench.trial import PhaseResult, run_trial
-from models import KDDAGFM
+from kdbench.bench.config import STUDENT_PHASE_KEYS, TEACHER_KEYS, TEACHERS, TrialConfig
+from kdbench.bench.teacher_cache import TeacherCache, teacher_cache_key
+from kdbench.bench.trial import PhaseResult, run_trial
+from kdbench.models import KDDAGFM
 from tests._synthetic import make_synthetic
 
 BASE = TrialConfig().to_dict()  # the paper's ML-1M settings
@@ -205,10 +205,10 @@ def tiny():
 
 @pytest.fixture(autouse=True)
 def fixed_code_version(monkeypatch):
-    monkeypatch.setattr("bench.trial.code_fingerprint", lambda: CODE)
+    monkeypatch.setattr("kdbench.bench.trial.code_fingerprint", lambda: CODE)
     # Latency probes are half of a tiny trial's time and say nothing about the cache.
     monkeypatch.setattr(
-        "bench.trial._latencies", lambda *args: {"latency_ms_b1": 1.0, "latency_ms_b4096": 1.0}
+        "kdbench.bench.trial._latencies", lambda *args: {"latency_ms_b1": 1.0, "latency_ms_b4096": 1.0}
     )
 
 
@@ -217,8 +217,10 @@ def good_entry(tiny, tmp_path_factory):
     """The two files of a valid entry for TINY on ``tiny``, written once by a real trial."""
     folder = tmp_path_factory.mktemp("good_teachers")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("bench.trial.code_fingerprint", lambda: CODE)
-        mp.setattr("bench.trial._latencies", lambda *args: {"latency_ms_b1": 1.0, "latency_ms_b4096": 1.0})
+        mp.setattr("kdbench.bench.trial.code_fingerprint", lambda: CODE)
+        mp.setattr(
+            "kdbench.bench.trial._latencies", lambda *args: {"latency_ms_b1": 1.0, "latency_ms_b4096": 1.0}
+        )
         assert not run_trial(TINY, tiny, device="cpu", teacher_cache=TeacherCache(folder)).teacher_cache_hit
     key = teacher_cache_key(TrialConfig.from_dict(TINY).to_dict(), tiny.fingerprint, CODE)
     assert sorted(p.name for p in folder.glob(f"{key}.*")) == [f"{key}.json", f"{key}.lock", f"{key}.pt"]
@@ -338,12 +340,12 @@ def test_an_unusable_entry_is_discarded_with_one_warning_and_retrained(
     corrupt(pt, meta)
     cache = TeacherCache(folder)
 
-    with caplog.at_level(logging.WARNING, logger="bench.teacher_cache"):
+    with caplog.at_level(logging.WARNING, logger="kdbench.bench.teacher_cache"):
         result = run_trial(TINY, tiny, device="cpu", teacher_cache=cache)
 
     assert result.teacher_cache_hit is False
     assert result.phase("teacher_training").epochs >= 1  # trained again
-    warnings = [r for r in caplog.records if r.name == "bench.teacher_cache"]
+    warnings = [r for r in caplog.records if r.name == "kdbench.bench.teacher_cache"]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     message = warnings[0].getMessage()
     assert warnings[0].levelno == logging.WARNING and "\n" not in message
@@ -376,7 +378,7 @@ def test_a_valid_entry_with_nan_metrics_is_still_used(tiny, good_entry, tmp_path
     folder.mkdir()
     (folder / f"{key}.pt").write_bytes(good_pt)
     (folder / f"{key}.json").write_text(json.dumps({**json.loads(good_meta), "valid_auc": float("nan")}))
-    with caplog.at_level(logging.WARNING, logger="bench.teacher_cache"):
+    with caplog.at_level(logging.WARNING, logger="kdbench.bench.teacher_cache"):
         assert run_trial(TINY, tiny, device="cpu", teacher_cache=TeacherCache(folder)).teacher_cache_hit
     assert not caplog.records
 
@@ -405,7 +407,7 @@ def test_discard_removes_metadata_first(tmp_path, monkeypatch):
 
 
 def test_an_unwritable_cache_folder_is_a_config_error(tmp_path):
-    from bench.errors import ConfigError
+    from kdbench.bench.errors import ConfigError
 
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -415,8 +417,8 @@ def test_an_unwritable_cache_folder_is_a_config_error(tmp_path):
 
 def test_train_cli_prints_one_warning_line_and_retrains(tiny, tmp_path, monkeypatch):
     """Through the real `kdbench train` process: one warning line on stderr, no traceback, exit 0."""
-    from bench.data import prepare
-    from bench.provenance import code_fingerprint
+    from kdbench.bench.data import prepare
+    from kdbench.bench.provenance import code_fingerprint
 
     home = tmp_path / "home"
     monkeypatch.setenv("KDBENCH_HOME", str(home))
@@ -434,7 +436,7 @@ def test_train_cli_prints_one_warning_line_and_retrains(tiny, tmp_path, monkeypa
     (folder / f"{key}.pt").write_bytes(b"")  # a zero-byte checkpoint, as a full disk leaves it
     (folder / f"{key}.json").write_text("{}")
 
-    argv = [sys.executable, "-m", "bench", "train", "--dataset", "csv", "--path", str(table)]
+    argv = [sys.executable, "-m", "kdbench", "train", "--dataset", "csv", "--path", str(table)]
     argv += ["--schema", str(schema), "--teacher-cache", str(folder), "--device", "cpu", "--quiet"]
     argv += [f"--set={k}={v}" for k, v in TINY.items()]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

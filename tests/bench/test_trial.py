@@ -7,15 +7,15 @@ import math
 import pytest
 import torch
 
-from bench.batches import to_tensor_split
-from bench.config import TrialConfig
-from bench.errors import ConfigError, TrialError
-from bench.provenance import environment
-from bench.recipes import build_config, recipe_for
-from bench.store import ResultStore
-from bench.teacher_cache import TeacherCache
-from bench.trial import _PhaseTrainer, run_trial
-from models import KDDAGFM
+from kdbench.bench.batches import to_tensor_split
+from kdbench.bench.config import TrialConfig
+from kdbench.bench.errors import ConfigError, TrialError
+from kdbench.bench.provenance import environment
+from kdbench.bench.recipes import build_config, recipe_for
+from kdbench.bench.store import ResultStore
+from kdbench.bench.teacher_cache import TeacherCache
+from kdbench.bench.trial import _PhaseTrainer, run_trial
+from kdbench.models import KDDAGFM
 
 SMALL = {"embedding_size": 8, "depth": 2, "t_depth": 2, "max_epochs": 3, "patience": 2, "batch_size": 256}
 
@@ -351,7 +351,7 @@ def test_cuda_path_smoke(synthetic):
 
 
 def test_a_cuda_device_the_machine_lacks_is_refused_in_one_line(monkeypatch):
-    from bench.trial import resolve_device
+    from kdbench.bench.trial import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)

@@ -656,8 +656,8 @@ def student_artifact(_w: World) -> bytes:
 
     import torch
 
-    from bench.serve import build_artifact
-    from models import KDDAGFM
+    from kdbench.bench.serve import build_artifact
+    from kdbench.models import KDDAGFM
 
     vocab = [4, 4, 3]
     model = KDDAGFM(vocab, 4, "crossnet", {"depth": 1}, {"depth": 1, "interaction": "outer"}).eval()
@@ -712,7 +712,7 @@ case("train-artifacts-is-a-file", "plain.txt", "train", *CSV, "--artifacts", Fil
 case("train-save-student-with-split-seeds", "--save-student", "train", *CSV, "--split-seeds 1,2",
      "--save-student", Work("s.pt"))  # fmt: skip
 
-# Cases also run as a real process (`python -m bench`): exit code and stderr as a user sees them.
+# Cases also run as a real process (`python -m kdbench`): exit code and stderr as a user sees them.
 SUBPROCESS_IDS = (
     "train-set-lr-fast",
     "space-show-non-utf8",

@@ -1,8 +1,8 @@
 """Every command, fed a bad input, exits 2 with one line naming the problem and writes nothing.
 
-The cases live in ``_bad_inputs.py``. Each runs in-process through ``bench.cli.main`` with its own
+The cases live in ``_bad_inputs.py``. Each runs in-process through ``kdbench.bench.cli.main`` with its own
 $KDBENCH_HOME (a prepared CSV dataset in its cache) and working directory (a real results database as
-``kdbench.db``); a few run again as a real ``python -m bench`` process. Guards turn anything expensive a bad
+``kdbench.db``); a few run again as a real ``python -m kdbench`` process. Guards turn anything expensive a bad
 input must never reach (starting Ray, training, downloading ml-100k, serving) into a failure naming the case.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.cli import COMMAND_GROUPS, main
+from kdbench.bench.cli import COMMAND_GROUPS, main
 from tests.commands._bad_inputs import CASES, SUBPROCESS_IDS, Case, Work, World
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,9 +34,9 @@ class Escaped(BaseException):
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Good inputs (``fx``), a $KDBENCH_HOME with the CSV fixture prepared, and a results database."""
-    from bench.data import prepare
-    from bench.provenance import environment
-    from bench.store import ResultStore
+    from kdbench.bench.data import prepare
+    from kdbench.bench.provenance import environment
+    from kdbench.bench.store import ResultStore
 
     fx = tmp_path_factory.mktemp("bad_inputs_fx")
     rng = np.random.default_rng(3)
@@ -88,10 +88,7 @@ def world(template: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 @pytest.fixture
 def guards(monkeypatch: pytest.MonkeyPatch) -> None:
-    import bench._sweep._ray
-    import bench.data._fetch
-    import bench.trial
-    import reports
+    from kdbench import bench, reports
 
     def escaped(what: str):
         def refuse(*_args, **_kwargs):
@@ -191,7 +188,7 @@ def test_a_real_process_exits_2_with_one_line(case_id: str, world: World) -> Non
     before = snapshot(world)
     env = {**os.environ, "PYTHONPATH": str(REPO), "KDBENCH_HOME": str(world.home), **world.env}
     done = subprocess.run(
-        [sys.executable, "-m", "bench", *argv], cwd=world.work, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "kdbench", *argv], cwd=world.work, env=env, capture_output=True, text=True,
         timeout=120,
     )  # fmt: skip
     check_refusal(case, done.returncode, done.stdout, done.stderr)

@@ -18,7 +18,7 @@ def test_building_the_parser_imports_no_heavy_library() -> None:
 
 
 def test_every_command_group_is_registered() -> None:
-    from bench.cli import COMMAND_GROUPS, build_parser
+    from kdbench.bench.cli import COMMAND_GROUPS, build_parser
 
     help_text = build_parser().format_help()
     for group in COMMAND_GROUPS:

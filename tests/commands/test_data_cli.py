@@ -9,8 +9,8 @@ import json
 import pytest
 from rich.console import Console
 
-from bench.cli import main
-from bench.commands.data import dataset_info, list_datasets, prepare_dataset, schema_from_flags
+from kdbench.bench.cli import main
+from kdbench.bench.commands.data import dataset_info, list_datasets, prepare_dataset, schema_from_flags
 from tests.data._make import criteo_row, write_criteo
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.cli import main
-from bench.commands import train as train_command
-from bench.store import ResultStore
+from kdbench.bench.cli import main
+from kdbench.bench.commands import train as train_command
+from kdbench.bench.store import ResultStore
 
 FAST = {"max_epochs": 1, "patience": 1, "embedding_size": 4, "batch_size": 256}
 
@@ -102,7 +102,7 @@ def test_split_seeds_repeat_the_trial_and_report_mean_and_std(adult, tmp_path, c
 
 
 def test_sweep_by_name_records_the_split_seed(adult, tmp_path):
-    from bench.commands.sweep import sweep
+    from kdbench.bench.commands.sweep import sweep
 
     _prepare(adult)
     url = f"sqlite:///{tmp_path / 'kd.db'}"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.cli import main
-from bench.commands import db as db_command
-from bench.errors import StoreError
-from bench.store import ResultStore, schema_version_supported
+from kdbench.bench.cli import main
+from kdbench.bench.commands import db as db_command
+from kdbench.bench.errors import StoreError
+from kdbench.bench.store import ResultStore, schema_version_supported
 from tests.store import _factories as f
 
 TABLES = (

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from bench.cli import main
-from bench.commands import space as space_command
-from bench.config import TrialConfig
-from bench.errors import KdbenchError, SearchSpaceError
+from kdbench.bench.cli import main
+from kdbench.bench.commands import space as space_command
+from kdbench.bench.config import TrialConfig
+from kdbench.bench.errors import KdbenchError, SearchSpaceError
 
 
 def test_show_function_prints_the_table() -> None:

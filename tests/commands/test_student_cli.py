@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.cli import main
-from bench.commands import train as train_command
-from bench.metrics import auc
-from bench.serve import load_artifact, load_served, score_codes, student_module
-from bench.store import ResultStore
+from kdbench.bench.cli import main
+from kdbench.bench.commands import train as train_command
+from kdbench.bench.metrics import auc
+from kdbench.bench.serve import load_artifact, load_served, score_codes, student_module
+from kdbench.bench.store import ResultStore
 
 FAST = {"max_epochs": 2, "patience": 1, "t_depth": 1}  # the recipe's model, fewer epochs
 
@@ -116,9 +116,9 @@ def test_no_artifacts_keeps_nothing(ml100k, kdbench_home: Path) -> None:
 
 
 def test_sweep_artifacts_flag_reaches_the_trials(tmp_path: Path) -> None:
-    from bench._sweep._recipe import make_runtime
-    from bench._sweep._trainable import TrainableSettings
-    from bench.cli import build_parser
+    from kdbench.bench._sweep._recipe import make_runtime
+    from kdbench.bench._sweep._trainable import TrainableSettings
+    from kdbench.bench.cli import build_parser
 
     args = build_parser().parse_args(["sweep", "--artifacts", str(tmp_path / "shared" / "students")])
     runtime = make_runtime(1, 1.0, 0.0, None, None, str(tmp_path / "ray"), None, None, args.artifacts)

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from bench.cli import main
-from bench.commands import train as train_command
-from bench.errors import StoreError, TrialError
-from bench.recipes import recipe_for
-from bench.store import ResultStore
+from kdbench.bench.cli import main
+from kdbench.bench.commands import train as train_command
+from kdbench.bench.errors import StoreError, TrialError
+from kdbench.bench.recipes import recipe_for
+from kdbench.bench.store import ResultStore
 from tests.data._make import criteo_row, write_criteo
 
 FAST = {"max_epochs": 1, "patience": 1, "embedding_size": 4, "batch_size": 256}
@@ -72,7 +72,7 @@ def test_a_failed_trial_is_recorded_failed_with_its_reason(table, tmp_path, monk
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("bench.trial.run_trial", fail)
+    monkeypatch.setattr("kdbench.bench.trial.run_trial", fail)
     with pytest.raises(type(error)):
         _train(table, url)
     with ResultStore(url, create=False) as store:
@@ -87,7 +87,7 @@ def test_the_cli_reports_a_failed_trial_in_one_line(table, tmp_path, monkeypatch
     def fail(*args, **kwargs):
         raise TrialError("non-finite training loss in finetuning epoch 3")
 
-    monkeypatch.setattr("bench.trial.run_trial", fail)
+    monkeypatch.setattr("kdbench.bench.trial.run_trial", fail)
     argv = ["train", "--dataset", "csv", "--path", table[0], "--schema", table[1], "--db", url, "--quiet"]
     assert main([*argv, "--no-teacher-cache", "--set", "max_epochs=1"]) == 2
     err = capsys.readouterr().err
@@ -104,7 +104,7 @@ def test_a_read_only_database_is_refused_before_training(table, postgres_url, mo
     def must_not_train(*args, **kwargs):
         raise AssertionError("trained on a database it cannot write")
 
-    monkeypatch.setattr("bench.trial.run_trial", must_not_train)
+    monkeypatch.setattr("kdbench.bench.trial.run_trial", must_not_train)
     with pytest.raises(StoreError, match="read-only"):
         _train(table, read_only)
     with ResultStore(postgres_url, create=False) as store:
@@ -112,7 +112,7 @@ def test_a_read_only_database_is_refused_before_training(table, postgres_url, mo
 
 
 def test_a_json_path_in_a_missing_folder_is_refused_before_any_work(table, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("bench.data.prepare", lambda *a, **k: pytest.fail("prepared data"))
+    monkeypatch.setattr("kdbench.bench.data.prepare", lambda *a, **k: pytest.fail("prepared data"))
     out = tmp_path / "missing" / "result.json"
     argv = ["train", "--dataset", "csv", "--path", table[0], "--schema", table[1], "--json", str(out)]
     assert main(argv) == 2
@@ -175,7 +175,7 @@ def test_a_table_has_no_recipe(table, tmp_path) -> None:
 
 
 def test_an_in_memory_database_is_refused_before_any_work(table, monkeypatch, capsys) -> None:
-    monkeypatch.setattr("bench.data.prepare", lambda *a, **k: pytest.fail("prepared data"))
+    monkeypatch.setattr("kdbench.bench.data.prepare", lambda *a, **k: pytest.fail("prepared data"))
     argv = ["train", "--dataset", "csv", "--path", table[0], "--schema", table[1], "--db", "sqlite://"]
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -199,7 +199,7 @@ def test_a_log_at_80_columns_has_whole_lines_and_names(table, tmp_path, monkeypa
 
 
 def test_threads_default_to_half_the_cpus_unless_omp_num_threads_says(monkeypatch) -> None:
-    from bench import threads
+    from kdbench.bench import threads
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     for cpus, expected in ((1, 1), (2, 1), (16, 8), (64, 8)):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.data._movielens import ATOMIC_PREFIX
+from kdbench.bench.data._movielens import ATOMIC_PREFIX
 
 CRITEO_INTS = 13
 CRITEO_CATS = 26

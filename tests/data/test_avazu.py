@@ -7,9 +7,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from bench.data import prepare
-from bench.data._avazu import FIELDS, weekday_hour
-from bench.errors import DatasetError
+from kdbench.bench.data import prepare
+from kdbench.bench.data._avazu import FIELDS, weekday_hour
+from kdbench.bench.errors import DatasetError
 from tests.data._make import AVAZU_HEADER, avazu_row, write_avazu
 
 

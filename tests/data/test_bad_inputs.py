@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bench.cli import main
-from bench.data import prepare
-from bench.errors import DatasetError
+from kdbench.bench.cli import main
+from kdbench.bench.data import prepare
+from kdbench.bench.errors import DatasetError
 from tests.data._make import (
     AVAZU_HEADER,
     ML_ITEMS,

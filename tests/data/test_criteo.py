@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.data import prepare
-from bench.data._criteo import CATEGORICAL_FIELDS, INTEGER_FIELDS
-from bench.errors import DatasetError
+from kdbench.bench.data import prepare
+from kdbench.bench.data._criteo import CATEGORICAL_FIELDS, INTEGER_FIELDS
+from kdbench.bench.errors import DatasetError
 from tests.data._make import criteo_row, write_criteo
 
 
@@ -125,8 +125,8 @@ def test_missing_empty_and_folder_paths(tmp_path, home):
 
 
 def test_many_chunks_and_a_spilled_scratch_give_the_same_arrays(criteo, tmp_path, monkeypatch):
-    import bench.data._arrow_csv as module
-    import bench.data._build as build
+    import kdbench.bench.data._arrow_csv as module
+    import kdbench.bench.data._build as build
 
     whole = prepare("criteo", path=criteo, home=tmp_path / "a")
     monkeypatch.setattr(module, "PIECE_BYTES", 7 * 60)  # a few rows a piece

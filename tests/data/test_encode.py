@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from bench.data._encode import FieldVocab, binary_labels, log_square
-from bench.data._split import split_assignment, split_sizes
-from bench.errors import DatasetError
+from kdbench.bench.data._encode import FieldVocab, binary_labels, log_square
+from kdbench.bench.data._split import split_assignment, split_sizes
+from kdbench.bench.errors import DatasetError
 
 
 @pytest.mark.parametrize("v", [3, 4, 7, 10, 100, 1000, 123456, 10**9])

@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-import bench.data._fetch as fetch
-from bench.data import prepare
-from bench.errors import DatasetError
+import kdbench.bench.data._fetch as fetch
+from kdbench.bench.data import prepare
+from kdbench.bench.errors import DatasetError
 from tests.data._make import ML_ITEMS, ML_RATINGS, ML_USERS, write_recbole_wheel
 
 

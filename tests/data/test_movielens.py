@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.data import prepare
-from bench.data._movielens import FIELDS
-from bench.errors import DatasetError
+from kdbench.bench.data import prepare
+from kdbench.bench.data._movielens import FIELDS
+from kdbench.bench.errors import DatasetError
 from tests.data._make import (
     ML_ITEMS,
     ML_RATINGS,

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.data import cached_datasets, dataset_source, default_split_seed, open_dataset, prepare
-from bench.errors import DatasetError
+from kdbench.bench.data import cached_datasets, dataset_source, default_split_seed, open_dataset, prepare
+from kdbench.bench.errors import DatasetError
 
 SCHEMA = {"label": "click", "categorical": ["user", "item"]}
 

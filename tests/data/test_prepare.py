@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-import bench.data._build as build
-from bench.data import available_sources, cached_datasets, prepare
-from bench.errors import DatasetError
+import kdbench.bench.data._build as build
+from kdbench.bench.data import available_sources, cached_datasets, prepare
+from kdbench.bench.errors import DatasetError
 from tests.data._make import criteo_row, write_criteo
 
 
@@ -33,7 +33,7 @@ def test_second_prepare_hits_the_cache(criteo, monkeypatch, home):
     first = prepare("criteo", path=criteo)
     assert first.path.parent == home / "datasets" and first.path.name == first.fingerprint
     _no_reads(monkeypatch)
-    import bench.data._prepare as module
+    import kdbench.bench.data._prepare as module
 
     monkeypatch.setattr(module, "build_entry", build.build_entry)
     started = time.perf_counter()
@@ -75,7 +75,7 @@ def test_changed_file_is_prepared_again(criteo):
 
 
 def test_failure_leaves_no_partial_entry(criteo, monkeypatch, home):
-    from bench.data._cache import NpyWriter
+    from kdbench.bench.data._cache import NpyWriter
 
     original = NpyWriter.append
     calls = {"n": 0}

@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import bench.data._arrow_csv as arrow_csv
-from bench.bench_scale import generate_planted_criteo
-from bench.data import prepare
-from bench.data._cache import CACHE_VERSION, canonical_hash
-from bench.data._criteo import CATEGORICAL_FIELDS, INTEGER_FIELDS, PROTOCOL
-from bench.data._split import SPLIT_RULE, split_assignment
-from bench.errors import DatasetError
+import kdbench.bench.data._arrow_csv as arrow_csv
+from kdbench.bench.benchmarks.scale import generate_planted_criteo
+from kdbench.bench.data import prepare
+from kdbench.bench.data._cache import CACHE_VERSION, canonical_hash
+from kdbench.bench.data._criteo import CATEGORICAL_FIELDS, INTEGER_FIELDS, PROTOCOL
+from kdbench.bench.data._split import SPLIT_RULE, split_assignment
+from kdbench.bench.errors import DatasetError
 
 ROWS = 20_000
 

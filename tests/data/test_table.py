@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.data import TableSchema, load_schema, prepare
-from bench.errors import DatasetError
+from kdbench.bench.data import TableSchema, load_schema, prepare
+from kdbench.bench.errors import DatasetError
 
 SCHEMA = """\
 label: click
@@ -221,7 +221,7 @@ def test_parquet_names_the_row_of_a_bad_numeric_value(tmp_path):
 
 
 def test_numeric_list_quantile_edges_come_from_the_training_split(tmp_path):
-    from bench.data._split import split_assignment
+    from kdbench.bench.data._split import split_assignment
 
     rng = np.random.default_rng(5)
     n = 1000
@@ -233,7 +233,7 @@ def test_numeric_list_quantile_edges_come_from_the_training_split(tmp_path):
     pd.DataFrame({"y": rng.integers(0, 2, n), "fnlwgt": weight, "gain": gain}).to_csv(path, index=False)
     d = prepare("csv", path=path, schema={"label": "y", "numeric": ["fnlwgt", "gain"]}, split_seed=3)
     assert d.protocol["numeric"] == {"fnlwgt": {"quantile": 10}, "gain": {"quantile": 10}}
-    from bench.data import cached_datasets
+    from kdbench.bench.data import cached_datasets
 
     (meta,) = [m for m in cached_datasets() if m["fingerprint"] == d.fingerprint]
     edges = meta["learned"]["quantile_edges"]
@@ -276,7 +276,7 @@ def test_bad_numeric_rules_name_the_column(tmp_path, rule, message):
 
 
 def test_numeric_flag_syntax():
-    from bench.data._schema import parse_numeric_flag
+    from kdbench.bench.data._schema import parse_numeric_flag
 
     assert parse_numeric_flag("a,b:identity,c:quantile=5,d:edges=[0,1.5,3],e:log_square,f:quantile") == {
         "a": {"quantile": 10}, "b": "identity", "c": {"quantile": 5}, "d": {"edges": [0.0, 1.5, 3.0]},

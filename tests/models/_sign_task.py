@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from sklearn.metrics import roc_auc_score
 
-from models import KDDAGFM
+from kdbench.models import KDDAGFM
 
 THIRD_ORDER = {(0, 1, 2): 3.0, (3,): 1.5}  # a pure triple interaction plus a first-order field
 SECOND_ORDER = {(0, 1): 3.0, (2,): 1.5}

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from models import AutoInt
-from models.cost import count_parameters, teacher_parameters
+from kdbench.models import AutoInt
+from kdbench.models.cost import count_parameters, teacher_parameters
 
 
 @pytest.mark.parametrize(

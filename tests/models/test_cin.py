@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models import CIN
-from models._cin import _Outer
-from models.cost import count_parameters
+from kdbench.models import CIN
+from kdbench.models._cin import _Outer
+from kdbench.models.cost import count_parameters
 
 
 def test_parameter_count():

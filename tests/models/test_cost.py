@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from models import CIN, DAGFM, KDDAGFM, TEACHERS, CrossNet
-from models.cost import (
+from kdbench.models import CIN, DAGFM, KDDAGFM, TEACHERS, CrossNet
+from kdbench.models.cost import (
     count_parameters,
     kd_parameter_counts,
     student_flops,

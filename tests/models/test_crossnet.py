@@ -2,8 +2,8 @@
 
 import torch
 
-from models import CrossNet
-from models.cost import count_parameters
+from kdbench.models import CrossNet
+from kdbench.models.cost import count_parameters
 
 
 def test_parameter_count():

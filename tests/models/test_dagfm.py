@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from models import DAGFM
-from models.cost import count_parameters
+from kdbench.models import DAGFM
+from kdbench.models.cost import count_parameters
 
 
 @pytest.mark.parametrize(

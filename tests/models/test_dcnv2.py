@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from models import CrossNet, CrossNetwork, DCNv2
-from models.cost import count_parameters, teacher_parameters
+from kdbench.models import CrossNet, CrossNetwork, DCNv2
+from kdbench.models.cost import count_parameters, teacher_parameters
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from models import DNN
-from models.cost import count_parameters, teacher_parameters
+from kdbench.models import DNN
+from kdbench.models.cost import count_parameters, teacher_parameters
 
 
 @pytest.mark.parametrize(

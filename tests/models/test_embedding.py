@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from models import FieldEmbedding
+from kdbench.models import FieldEmbedding
 
 
 def test_shape_and_single_table():

@@ -6,8 +6,8 @@ import threading
 import pytest
 import torch
 
-from models import KDDAGFM
-from models._folded import fold_student
+from kdbench.models import KDDAGFM
+from kdbench.models._folded import fold_student
 
 VOCAB = [944, 1643, 8, 25, 62, 3, 22, 796, 72]  # ml-100k's nine fields
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models import KDDAGFM, PHASES, TEACHERS
+from kdbench.models import KDDAGFM, PHASES, TEACHERS
 
 VOCAB = [4, 6, 3, 5]
 AUTOINT_PLUS = {"attention_layers": 2, "heads": 2, "attention_dim": 4, "hidden": [8], "dropout": 0.2}

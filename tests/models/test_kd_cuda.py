@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from models import KDDAGFM, PHASES
+from kdbench.models import KDDAGFM, PHASES
 
 pytestmark = [
     pytest.mark.cuda,

@@ -8,7 +8,7 @@ the triple term is uncorrelated with every pair: a 1-layer DAGFM (order <= 2) ca
 import torch
 from sklearn.metrics import roc_auc_score
 
-from models import KDDAGFM
+from kdbench.models import KDDAGFM
 
 FIELDS, VOCAB, N_TRAIN, N_TEST = 7, 8, 8000, 2000
 

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from models import MLP
-from models._mlp import check_hidden
-from models.cost import count_parameters
+from kdbench.models import MLP
+from kdbench.models._mlp import check_hidden
+from kdbench.models.cost import count_parameters
 
 
 def test_parameter_count_and_shapes():

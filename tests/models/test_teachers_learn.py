@@ -10,7 +10,7 @@ xDeepFM's field indices take the real path.
 import pytest
 import torch
 
-from models import KDDAGFM
+from kdbench.models import KDDAGFM
 
 from ._sign_task import SECOND_ORDER, THIRD_ORDER, sign_task, train_phase
 

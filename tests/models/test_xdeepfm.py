@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from models import CIN, XDeepFM
-from models.cost import count_parameters, teacher_parameters
+from kdbench.models import CIN, XDeepFM
+from kdbench.models.cost import count_parameters, teacher_parameters
 
 # MovieLens-100K's nine fields (user, item, weekday, hour, age, gender, occupation, zip, release year),
 # each vocabulary with its unknown token: Σ = 3,616.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import RegressionError, StoreError
-from bench.regress import (
+from kdbench.bench.errors import RegressionError, StoreError
+from kdbench.bench.regress import (
     EXIT_OK,
     EXIT_REGRESSED,
     INCOMPARABLE,
@@ -27,7 +27,7 @@ from bench.regress import (
     verdict_rows,
     write_baseline_file,
 )
-from bench.store import ResultStore
+from kdbench.bench.store import ResultStore
 
 ENV = {"git_sha": "0123456789abcdef", "git_dirty": False, "python": "3.11", "host": "test"}
 

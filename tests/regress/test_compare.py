@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.regress import IMPROVED, INFO, REGRESSED, RULES, SAME, compare
+from kdbench.bench.regress import IMPROVED, INFO, REGRESSED, RULES, SAME, compare
 
 QUALITY, SPEED, MEMORY = RULES["quality"], RULES["speed"], RULES["memory"]
 AUC = [0.8512, 0.8478, 0.8531, 0.8495, 0.8520]  # five seeds, std ~0.002

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from bench.cli import main
-from bench.regress import IMPROVED, INFO, SAME, read_baseline_file, resolve_baseline
-from bench.store import ResultStore
-from models import KDDAGFM
+from kdbench.bench.cli import main
+from kdbench.bench.regress import IMPROVED, INFO, SAME, read_baseline_file, resolve_baseline
+from kdbench.bench.store import ResultStore
+from kdbench.models import KDDAGFM
 
 CASE = "tiny-crossnet-inner"
 ORIGINAL_LOSS = KDDAGFM.loss
@@ -197,7 +197,7 @@ def test_the_report_shows_each_figure_in_human_terms_and_its_history(
 ) -> None:
     """A clean run and a planted regression in one store: the run pages speak in % changes and noise
     thresholds, the history page draws every figure over both runs with the regression marked."""
-    from reports import build_site
+    from kdbench.reports import build_site
 
     def crippled(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float, **kw: Any) -> Any:
         loss = ORIGINAL_LOSS(self, batch, phase, alpha, beta, **kw)

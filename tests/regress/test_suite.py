@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import RegressionError
-from bench.regress import FIGURES, available_suites, load_suite, parse_suite
+from kdbench.bench.errors import RegressionError
+from kdbench.bench.regress import FIGURES, available_suites, load_suite, parse_suite
 
 GOOD = """\
 seeds: 2

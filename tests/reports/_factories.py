@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench.store import ResultStore
+from kdbench.bench.store import ResultStore
 from tests.store import _factories as f
 
 EVIL = "<script>alert(1)</script>"

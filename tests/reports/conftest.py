@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.store import ResultStore
-from bench.trial import run_trial
+from kdbench.bench.store import ResultStore
+from kdbench.bench.trial import run_trial
 from tests.reports._factories import fill_store
 
 TINY = {"embedding_size": 4, "depth": 2, "t_depth": 2, "max_epochs": 2, "patience": 1, "batch_size": 512}
@@ -44,7 +44,7 @@ def store_url(tmp_path_factory: pytest.TempPathFactory, real_results, synthetic)
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Path:
     """The built site's folder."""
-    from reports import build_site
+    from kdbench.reports import build_site
 
     out = tmp_path_factory.mktemp("site")
     build_site(store_url, out)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.store import ResultStore
-from reports._paths import compare_page, sweep_page, trial_page
+from kdbench.bench.store import ResultStore
+from kdbench.reports._paths import compare_page, sweep_page, trial_page
 from tests.reports import _factories as fx
 from tests.reports._browser import Browser, Page, find_chromium
 

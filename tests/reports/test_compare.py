@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.store import ResultStore
-from reports._compare import compare_data, comparisons, distribution_figure
+from kdbench.bench.store import ResultStore
+from kdbench.reports._compare import compare_data, comparisons, distribution_figure
 from tests.reports import _factories as fx
 
 

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from reports._paths import sweep_page
+from kdbench.reports._paths import sweep_page
 from tests.reports import _factories as fx
 
 HOSTILE = ("<script>alert(", "<img src=x", "<b onmouseover")

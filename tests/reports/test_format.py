@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import _format as fmt
+from kdbench.reports import _format as fmt
 
 
 @pytest.mark.parametrize("missing", [None, float("nan"), np.nan, pd.NA, pd.NaT])

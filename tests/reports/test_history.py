@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from reports._history import history_data, history_figure
-from reports._objective import DEFAULT_OBJECTIVE, Objective, best_so_far, metric_label, objective_of
+from kdbench.reports._history import history_data, history_figure
+from kdbench.reports._objective import DEFAULT_OBJECTIVE, Objective, best_so_far, metric_label, objective_of
 
 COLUMNS = ["student_valid_auc", "student_test_logloss"]
 

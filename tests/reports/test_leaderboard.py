@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from bench.store import ResultStore
-from reports._leaderboard import LEADERBOARD_ROW_COLUMNS, leaderboard_data
-from reports._params import config_label
-from reports._snapshot import dataset_labels, load_snapshot
+from kdbench.bench.store import ResultStore
+from kdbench.reports._leaderboard import LEADERBOARD_ROW_COLUMNS, leaderboard_data
+from kdbench.reports._params import config_label
+from kdbench.reports._snapshot import dataset_labels, load_snapshot
 from tests.reports import _factories as fx
 
 
@@ -85,7 +85,7 @@ def test_config_label_tells_dagfm_plus_and_the_new_teachers_apart():
 def test_rows_with_one_label_read_apart_and_reruns_are_counted_as_runs(tmp_path):
     """Two configs that differ only in alpha and beta get the same label; their settings line tells them
     apart. The same config and seed run twice is one seed, two runs, and its AUC spread shows."""
-    from reports import build_site
+    from kdbench.reports import build_site
 
     url = f"sqlite:///{tmp_path / 'board.db'}"
     with ResultStore(url) as store:

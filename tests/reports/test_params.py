@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports._importance import importance_data, importance_figure
-from reports._objective import DEFAULT_OBJECTIVE
-from reports._params import parallel_data, parallel_figure, searched_params
+from kdbench.reports._importance import importance_data, importance_figure
+from kdbench.reports._objective import DEFAULT_OBJECTIVE
+from kdbench.reports._params import parallel_data, parallel_figure, searched_params
 
 
 def _trials(n: int, *, seed: int = 0) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reports._pareto import COSTS, pareto_data, pareto_figure, pareto_front
+from kdbench.reports._pareto import COSTS, pareto_data, pareto_figure, pareto_front
 
 
 def test_front_of_a_small_example():

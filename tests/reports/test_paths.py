@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reports import _paths
+from kdbench.reports import _paths
 
 
 @given(st.text(max_size=200))

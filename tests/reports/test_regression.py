@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports._regression import case_columns, verdict_class
-from reports._regression_history import history_figure, history_points
-from reports._regression_text import change_text, direction, figure_label, noise_text
+from kdbench.reports._regression import case_columns, verdict_class
+from kdbench.reports._regression_history import history_figure, history_points
+from kdbench.reports._regression_text import change_text, direction, figure_label, noise_text
 
 
 def test_case_columns_put_the_usual_keys_first():

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import main
-from bench.commands.report import report
-from bench.errors import ReportError
-from bench.store import ResultStore
-from reports import make_server
+from kdbench.bench.cli import main
+from kdbench.bench.commands.report import report
+from kdbench.bench.errors import ReportError
+from kdbench.bench.store import ResultStore
+from kdbench.reports import make_server
 
 
 def test_report_command_builds_the_site(tmp_path: Path, store_url: str, capsys):

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.cli import build_parser
-from bench.config import TrialConfig, parse_overrides
-from reports._rerun import rerun_command, yaml_value
+from kdbench.bench.cli import build_parser
+from kdbench.bench.config import TrialConfig, parse_overrides
+from kdbench.reports._rerun import rerun_command, yaml_value
 
 
 def _parsed_back(command: str) -> tuple[str, dict]:

@@ -11,10 +11,10 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import torch
 
-from bench.errors import ReportError, StoreError
-from bench.store import ResultStore
-from reports import build_site
-from reports._paths import sweep_page, trial_page
+from kdbench.bench.errors import ReportError, StoreError
+from kdbench.bench.store import ResultStore
+from kdbench.reports import build_site
+from kdbench.reports._paths import sweep_page, trial_page
 from tests.reports import _factories as fx
 
 LINK = re.compile(r'(?:href|src)="([^"]*)"')

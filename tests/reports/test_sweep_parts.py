@@ -6,11 +6,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from bench.store import ResultStore
-from reports._curves import sweep_curves_figure, trial_curves_data, trial_curves_figure
-from reports._problems import problem_trials
-from reports._sweep_page import sweep_trial_rows
-from reports._teacher_student import teacher_student_data, teacher_student_figure
+from kdbench.bench.store import ResultStore
+from kdbench.reports._curves import sweep_curves_figure, trial_curves_data, trial_curves_figure
+from kdbench.reports._problems import problem_trials
+from kdbench.reports._sweep_page import sweep_trial_rows
+from kdbench.reports._teacher_student import teacher_student_data, teacher_student_figure
 from tests.reports import _factories as fx
 
 

@@ -1,7 +1,7 @@
 """A space that can give a config no trial accepts is refused at load time, naming the parameter and value.
 
 ``parse_space(check=TrialConfig.problems)`` is what ``kdbench sweep`` and ``kdbench space`` run (through
-``bench._sweep._recipe.load_space``); that a sweep refuses before starting anything: tests/sweep.
+``kdbench.bench._sweep._recipe.load_space``); that a sweep refuses before starting anything: tests/sweep.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import textwrap
 
 import pytest
 
-import search_spaces._check
-from bench.config import TrialConfig  # tests may import bench; the search_spaces package never does
-from search_spaces import SearchSpaceError, available_spaces, load_space, parse_space
+from kdbench import search_spaces
+from kdbench.bench.config import TrialConfig  # tests may import bench; the search_spaces package never does
+from kdbench.search_spaces import SearchSpaceError, available_spaces, load_space, parse_space
 
 
 def _refusal(text: str) -> SearchSpaceError:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from search_spaces import SearchSpaceError, load_space
-from search_spaces._load import MAX_BYTES
+from kdbench.search_spaces import SearchSpaceError, load_space
+from kdbench.search_spaces._load import MAX_BYTES
 
 GOOD = "name: mine\nparams:\n  depth: {int: [1, 3]}\n  alpha: {float: [0.01, 1.0], log: true}\n"
 

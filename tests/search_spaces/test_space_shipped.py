@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import search_spaces
-from bench.config import TrialConfig  # tests may import bench; the search_spaces package never does
-from search_spaces import available_spaces, load_space
+from kdbench import search_spaces
+from kdbench.bench.config import TrialConfig  # tests may import bench; the search_spaces package never does
+from kdbench.search_spaces import available_spaces, load_space
 
 CONFIG_KEYS = [f.name for f in dataclasses.fields(TrialConfig)]
 

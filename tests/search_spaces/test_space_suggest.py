@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.config import TEACHER_KEYS  # tests may import bench; the search_spaces package never does
-from search_spaces import available_spaces, load_space, parse_space
+from kdbench.bench.config import TEACHER_KEYS  # tests may import bench; the search_spaces package never does
+from kdbench.search_spaces import available_spaces, load_space, parse_space
 
 TEACHER_ONLY = {key for keys in TEACHER_KEYS.values() for key in keys}
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from search_spaces import SearchSpaceError, load_space, parse_space
+from kdbench.search_spaces import SearchSpaceError, load_space, parse_space
 
 
 def _error(text: str, **kwargs) -> SearchSpaceError:

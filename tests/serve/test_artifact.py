@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.errors import UsageError
-from bench.serve import (
+from kdbench.bench.errors import UsageError
+from kdbench.bench.serve import (
     ArtifactError,
     build_artifact,
     encode_rows,
@@ -15,8 +15,8 @@ from bench.serve import (
     save_artifact,
     student_module,
 )
-from bench.serve._artifact import save_to_folder
-from models import KDDAGFM
+from kdbench.bench.serve._artifact import save_to_folder
+from kdbench.models import KDDAGFM
 
 VOCAB = [5, 7, 3]
 

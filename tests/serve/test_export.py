@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.serve import ArtifactError, build_artifact, export_student, load_served, sidecar_path
-from bench.serve._predict import encode_for, score_codes
-from models import KDDAGFM
+from kdbench.bench.serve import ArtifactError, build_artifact, export_student, load_served, sidecar_path
+from kdbench.bench.serve._predict import encode_for, score_codes
+from kdbench.models import KDDAGFM
 
 VOCAB = [40, 25, 7, 3, 90]
 FIELDS = ["user", "item", "weekday", "gender", "zip"]
@@ -106,7 +106,7 @@ def test_a_failed_export_writes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
         path.write_bytes(b"half an onnx file")
         raise RuntimeError("exporter crashed")
 
-    monkeypatch.setattr("bench.serve._export._export_onnx", broken)
+    monkeypatch.setattr("kdbench.bench.serve._export._export_onnx", broken)
     with pytest.raises(RuntimeError, match="exporter crashed"):
         export_student(payload, "onnx", tmp_path / "student.onnx")
     assert list(tmp_path.iterdir()) == []

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.data import prepare
-from bench.serve import encode_rows, field_rules, split_rows
-from bench.serve._rules import missing_values
+from kdbench.bench.data import prepare
+from kdbench.bench.serve import encode_rows, field_rules, split_rows
+from kdbench.bench.serve._rules import missing_values
 
 SCHEMA = """\
 label: click

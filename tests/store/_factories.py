@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from bench.config import TrialConfig
+from kdbench.bench.config import TrialConfig
 
 PHASES = ("teacher_training", "distillation", "finetuning")
 FINGERPRINT = "ds-ml1m-0123456789abcdef"

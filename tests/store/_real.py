@@ -11,8 +11,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench.data import prepare
-from bench.errors import TrialError
+from kdbench.bench.data import prepare
+from kdbench.bench.errors import TrialError
 from tests.data._make import avazu_row, criteo_row, write_avazu, write_criteo
 
 from . import _factories as f
@@ -69,7 +69,7 @@ def traceback_text(depth: int = 12) -> str:
 
 
 def long_environment() -> dict[str, Any]:
-    """What ``bench.provenance.environment()`` gives on a big multi-GPU node with a nightly stack."""
+    """What ``kdbench.bench.provenance.environment()`` gives on a big multi-GPU node with a nightly stack."""
     return f.environment(
         python="3.13.0rc2+ experimental free-threading build (main, Oct  1 2025, 12:00:00) [GCC 14.2.1]",
         torch="2.13.0.dev20260115+cu128.git4f3a2b1c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.store import ResultStore
+from kdbench.bench.store import ResultStore
 
 from . import _factories as f
 

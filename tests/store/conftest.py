@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.store import ResultStore
+from kdbench.bench.store import ResultStore
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
-from bench.store import ResultStore
+from kdbench.bench.store import ResultStore
 
 from . import _writers
 

@@ -9,7 +9,7 @@ import time
 
 import sqlalchemy as sa
 
-from bench.store import ResultStore
+from kdbench.bench.store import ResultStore
 
 from . import _writers
 

@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from bench._sweep._recipe import Recipe, load_space, validate_recipe
-from bench.data import available_sources
-from bench.errors import StoreError, SweepError
-from bench.store import SWEEP_NAME_MAX, SWEEP_NAME_RULE, ResultStore, check_sweep_name
-from search_spaces import available_spaces
+from kdbench.bench._sweep._recipe import Recipe, load_space, validate_recipe
+from kdbench.bench.data import available_sources
+from kdbench.bench.errors import StoreError, SweepError
+from kdbench.bench.store import SWEEP_NAME_MAX, SWEEP_NAME_RULE, ResultStore, check_sweep_name
+from kdbench.search_spaces import available_spaces
 
 from . import _factories as f
 from . import _real as real

@@ -5,8 +5,8 @@ from __future__ import annotations
 import optuna
 import sqlalchemy as sa
 
-from bench._store._schema import TABLE_PREFIX, Base
-from bench.store import ResultStore, schema_version_supported
+from kdbench.bench._store._schema import TABLE_PREFIX, Base
+from kdbench.bench.store import ResultStore, schema_version_supported
 
 
 def test_optuna_and_kdbench_tables_in_one_database(store: ResultStore) -> None:

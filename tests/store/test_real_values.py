@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bench.store import ResultStore
+from kdbench.bench.store import ResultStore
 
 from . import _factories as f
 from . import _real as real

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from bench._store import _migrations
-from bench.errors import StoreError
-from bench.store import ResultStore, schema_version_supported, upgrade_database
+from kdbench.bench._store import _migrations
+from kdbench.bench.errors import StoreError
+from kdbench.bench.store import ResultStore, schema_version_supported, upgrade_database
 
 from . import _factories as f
 

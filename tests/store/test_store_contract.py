@@ -8,8 +8,8 @@ import math
 import pandas as pd
 import pytest
 
-from bench.errors import StoreError
-from bench.store import (
+from kdbench.bench.errors import StoreError
+from kdbench.bench.store import (
     EPOCH_COLUMNS,
     LEADERBOARD_COLUMNS,
     PHASE_COLUMNS,

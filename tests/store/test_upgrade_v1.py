@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Session
 
-from bench._store import _upgrade_v1
-from bench._store._schema import Base
-from bench.cli import main
-from bench.errors import StoreError
-from bench.store import ResultStore, redact
+from kdbench.bench._store import _upgrade_v1
+from kdbench.bench._store._schema import Base
+from kdbench.bench.cli import main
+from kdbench.bench.errors import StoreError
+from kdbench.bench.store import ResultStore, redact
 
 from . import _factories as f
 from . import _real as real
@@ -194,7 +194,7 @@ def test_kdbench_db_upgrade_end_to_end(postgres_url: str, tmp_path: Path) -> Non
 
     def kdbench(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "bench", *args],
+            [sys.executable, "-m", "kdbench", *args],
             cwd=REPO,
             env=env,
             capture_output=True,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench.errors import StoreError
-from bench.store import DEFAULT_URL, ResultStore, redact
+from kdbench.bench.errors import StoreError
+from kdbench.bench.store import DEFAULT_URL, ResultStore, redact
 
 from ._readonly import read_only
 

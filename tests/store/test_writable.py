@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bench.errors import StoreError
-from bench.store import ResultStore
+from kdbench.bench.errors import StoreError
+from kdbench.bench.store import ResultStore
 
 from . import _factories as f
 from ._readonly import read_only

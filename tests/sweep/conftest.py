@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench._sweep._procs import kill_processes_mentioning
+from kdbench.bench._sweep._procs import kill_processes_mentioning
 
 
 def ray_temp_dir() -> str:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bench._sweep._procs import kill_processes_mentioning, processes_mentioning
-from bench.store import ResultStore
+from kdbench.bench._sweep._procs import kill_processes_mentioning, processes_mentioning
+from kdbench.bench.store import ResultStore
 from tests.sweep.conftest import ray_temp_dir
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]

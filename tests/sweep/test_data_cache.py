@@ -8,13 +8,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bench._sweep._tuner import _shipped
-from bench.batches import MAP_ABOVE_ENV
-from bench.bench_scale import generate_planted_criteo
-from bench.data import CachedDataset, prepare, share_dataset
-from bench.errors import DatasetError
-from bench.store import ResultStore
-from bench.sweep import run_sweep
+from kdbench.bench._sweep._tuner import _shipped
+from kdbench.bench.batches import MAP_ABOVE_ENV
+from kdbench.bench.benchmarks.scale import generate_planted_criteo
+from kdbench.bench.data import CachedDataset, prepare, share_dataset
+from kdbench.bench.errors import DatasetError
+from kdbench.bench.store import ResultStore
+from kdbench.bench.sweep import run_sweep
 
 
 @pytest.fixture(scope="module")

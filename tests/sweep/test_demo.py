@@ -7,8 +7,8 @@ import io
 import pytest
 from rich.console import Console
 
-from bench.commands.demo import demo
-from bench.store import ResultStore
+from kdbench.bench.commands.demo import demo
+from kdbench.bench.store import ResultStore
 
 pytestmark = pytest.mark.ray
 

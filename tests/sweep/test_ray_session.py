@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bench._sweep._procs import kill_processes_mentioning, processes_mentioning
-from bench._sweep._ray import remove_stale_sessions
+from kdbench.bench._sweep._procs import kill_processes_mentioning, processes_mentioning
+from kdbench.bench._sweep._ray import remove_stale_sessions
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ DRIVER = """
 import json, os, signal, stat, sys
 from pathlib import Path
 import ray
-from bench._sweep._ray import connected
+from kdbench.bench._sweep._ray import connected
 
 with connected(num_cpus=1):
     folder = Path(ray._private.worker._global_node.get_temp_dir_path()).parent

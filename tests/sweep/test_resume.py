@@ -14,10 +14,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from bench._sweep._procs import kill_processes_mentioning, processes_mentioning
-from bench.errors import SweepError
-from bench.store import ResultStore
-from bench.sweep import resume_sweep
+from kdbench.bench._sweep._procs import kill_processes_mentioning, processes_mentioning
+from kdbench.bench.errors import SweepError
+from kdbench.bench.store import ResultStore
+from kdbench.bench.sweep import resume_sweep
 from tests.sweep.conftest import ray_temp_dir
 
 pytestmark = pytest.mark.ray
@@ -113,7 +113,7 @@ def test_resume_after_the_driver_is_killed(ray_runtime, ml100k, fresh_db, kdbenc
 
 
 def test_resuming_a_finished_sweep_runs_nothing(ray_runtime, ml100k, tmp_path) -> None:
-    from bench.sweep import run_sweep
+    from kdbench.bench.sweep import run_sweep
 
     url = f"sqlite:///{tmp_path / 'kd.db'}"
     run_sweep(space="ci", trials=1, name="one", db=url, progress="quiet", scheduler="none")

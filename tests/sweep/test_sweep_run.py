@@ -8,10 +8,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-import search_spaces
-from bench.errors import SweepError
-from bench.store import ResultStore
-from bench.sweep import run_sweep
+from kdbench import search_spaces
+from kdbench.bench.errors import SweepError
+from kdbench.bench.store import ResultStore
+from kdbench.bench.sweep import run_sweep
 
 pytestmark = pytest.mark.ray
 
@@ -90,7 +90,9 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
 ) -> None:
     # Sweeps refuse such a space up front; without that check (a space stored by an older kdbench, say) the
     # trials that get depth 0 must fail alone, recorded, while the others run on.
-    monkeypatch.setattr("bench.sweep.load_space", lambda name, recipe=None: search_spaces.load_space(name))
+    monkeypatch.setattr(
+        "kdbench.bench.sweep.load_space", lambda name, recipe=None: search_spaces.load_space(name)
+    )
     space = tmp_path / "half_broken.yaml"
     space.write_text(
         "fixed: {max_epochs: 1, patience: 1, teacher: crossnet, t_depth: 1, embedding_size: 4}\n"
@@ -163,7 +165,7 @@ def test_an_existing_name_is_refused_with_a_resume_hint(ci_sweep) -> None:
 
 
 def test_gpus_asked_of_a_joined_cluster_without_any_are_refused(ray_runtime) -> None:
-    from bench._sweep._ray import check_resources
+    from kdbench.bench._sweep._ray import check_resources
 
     with pytest.raises(SweepError, match="the Ray cluster has no GPU"):
         check_resources(cpus_per_trial=1, gpus_per_trial=0.25)

@@ -14,15 +14,20 @@ import optuna
 import pandas as pd
 import pytest
 
-from bench._sweep._numbers import NumberAllocator, count_finished, fail_running_optuna_trials, is_interrupted
-from bench._sweep._options import OBJECTIVES, build_sampler, build_scheduler
-from bench._sweep._pareto import pareto_front
-from bench._sweep._recipe import load_space, max_student_epochs
-from bench.cli import main
-from bench.errors import SearchSpaceError, SweepError
-from bench.store import ResultStore
-from bench.sweep import run_sweep
-from search_spaces import available_spaces
+from kdbench.bench._sweep._numbers import (
+    NumberAllocator,
+    count_finished,
+    fail_running_optuna_trials,
+    is_interrupted,
+)
+from kdbench.bench._sweep._options import OBJECTIVES, build_sampler, build_scheduler
+from kdbench.bench._sweep._pareto import pareto_front
+from kdbench.bench._sweep._recipe import load_space, max_student_epochs
+from kdbench.bench.cli import main
+from kdbench.bench.errors import SearchSpaceError, SweepError
+from kdbench.bench.store import ResultStore
+from kdbench.bench.sweep import run_sweep
+from kdbench.search_spaces import available_spaces
 
 
 def frame(rows: list[tuple[int, str, str | None]]) -> pd.DataFrame:
@@ -196,8 +201,8 @@ class Started(Exception):
 
 @pytest.fixture
 def nothing_may_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    import bench.data
-    from bench._sweep import _ray
+    from kdbench import bench
+    from kdbench.bench._sweep import _ray
 
     def started(*args: object, **kwargs: object) -> None:
         raise Started
@@ -302,11 +307,11 @@ def test_each_trial_config_is_the_recipe_under_the_spaces_values() -> None:
 
     import optuna
 
-    from bench._sweep._trainable import CONFIG_KEY
-    from bench._sweep._tuner import _DefineByRun
-    from bench.config import TrialConfig
-    from bench.recipes import recipe_for
-    from search_spaces import parse_space
+    from kdbench.bench._sweep._trainable import CONFIG_KEY
+    from kdbench.bench._sweep._tuner import _DefineByRun
+    from kdbench.bench.config import TrialConfig
+    from kdbench.bench.recipes import recipe_for
+    from kdbench.search_spaces import parse_space
 
     space = parse_space(
         "params:\n  teacher: {choices: [crossnet, dnn]}\n  lr: {float: [1.0e-4, 1.0e-3], log: true}\n"
@@ -323,7 +328,7 @@ def test_each_trial_config_is_the_recipe_under_the_spaces_values() -> None:
 
 
 def test_rays_token_auth_notice_is_dropped_but_its_disabled_warning_stays(caplog: pytest.LogCaptureFixture):
-    from bench._sweep._ray import _TOKEN_LOGGER, _quiet_token_notice
+    from kdbench.bench._sweep._ray import _TOKEN_LOGGER, _quiet_token_notice
 
     logger = logging.getLogger(_TOKEN_LOGGER)
     with caplog.at_level(logging.WARNING, logger=_TOKEN_LOGGER), _quiet_token_notice():

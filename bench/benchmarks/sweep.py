@@ -1,4 +1,4 @@
-"""Benchmark of sweep orchestration on MovieLens-100K: ``python -m bench.bench_sweep``.
+"""Benchmark of sweep orchestration on MovieLens-100K: ``python -m kdbench.bench.benchmarks.sweep``.
 
 Runs the same sweep twice, side by side on this machine: with a fresh teacher cache and without one. The space
 is ``quick`` with the teacher-side keys narrowed to two teachers (``--space`` to change), so teachers repeat;
@@ -25,7 +25,7 @@ from pathlib import Path
 # to its student: with quick's two smallest teachers (CrossNet depth 2, CIN [32, 32]) it gave 1.76x.
 REPEATING_TEACHERS = """\
 name: quick-2-teachers
-description: quick, narrowed to two teachers so the teacher cache pays (bench.bench_sweep).
+description: quick, narrowed to two teachers so the teacher cache pays (bench.benchmarks.sweep).
 fixed:
   max_epochs: 20
   patience: 3
@@ -56,8 +56,8 @@ def trial_seconds(store, sweep: str) -> float:
 
 
 def run_one(*, label: str, space: str, trials: int, concurrency: int, cache: str | None, db: str) -> dict:
-    from bench.store import ResultStore
-    from bench.sweep import run_sweep
+    from kdbench.bench.store import ResultStore
+    from kdbench.bench.sweep import run_sweep
 
     started = time.perf_counter()
     summary = run_sweep(
@@ -77,9 +77,9 @@ def run_one(*, label: str, space: str, trials: int, concurrency: int, cache: str
 
 
 def baseline(compare: str | None) -> None:
-    from bench.data import prepare
-    from bench.store import ResultStore
-    from bench.trial import run_trial
+    from kdbench.bench.data import prepare
+    from kdbench.bench.store import ResultStore
+    from kdbench.bench.trial import run_trial
 
     started = time.perf_counter()
     result = run_trial({}, prepare("ml-100k"), threads=2)

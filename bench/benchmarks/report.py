@@ -1,9 +1,9 @@
 """Benchmark: how long ``build_site`` takes on a store of 1,000 trials across 10 sweeps.
 
-``python -m bench.bench_report [--sweeps 10] [--trials 100] [--keep DIR]`` fills a temporary SQLite store
-through the store's write API with synthetic but realistic trials (two teachers, three student interactions,
-repeated seeds, ~5 % failed and ~10 % early-stopped trials, full epoch logs), builds the site and prints
-the timings. The quality bar: under 30 s for 1,000 trials.
+``python -m kdbench.bench.benchmarks.report [--sweeps 10] [--trials 100] [--keep DIR]`` fills a temporary
+SQLite store through the store's write API with synthetic but realistic trials (two teachers, three student
+interactions, repeated seeds, ~5 % failed and ~10 % early-stopped trials, full epoch logs), builds the site
+and prints the timings. The quality bar: under 30 s for 1,000 trials.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.store import ResultStore
+from kdbench.bench.store import ResultStore
 
 __all__ = ["fill_synthetic_store", "main", "synthetic_result"]
 
@@ -206,7 +206,9 @@ def fill_synthetic_store(store: ResultStore, *, sweeps: int = 10, trials: int = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m kdbench.bench.benchmarks.report", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--sweeps", type=int, default=10)
     parser.add_argument("--trials", type=int, default=100, help="trials per sweep")
     parser.add_argument(
@@ -214,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from reports import build_site
+    from kdbench.reports import build_site
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"

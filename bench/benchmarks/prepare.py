@@ -1,11 +1,11 @@
 """Prepare throughput on a synthetic Criteo file, against a plain ``pandas.read_csv`` of the same file.
 
-    python -m bench.bench_prepare [--rows 1000000] [--repeat 3] [--file PATH] [--json OUT]
+    python -m kdbench.bench.benchmarks.prepare [--rows 1000000] [--repeat 3] [--file PATH] [--json OUT]
 
 Generates (once, then reuses) a Criteo-format file of ``--rows`` rows: a 25 % positive label, 13 integer
 columns (log-normal counts, some negative, 5-41 % missing) and 26 hex categoricals (Zipf-distributed over
 10 to 10^6 values, 0-8 % missing), about 258 bytes a row like the real day files. Then it alternates, in
-fresh subprocesses, a cold ``bench.data.prepare("criteo", ...)`` into an empty ``$KDBENCH_HOME`` and
+fresh subprocesses, a cold ``kdbench.bench.data.prepare("criteo", ...)`` into an empty ``$KDBENCH_HOME`` and
 ``pandas.read_csv(path, sep="\\t", header=None)``, and reports the best wall time of each (rows/s), their CPU
 time and peak resident memory, and the cached (second) prepare. A benchmark, not a test: results are data.
 """
@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from bench.paths import kdbench_home
+from kdbench.bench.paths import kdbench_home
 
 __all__ = ["generate_criteo", "main"]
 
@@ -75,7 +75,7 @@ def _child(mode: str, path: str, home: str) -> dict[str, float]:
         t0, c0 = time.perf_counter(), time.process_time()
         rows = len(pd.read_csv(path, sep="\t", header=None))
     else:
-        from bench.data import prepare
+        from kdbench.bench.data import prepare
 
         t0, c0 = time.perf_counter(), time.process_time()
         rows = prepare("criteo", path=path, home=home).num_rows
@@ -89,7 +89,7 @@ def _run_child(mode: str, path: Path, home: Path) -> dict[str, float]:
         [
             sys.executable,
             "-m",
-            "bench.bench_prepare",
+            "kdbench.bench.benchmarks.prepare",
             "--child",
             mode,
             "--file",
@@ -105,7 +105,9 @@ def _run_child(mode: str, path: Path, home: Path) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_prepare", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m kdbench.bench.benchmarks.prepare", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side; the best wall time counts")
     parser.add_argument("--file", help="the Criteo file (default: $KDBENCH_HOME/bench/criteo-<rows>.txt)")

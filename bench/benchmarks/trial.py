@@ -1,4 +1,4 @@
-"""Benchmark of the KD trial on MovieLens-100K: ``python -m bench.bench_trial``.
+"""Benchmark of the KD trial on MovieLens-100K: ``python -m kdbench.bench.benchmarks.trial``.
 
 Prints, side by side in one run on this machine:
 - the full three-phase chain's wall time (trial and whole process) with the paper's default config;
@@ -29,13 +29,13 @@ PROCESS_START, PROCESS_START_CPU = time.perf_counter(), time.process_time()
 
 import torch  # noqa: E402
 
-from bench.batches import epoch_batches, to_tensor_split  # noqa: E402
-from bench.config import TrialConfig  # noqa: E402
-from bench.data import prepare  # noqa: E402
-from bench.latency import call_times, one_thread  # noqa: E402
-from bench.trial import _PhaseTrainer, run_trial  # noqa: E402
-from models import KDDAGFM  # noqa: E402
-from models.cost import student_flops, teacher_flops  # noqa: E402
+from kdbench.bench.batches import epoch_batches, to_tensor_split  # noqa: E402
+from kdbench.bench.config import TrialConfig  # noqa: E402
+from kdbench.bench.data import prepare  # noqa: E402
+from kdbench.bench.latency import call_times, one_thread  # noqa: E402
+from kdbench.bench.trial import _PhaseTrainer, run_trial  # noqa: E402
+from kdbench.models import KDDAGFM  # noqa: E402
+from kdbench.models.cost import student_flops, teacher_flops  # noqa: E402
 
 
 def loop_vs_bare_step(cfg: TrialConfig, dataset, phase: str, repeats: int = 3) -> tuple[float, float]:
@@ -144,7 +144,7 @@ def cin_step(dataset, layers: list[int], batch_size: int = 1024, steps: int = 5)
 def serving_latencies(cfg: TrialConfig, dataset, rounds: int = 5) -> None:
     """Print teacher vs student serving latency and GFLOP/s at batch 1 and 4096, one thread.
 
-    The forwards are timed round-robin ``rounds`` times (each a median of ``bench.latency``) and the
+    The forwards are timed round-robin ``rounds`` times (each a median of ``kdbench.bench.latency``) and the
     median of the rounds is printed, so a burst of load on a shared machine lands on all of them. Each
     row also gives the page faults of one call at batch 4096: the teacher allocates its multi-megabyte
     intermediates afresh on every call, as it does when served, while the folded student reuses its work
@@ -258,7 +258,7 @@ def chain(max_epochs: int, patience: int) -> None:
     with tempfile.TemporaryDirectory(prefix="kdbench-chain-") as tmp:
         argv = ["train", "--dataset", "ml-100k", "--no-teacher-cache", "--quiet", "--artifacts", tmp,
                 "--set", f"max_epochs={max_epochs}", "--set", f"patience={patience}"]  # fmt: skip
-        command = [sys.executable, "-m", "bench.bench_trial", "--chain-child", *argv]
+        command = [sys.executable, "-m", "kdbench.bench.benchmarks.trial", "--chain-child", *argv]
         spawned, start = time.time(), time.perf_counter()
         child = subprocess.run(command, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -308,9 +308,7 @@ def _chain_child(argv: list[str]) -> int:
     mark is ``[wall, CPU]`` seconds since this process started (PROCESS_START; CPU: the process's), each
     duration ``[start wall, start CPU, wall, CPU]``. The modules imported first are ones ``train`` imports
     before its first batch anyway."""
-    import bench.cli
-    import bench.data
-    import bench.trial
+    from kdbench import bench
 
     def now() -> list[float]:
         return [time.perf_counter() - PROCESS_START, time.process_time()]

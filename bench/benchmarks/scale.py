@@ -1,4 +1,5 @@
-"""Criteo-size data end to end: ``python -m bench.bench_scale --rows 10000000`` (smaller for a quick look).
+"""Criteo-size data end to end: ``python -m kdbench.bench.benchmarks.scale --rows 10000000`` (fewer rows for
+a quick look).
 
 Prints, measured side by side in one run on this machine: prepare rows/s against ``pandas.read_csv`` and
 ``pyarrow.csv.read_csv`` of the same file, each in a fresh process, with CPU time and peak RSS; the cache's
@@ -112,7 +113,7 @@ def _child(mode: str, file: str, home: str, steps: int) -> dict[str, Any]:
         read = pacsv.ReadOptions(column_names=names)
         parse = pacsv.ParseOptions(delimiter="\t", quote_char=False)
         return _measured(lambda: pacsv.read_csv(file, read_options=read, parse_options=parse).num_rows)
-    from bench.data import prepare
+    from kdbench.bench.data import prepare
 
     if mode == "prepare":
         return _measured(lambda: prepare("criteo", path=file, home=home).num_rows)
@@ -154,10 +155,10 @@ def _epoch_vs_bare(data: Any, steps: int) -> dict[str, Any]:
 
     import torch
 
-    from bench.batches import epoch_batches, trial_splits
-    from bench.recipes import build_config, recipe_for
-    from bench.trial import _PhaseTrainer
-    from models import KDDAGFM
+    from kdbench.bench.batches import epoch_batches, trial_splits
+    from kdbench.bench.recipes import build_config, recipe_for
+    from kdbench.bench.trial import _PhaseTrainer
+    from kdbench.models import KDDAGFM
 
     torch.set_num_threads(1)  # as a sweep trial with --cpus-per-trial 1
     cfg = build_config(recipe_for("criteo"), {"max_epochs": 1})
@@ -208,7 +209,7 @@ def _epoch_vs_bare(data: Any, steps: int) -> dict[str, Any]:
 
 
 def _run_child(mode: str, file: Path, home: Path, steps: int = 0, env: dict[str, str] | None = None) -> Any:
-    argv = [sys.executable, "-m", "bench.bench_scale", "--child", mode, "--file", str(file)]
+    argv = [sys.executable, "-m", "kdbench.bench.benchmarks.scale", "--child", mode, "--file", str(file)]
     argv += ["--home", str(home), "--steps", str(steps)]
     out = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if out.returncode != 0:
@@ -310,7 +311,7 @@ def _one_trial_vs_sweep(file: Path, home: Path, work: Path) -> dict[str, Any]:
         + "".join(f"  {k}: {v}\n" for k, v in _TRIAL.items() if k != "seed")
         + "params:\n  seed: {choices: [2022, 2023]}\n"
     )
-    kdbench = [sys.executable, "-m", "bench"]
+    kdbench = [sys.executable, "-m", "kdbench"]
     common = ["--dataset", "criteo", "--path", str(file), "--no-teacher-cache"]
     one = _sampled(
         [*kdbench, "train", *common, "--config", str(config), "--threads", "1", "--device", "cpu", "--quiet"],
@@ -334,7 +335,9 @@ PARTS = ("readers", "load", "epoch", "memory")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_scale", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m kdbench.bench.benchmarks.scale", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--dir", help="where the generated file goes (default: $KDBENCH_HOME/bench)")
     parser.add_argument(
@@ -365,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_child(args.child, args.file, args.home, args.steps)))
         return 0
 
-    from bench.paths import kdbench_home
+    from kdbench.bench.paths import kdbench_home
 
     folder = Path(args.dir) if args.dir else kdbench_home() / "bench"
     folder.mkdir(parents=True, exist_ok=True)

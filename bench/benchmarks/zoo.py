@@ -1,4 +1,4 @@
-"""The model zoo on MovieLens-100K: ``python -m bench.bench_zoo``.
+"""The model zoo on MovieLens-100K: ``python -m kdbench.bench.benchmarks.zoo``.
 
 Every teacher (``models.TEACHERS``) distilled into the plain DAGFM student and into DAGFM+ (the DAGFM plus a
 small MLP over the embeddings), over several seeds, from the dataset's recipe. Prints one row per teacher and
@@ -27,10 +27,10 @@ def run_one(
     """One trial in this (worker) process, one thread; returns its TrialResult dict."""
     import torch
 
-    from bench.data import prepare
-    from bench.recipes import build_config, recipe_for
-    from bench.teacher_cache import TeacherCache
-    from bench.trial import run_trial
+    from kdbench.bench.data import prepare
+    from kdbench.bench.recipes import build_config, recipe_for
+    from kdbench.bench.teacher_cache import TeacherCache
+    from kdbench.bench.trial import run_trial
 
     torch.set_num_threads(1)
     overrides: dict[str, Any] = {"teacher": teacher, "student_mlp": list(mlp), "seed": seed}
@@ -94,9 +94,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def record(results: list[dict], db: str, name: str, dataset: str) -> None:
-    from bench.data import prepare
-    from bench.provenance import environment
-    from bench.store import open_writable
+    from kdbench.bench.data import prepare
+    from kdbench.bench.provenance import environment
+    from kdbench.bench.store import open_writable
 
     with open_writable(db) as store:
         env_id = store.record_environment(environment())
@@ -107,7 +107,7 @@ def record(results: list[dict], db: str, name: str, dataset: str) -> None:
 
 
 def main() -> None:
-    from models import TEACHERS
+    from kdbench.models import TEACHERS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="ml-100k")
