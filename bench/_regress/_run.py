@@ -91,12 +91,14 @@ def run_suite(
     device: str = "cpu",
     progress: ProgressFn | None = None,
     datasets: dict[str, Any] | None = None,
+    artifacts: str | None = None,
 ) -> SuiteMeasurement:
     """Run every case of ``suite`` over its seeds; a failing case raises :class:`RegressionError`.
 
     ``device``: ``cpu`` (the default: deterministic and comparable with a baseline made on a CPU), ``cuda``
     or ``auto``. Torch's thread count is set to the suite's ``threads`` for the run and restored after.
-    ``datasets``: :func:`prepare_datasets`'s result, when the caller prepared them already.
+    ``datasets``: :func:`prepare_datasets`'s result, when the caller prepared them already. ``artifacts``:
+    the folder each trial's student artifact goes to (``run_trial``'s default when None).
     """
     from kdbench.bench.trial import resolve_device
 
@@ -111,7 +113,8 @@ def run_suite(
             torch.set_num_threads(suite.threads)
         reference = ReferenceWorkload(dev)
         cases = [
-            _run_case(case, datasets[case.name], dev, reference, suite.threads, say) for case in suite.cases
+            _run_case(case, datasets[case.name], dev, reference, suite.threads, say, artifacts)
+            for case in suite.cases
         ]
         threads = torch.get_num_threads()
     finally:
@@ -133,13 +136,14 @@ def _run_case(
     reference: ReferenceWorkload,
     threads: int | None,
     say: ProgressFn,
+    artifacts: str | None,
 ) -> CaseMeasurement:
     started = time.perf_counter()
     figures: dict[str, list[float]] = {name: [] for name in case.figures}
     raw: dict[str, list[float]] = {name: [] for name in case.figures if FIGURES[name].raw_unit}
     reference_ms: list[float] = []
     for seed in case.seeds:
-        seed_run = _run_seed(case, seed, dataset, device, reference, threads)
+        seed_run = _run_seed(case, seed, dataset, device, reference, threads, artifacts)
         reference_ms.append(1000 * seed_run.reference_s)
         for name in case.figures:
             figures[name].append(seed_run.compared[name])
@@ -179,6 +183,7 @@ def _run_seed(
     device: torch.device,
     reference: ReferenceWorkload,
     threads: int | None,
+    artifacts: str | None = None,
 ) -> _SeedRun:
     """One trial, with the reference workload timed before it, after every epoch and after it.
 
@@ -199,8 +204,9 @@ def _run_seed(
     try:
         with PeakMemory() as memory:
             result = run_trial(
-                case.trial_config(seed), dataset, report, device=device, teacher_cache=None, threads=threads
-            )
+                case.trial_config(seed), dataset, report, device=device, teacher_cache=None, threads=threads,
+                artifacts=artifacts,
+            )  # fmt: skip
     except Exception as e:  # any failure is the run's failure (exit 2), never a regression (exit 1)
         raise RegressionError(f"case {case.name}, seed {seed} failed: {type(e).__name__}: {e}") from e
     units.extend(reference.unit_seconds(REFERENCE_UNITS))

@@ -48,6 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--json", dest="json_path", metavar="OUT", help="write the JSON summary to this file")
     r.add_argument("--tag", help="tag the recorded run (a later --baseline TAG finds its latest run)")
     r.add_argument("--device", default="cpu", help="cpu (default: comparable with CPU baselines), cuda, auto")
+    r.add_argument(
+        "--artifacts",
+        metavar="DIR",
+        help="keep each trial's student artifact here (default: $KDBENCH_HOME/artifacts; docs/serving.md)",
+    )
     r.add_argument("--quiet", action="store_true", help="no per-seed progress lines")
     r.set_defaults(func=_run_command)
 
@@ -70,7 +75,7 @@ def _run_command(args: argparse.Namespace) -> int:
     return _guarded(
         lambda: run(
             suite=args.suite, db=args.db, baseline=args.baseline, json_path=args.json_path, tag=args.tag,
-            device=args.device, quiet=args.quiet,
+            device=args.device, quiet=args.quiet, artifacts=args.artifacts,
         )
     )  # fmt: skip
 
@@ -111,8 +116,10 @@ def run(
     device: str = "cpu",
     quiet: bool = False,
     console: Console | None = None,
+    artifacts: str | None = None,
 ) -> int:
     """Run ``suite``, compare with ``baseline``, print the table, record it in ``db``; return the exit code.
+    Each trial keeps its student artifact in ``artifacts`` (default ``$KDBENCH_HOME/artifacts``).
 
     Everything that can be checked before training is, cheapest first: the suite, the ``--json`` path, the
     device, a baseline file, every case's dataset, then the database (created only now, so a bad dataset
@@ -128,6 +135,10 @@ def run(
     if json_path is not None:  # an empty --json "" is refused too, not ignored
         check_output_file(json_path, "--json")
     resolve_device(device)
+    if artifacts is not None:
+        from kdbench.bench.serve import check_artifacts_folder
+
+        check_artifacts_folder(artifacts, "--artifacts")
     base = None
     if baseline is not None and (db is None or regress.names_a_file(baseline)):
         base = _comparable(regress.resolve_baseline(baseline), spec, suite)
@@ -141,8 +152,9 @@ def run(
             f"{sum(len(c.seeds) for c in spec.cases)} trial(s); baseline: {base.label if base else 'none'}"
         )
         measurement = regress.run_suite(
-            spec, device=device, progress=None if quiet else console.print, datasets=datasets
-        )
+            spec, device=device, progress=None if quiet else console.print, datasets=datasets,
+            artifacts=artifacts,
+        )  # fmt: skip
         rows = regress.verdict_rows(measurement, base)
         summary = regress.run_summary(measurement, rows, base)
         env = environment()

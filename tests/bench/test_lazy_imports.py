@@ -11,9 +11,8 @@ HEAVY = ("ray", "optuna", "plotly", "sqlalchemy", "sklearn", "scipy")
 _PROBE = """
 import json, sys
 import kdbench.bench.cli
-from kdbench import bench
-bench.cli.build_parser()  # every command module, as `kdbench train` loads them
-import bench.trial, bench.commands.train, bench.metrics
+kdbench.bench.cli.build_parser()  # every command module, as `kdbench train` loads them
+import kdbench.bench.trial, kdbench.bench.commands.train, kdbench.bench.metrics
 print(json.dumps(sorted(name for name in {heavy!r} if name in sys.modules)))
 """
 
@@ -28,7 +27,8 @@ def test_cli_and_trial_import_no_heavy_library():
 def test_auc_imports_scikit_learn_when_first_used():
     # the deferred import still works (and is exact): 3 of 4 positive-negative pairs ordered right
     probe = (
-        "import sys, numpy as np\nfrom bench.metrics import auc\nassert 'sklearn' not in sys.modules\n"
+        "import sys, numpy as np\nfrom kdbench.bench.metrics import auc\n"
+        "assert 'sklearn' not in sys.modules\n"
         "print(auc(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.35, 0.8])))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

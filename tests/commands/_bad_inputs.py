@@ -487,6 +487,8 @@ case("sweep-json-empty-string", "--json", "sweep", *CSV, "--json", Lit(""), *FRE
 case("sweep-json-in-missing-folder", "nofolder", "sweep", *CSV, "--json", Work("nofolder/s.json"), *FRESH_DB)
 case("sweep-ray-storage-is-a-file", "storagefile", *SW, "--ray-storage", File("storagefile", "x"))
 case("sweep-teacher-cache-is-a-file", "cachefile", *SW, "--teacher-cache", File("cachefile", "x"))
+case("sweep-data-cache-is-a-file", "datafile", *SW, "--data-cache", File("datafile", "x"))
+case("sweep-artifacts-is-a-file", "plain.txt", *SW, "--artifacts", File("plain.txt", "x"))
 for _id, _url, _expect in BAD_URLS:
     case(f"sweep-db-{_id}", _expect, "sweep", *CSV, "--db", _url)
 
@@ -558,6 +560,7 @@ GONE_CSV = second_case(lambda w: f"{{source: csv, path: {w.work}/gone.csv, schem
 case("regress-suite-second-case-missing-data", "gone.csv", RUN, Suite(GONE_CSV))
 GZ_CASE = second_case(lambda w: f"{{source: criteo, path: {File('day_0.gz', truncated_gz)(w)}}}")
 case("regress-suite-second-case-truncated-gz", "day_0.gz", RUN, Suite(GZ_CASE))
+case("regress-artifacts-is-a-file", "plain.txt", RUN, "smoke --artifacts", File("plain.txt", "x"))
 case("regress-suite-unknown-dataset-name", "nosuchname", RUN, Suite(second_case(lambda w: "nosuchname")))
 SPLIT_TEXT = second_case(lambda w: "{source: clicks, split_seed: seven}")
 case("regress-suite-split-seed-text", "split_seed", RUN, Suite(SPLIT_TEXT))

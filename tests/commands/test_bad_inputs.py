@@ -88,18 +88,17 @@ def world(template: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 @pytest.fixture
 def guards(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kdbench import bench, reports
-
     def escaped(what: str):
         def refuse(*_args, **_kwargs):
             raise Escaped(what)
 
         return refuse
 
-    monkeypatch.setattr(bench._sweep._ray, "connected", escaped("Ray would start"))
-    monkeypatch.setattr(bench.trial, "run_trial", escaped("a trial would train"))
-    monkeypatch.setattr(bench.data._fetch, "_pip_download", escaped("ml-100k would be downloaded"))
-    monkeypatch.setattr(reports, "serve", escaped("the site would be served"))
+    # dotted paths: monkeypatch imports each module it patches
+    monkeypatch.setattr("kdbench.bench._sweep._ray.connected", escaped("Ray would start"))
+    monkeypatch.setattr("kdbench.bench.trial.run_trial", escaped("a trial would train"))
+    monkeypatch.setattr("kdbench.bench.data._fetch._pip_download", escaped("ml-100k would be downloaded"))
+    monkeypatch.setattr("kdbench.reports.serve", escaped("the site would be served"))
 
 
 # ---- checks ------------------------------------------------------------------------------------------------

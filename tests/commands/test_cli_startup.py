@@ -10,7 +10,7 @@ HEAVY = ("pandas", "ray", "torch", "sqlalchemy", "optuna", "plotly")
 
 def test_building_the_parser_imports_no_heavy_library() -> None:
     code = (
-        "import sys; from bench.cli import build_parser; build_parser().format_help(); "
+        "import sys; from kdbench.bench.cli import build_parser; build_parser().format_help(); "
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

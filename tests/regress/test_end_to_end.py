@@ -36,9 +36,14 @@ def clean_run(
     db, summary = f"sqlite:///{folder / 'results.db'}", folder / "run.json"
     code = main([
         "regress", "run", "--suite", str(tiny_suite), "--baseline", str(baseline_file), "--db", db,
-        "--tag", "clean", "--json", str(summary), "--quiet",
+        "--tag", "clean", "--json", str(summary), "--quiet", "--artifacts", str(folder / "students"),
     ])  # fmt: skip
-    return {"code": code, "db": db, "summary": json.loads(summary.read_text())}
+    return {
+        "code": code,
+        "db": db,
+        "summary": json.loads(summary.read_text()),
+        "students": folder / "students",
+    }
 
 
 def test_the_unplanted_run_passes(clean_run: dict[str, Any]) -> None:
@@ -50,6 +55,15 @@ def test_the_unplanted_run_passes(clean_run: dict[str, Any]) -> None:
     quality = {f: v for f, v in verdicts if f.endswith(("_auc", "_logloss"))}
     assert set(quality.values()) == {SAME} and len(quality) == 4
     assert {v for _, v in verdicts} <= {SAME, IMPROVED, INFO}
+
+
+def test_each_seed_keeps_its_student_where_artifacts_says(clean_run: dict[str, Any]) -> None:
+    from kdbench.bench.serve import load_artifact
+
+    kept = sorted(clean_run["students"].glob("student-*.pt"))
+    assert len(kept) == 3  # the tiny suite's three seeds
+    seeds = sorted(load_artifact(path)["config"]["seed"] for path in kept)
+    assert seeds == [0, 1, 2]
 
 
 def test_the_run_is_recorded_with_its_rows(clean_run: dict[str, Any], baseline_file: Path) -> None:

@@ -201,14 +201,11 @@ class Started(Exception):
 
 @pytest.fixture
 def nothing_may_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kdbench import bench
-    from kdbench.bench._sweep import _ray
-
     def started(*args: object, **kwargs: object) -> None:
         raise Started
 
-    monkeypatch.setattr(bench.data, "prepare", started)
-    monkeypatch.setattr(_ray, "connected", started)
+    monkeypatch.setattr("kdbench.bench.data.prepare", started)
+    monkeypatch.setattr("kdbench.bench._sweep._ray.connected", started)
 
 
 # name: (YAML, what the one-line refusal starts with after the file name)
