@@ -23,6 +23,8 @@ ALL_FAILED = "all-failed"
 SINGLE = "single"
 EMPTY = "empty"
 REAL = "real"
+CACHED = "cached-teacher"  # a sweep whose second trial took its teacher from the cache
+CACHED_DATASET = "ds-cached-00000001"
 
 # (sweep, trials per status) the factory writes; tests read the expected counts from here
 MAIN_CONFIGS: list[dict[str, Any]] = [
@@ -96,6 +98,13 @@ def fill_store(
     store.create_sweep(SINGLE, **f.sweep_kwargs(dataset_fingerprint=DATASET, study_name=SINGLE))
     store.record_trial(SINGLE, 0, result=_result(0.797, depth=2, lr=4e-3, alpha=0.5), environment_id=env)
     store.finish_sweep(SINGLE, "completed")
+
+    store.create_sweep(CACHED, **f.sweep_kwargs(dataset_fingerprint=CACHED_DATASET, study_name=CACHED))
+    for number, hit in ((0, False), (1, True)):
+        result = f.result(auc=0.80 + 0.01 * number, dataset=CACHED_DATASET, epochs_per_phase=3, cache_hit=hit,
+                          alpha=0.1 + number)  # fmt: skip
+        store.record_trial(CACHED, number, result=result, environment_id=env)
+    store.finish_sweep(CACHED, "completed")
 
     store.create_sweep(EMPTY, **f.sweep_kwargs(dataset_fingerprint=DATASET, study_name=EMPTY))
 

@@ -119,6 +119,16 @@ def test_the_leaderboards_deciding_columns_fit_1400_px_and_the_rest_come_on_dema
     assert page.errors() == []
 
 
+def test_a_trial_with_a_cached_teacher_keeps_its_learning_curve_legend(browser, site: Path):
+    page = _open(browser, site / sweep_page(fx.CACHED))
+    page.wait_for(RENDERED)
+    legend = page.evaluate(
+        "Array.from(document.querySelectorAll('#fig-curves .legend .traces')).map(t => t.textContent)"
+    )
+    assert len(legend) == 2 and all(name.startswith("trial ") for name in legend)  # both trials, cached too
+    assert page.errors() == []
+
+
 @pytest.mark.parametrize(
     ("sweep", "figures"), [(fx.MAIN, 8), (fx.SINGLE, 8), (fx.ALL_FAILED, 0), (fx.EMPTY, 0)]
 )
