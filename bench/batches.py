@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ __all__ = [
     "DEVICE_SHARE",
     "MAP_ABOVE_ENV",
     "TensorSplit",
+    "encoded_bytes",
     "epoch_batches",
     "map_threshold",
     "mapped_tensor",
@@ -75,6 +76,11 @@ def to_tensor_split(x: np.ndarray, y: np.ndarray, device: torch.device) -> Tenso
     return TensorSplit(codes.to(device), labels.to(device))
 
 
+def encoded_bytes(splits: Iterable[Any]) -> int:
+    """Bytes of the codes and labels of ``splits``: what the mapping rule (:func:`map_threshold`) weighs."""
+    return sum(int(s.x.nbytes) + int(s.y.nbytes) for s in splits)
+
+
 def map_threshold() -> int:
     """Datasets with more encoded bytes than this are mapped, not copied (``$KDBENCH_MAP_ABOVE_BYTES``,
     default 256 MiB; 0 maps every cached dataset)."""
@@ -108,7 +114,7 @@ def mapped_tensor(array: np.ndarray) -> torch.Tensor | None:
 def trial_splits(splits: Mapping[str, Any], device: torch.device) -> dict[str, TensorSplit]:
     """``{name: TensorSplit}`` for a dataset's splits (objects with numpy ``x`` and ``y``): in memory when
     the dataset is small or not memory-mapped, else mapped (see the module docstring)."""
-    total = sum(int(s.x.nbytes) + int(s.y.nbytes) for s in splits.values())
+    total = encoded_bytes(splits.values())
     mapped = {name: mapped_tensor(s.x) for name, s in splits.items()} if total > map_threshold() else {}
     if not mapped or any(t is None for t in mapped.values()):
         return {name: to_tensor_split(s.x, s.y, device) for name, s in splits.items()}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kdbench.bench.errors import UsageError
 
-__all__ = ["check_output_file", "write_json"]
+__all__ = ["check_output_file", "write_atomic", "write_json"]
 
 
 def check_output_file(path: str | os.PathLike[str], flag: str) -> Path:
@@ -24,13 +26,20 @@ def check_output_file(path: str | os.PathLike[str], flag: str) -> Path:
     return target
 
 
-def write_json(path: str | os.PathLike[str], value: Any, flag: str) -> None:
-    """``value`` as indented JSON, written atomically: a failure (disk full, ...) leaves no partial file."""
+def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object], flag: str) -> None:
+    """``write(tmp)`` into a temporary file beside ``path``, then renamed onto it: a failure (disk full,
+    ...) leaves no partial file, and two processes writing the same ``path`` never share a temporary file."""
     target = check_output_file(path, flag)
-    tmp = target.with_name(f".{target.name}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        tmp.write_text(json.dumps(value, indent=2, default=str) + "\n")
+        write(tmp)
         tmp.replace(target)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise UsageError(f"cannot write {flag} {path}: {e.strerror or e}") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike[str], value: Any, flag: str) -> None:
+    """``value`` as indented JSON, written atomically (:func:`write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(value, indent=2, default=str) + "\n"), flag)

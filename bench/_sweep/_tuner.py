@@ -186,12 +186,10 @@ def _trial_dirname(trial: Any) -> str:
 def _shipped(data: Any, runtime: Runtime) -> Any:
     """What the workers get: a small dataset's arrays through the object store, a big one (above
     ``bench.batches.map_threshold()``) by path, each worker mapping the cache entry (docs/scale.md)."""
-    from kdbench.bench.batches import map_threshold
+    from kdbench.bench.batches import encoded_bytes, map_threshold
     from kdbench.bench.data import share_dataset
 
-    splits = (data.train, data.valid, data.test)
-    nbytes = sum(int(s.x.nbytes) + int(s.y.nbytes) for s in splits)
-    if data.path is None or nbytes <= map_threshold():
+    if data.path is None or encoded_bytes((data.train, data.valid, data.test)) <= map_threshold():
         return _plain_arrays(data)
     return share_dataset(data, runtime.data_cache)
 

@@ -118,7 +118,7 @@ def export_split(
     from kdbench.bench.data import open_dataset
     from kdbench.bench.data._dataset import SPLIT_NAMES
     from kdbench.bench.errors import UsageError
-    from kdbench.bench.outputs import check_output_file
+    from kdbench.bench.outputs import check_output_file, write_atomic
     from kdbench.bench.serve import split_rows
 
     if split not in SPLIT_NAMES:
@@ -126,13 +126,7 @@ def export_split(
     target = check_output_file(out, "--out")
     dataset = open_dataset(name, split_seed=split_seed, home=home)
     frame = split_rows(dataset, split)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        frame.to_csv(tmp, index=False)
-        tmp.replace(target)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write --out {out}: {e.strerror or e}") from e
+    write_atomic(target, lambda tmp: frame.to_csv(tmp, index=False), "--out")
     return len(frame)
 
 

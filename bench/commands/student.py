@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kdbench.bench.errors import UsageError
-from kdbench.bench.outputs import check_output_file
+from kdbench.bench.outputs import check_output_file, write_atomic
 
 __all__ = ["export", "predict", "register"]
 
@@ -152,11 +152,6 @@ def predict(*, model: str, input: str, out: str) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
     table = pd.DataFrame({"score": scores, "logit": logits})
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        table.to_csv(tmp, index=False)  # floats in shortest round-trip form: the scores exactly
-        tmp.replace(target)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write --out {out}: {e.strerror or e}") from e
+    # floats in shortest round-trip form: the scores exactly
+    write_atomic(target, lambda tmp: table.to_csv(tmp, index=False), "--out")
     return {"rows": len(table), "kind": served.kind, "unseen": unseen, "seconds": seconds}

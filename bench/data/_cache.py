@@ -45,6 +45,7 @@ __all__ = [
     "lookup",
     "read_vocabulary",
     "temporary_entry",
+    "write_json_atomic",
     "write_vocabulary",
 ]
 
@@ -65,7 +66,8 @@ def datasets_root(home: Path) -> Path:
     return home / "datasets"
 
 
-def _write_json_atomic(path: Path, obj: Any) -> None:
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """``obj`` as JSON at ``path``, through a temporary file of this process renamed into place."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=str))
     os.replace(tmp, path)
@@ -150,7 +152,7 @@ def commit_entry(root: Path, tmp: Path, meta: dict[str, Any], key: str) -> Path:
     If another process committed the same fingerprint first, its entry is kept and ``tmp`` is discarded; a
     damaged entry of that fingerprint (files missing or truncated) is replaced.
     """
-    _write_json_atomic(tmp / _META, meta)
+    write_json_atomic(tmp / _META, meta)
     entry = root / meta["fingerprint"]
     try:
         os.rename(tmp, entry)
@@ -164,7 +166,7 @@ def commit_entry(root: Path, tmp: Path, meta: dict[str, Any], key: str) -> Path:
             os.rename(tmp, entry)
     keys = root / ".keys"
     keys.mkdir(exist_ok=True)
-    _write_json_atomic(keys / f"{key}.json", {"fingerprint": meta["fingerprint"], "source": meta["source"]})
+    write_json_atomic(keys / f"{key}.json", {"fingerprint": meta["fingerprint"], "source": meta["source"]})
     return entry
 
 

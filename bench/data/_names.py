@@ -21,12 +21,11 @@ import datetime as dt
 import json
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kdbench.bench.data._cache import entries
+from kdbench.bench.data._cache import entries, write_json_atomic
 from kdbench.bench.errors import DatasetError
 
 __all__ = ["Resolved", "claim_name", "known_names", "record_name", "resolve"]
@@ -96,9 +95,7 @@ def record_name(root: Path, resolved: Resolved, fingerprint: str, *, replace: bo
     }
     folder = _names_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{resolved.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
-    os.replace(tmp, folder / f"{resolved.name}.json")
+    write_json_atomic(folder / f"{resolved.name}.json", record)
 
 
 def resolve(root: Path, text: str) -> Resolved | None:

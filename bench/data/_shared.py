@@ -63,11 +63,14 @@ def share_dataset(data: Dataset, folder: str | os.PathLike[str] | None = None) -
         try:
             target_root.mkdir(parents=True, exist_ok=True)
             tmp = target_root / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
-            shutil.copytree(source, tmp)
             try:
+                shutil.copytree(source, tmp)
                 os.rename(tmp, target)
-            except OSError:  # another driver committed it first
+            except FileExistsError:  # another driver committed it first: theirs is the same data
                 shutil.rmtree(tmp, ignore_errors=True)
+            except BaseException:  # a half copy (disk full, interrupt) must not stay on shared storage
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
         except OSError as e:
             reason = e.strerror or type(e).__name__
             raise DatasetError(

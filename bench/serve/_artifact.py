@@ -106,7 +106,7 @@ def save_artifact(payload: dict[str, Any], path: str | os.PathLike[str]) -> dict
     torch.save(payload, buffer)
     try:
         tmp.write_bytes(buffer.getbuffer())
-        digest = _sha256(tmp)
+        digest = file_sha256(tmp)
         tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -141,12 +141,10 @@ def save_to_folder(payload: dict[str, Any], folder: str | os.PathLike[str]) -> d
     return {**record, "path": str(target.resolve())}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def file_sha256(path: Path) -> str:
+    """sha256 hex of a file's bytes (what the store records and ``load_artifact`` checks)."""
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def load_artifact(path: str | os.PathLike[str], sha256: str | None = None) -> dict[str, Any]:
@@ -157,7 +155,7 @@ def load_artifact(path: str | os.PathLike[str], sha256: str | None = None) -> di
         raise ArtifactError(
             f"student artifact {path} does not exist: check the path (kdbench train writes one)"
         )
-    if sha256 is not None and _sha256(source) != sha256:
+    if sha256 is not None and file_sha256(source) != sha256:
         raise ArtifactError(
             f"student artifact {path} is not the file recorded (sha256 differs): it was replaced"
         )

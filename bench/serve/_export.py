@@ -18,7 +18,6 @@ The sidecar ``FILE.json`` (:func:`sidecar`) says how to turn raw rows into ``x``
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import warnings
@@ -31,7 +30,7 @@ import torch
 
 from kdbench.bench.errors import UsageError
 
-from ._artifact import ArtifactError, student_module
+from ._artifact import ArtifactError, file_sha256, student_module
 
 __all__ = ["EXPORT_FORMATS", "SIDECAR_FORMAT", "export_student", "sidecar", "sidecar_path"]
 
@@ -84,7 +83,7 @@ def export_student(
                 f"the {fmt} export disagrees with the student by {error:.2e} (> {_CHECK_ATOL:g}) on its "
                 "trace rows: nothing was written; report this with the artifact"
             )
-        meta = sidecar(payload, fmt, target.name, _sha256(model_tmp), origin or {})
+        meta = sidecar(payload, fmt, target.name, file_sha256(model_tmp), origin or {})
         meta["model"]["latency"] = serving_latency(model_tmp, fmt, example)
         json_tmp.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         model_tmp.replace(target)
@@ -138,7 +137,7 @@ def serving_latency(path: Path, fmt: str, probe: torch.Tensor, budget_s: float =
     """Median latency (ms) of the exported file in its own runtime at batch 1 and 4096 (``probe``'s rows
     repeated), one thread, after warm-up: ``bench.latency``'s protocol, so the figures compare with the
     trial's."""
-    from kdbench.bench.latency import BATCHES, SERVING_THREADS, median_ms, one_thread
+    from kdbench.bench.latency import SERVING_THREADS, latencies
 
     if fmt == "onnx":
         import onnxruntime as ort
@@ -155,12 +154,9 @@ def serving_latency(path: Path, fmt: str, probe: torch.Tensor, budget_s: float =
     else:
         module = jit_load(path)
         runtime, forward = f"torch.jit {torch.__version__}", module
-    cpu = torch.device("cpu")
-    big = probe[torch.arange(BATCHES[1]) % probe.shape[0]]
-    with one_thread(SERVING_THREADS):
-        b1 = median_ms(forward, probe[:1].contiguous(), cpu, budget_s=budget_s / 4)
-        b4096 = median_ms(forward, big, cpu, budget_s=budget_s * 3 / 4)
-    return {"runtime": runtime, "threads": SERVING_THREADS, "latency_ms_b1": b1, "latency_ms_b4096": b4096}
+    measured = latencies(forward, probe, torch.device("cpu"), budget_s=budget_s, threads=SERVING_THREADS)
+    threads = measured.pop("latency_threads")
+    return {"runtime": runtime, "threads": threads, **measured}
 
 
 def jit_load(path: str | os.PathLike[str]) -> Any:
@@ -219,11 +215,3 @@ def sidecar(
         "artifact": origin,
         "exported_with": {"torch": torch.__version__},
     }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -21,7 +21,7 @@ from kdbench.bench.errors import UsageError
 
 from ._artifact import ArtifactError, load_artifact, student_module
 from ._encode import encode_rows
-from ._export import jit_load
+from ._export import jit_load, sidecar_path
 
 __all__ = ["ServedModel", "load_served", "open_exported", "read_rows", "score_codes"]
 
@@ -82,7 +82,7 @@ def load_served(path: str | os.PathLike[str]) -> ServedModel:
     model = Path(path).expanduser()
     if not model.is_file():
         raise ArtifactError(f"model {path} does not exist: pass an exported model or a student artifact")
-    side = model.with_name(model.name + ".json")
+    side = sidecar_path(model)
     if not side.is_file():
         try:  # no sidecar: it must be an artifact
             payload = load_artifact(model)

@@ -334,7 +334,7 @@ def test_the_check_needs_no_bench_and_runs_only_when_asked() -> None:
     """Without ``check`` a space loads as before (the package knows nothing of TrialConfig)."""
     space = parse_space("params:\n  embedding_size: {int: [-4, 0]}\n")
     assert space.params[0].low == -4
-    code = "import sys, search_spaces; print(any(m.split('.')[0] == 'bench' for m in sys.modules))"
+    code = "import sys, kdbench.search_spaces; print(any(m.startswith('kdbench.bench') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
