@@ -68,10 +68,16 @@ class NumberAllocator:
         return self.next_fresh - 1
 
 
-def fail_running_optuna_trials(storage: Any, study_name: str) -> int:
+def fail_running_optuna_trials(
+    storage: Any, study_name: str, finished: dict[int, list[float]] | None = None
+) -> int:
     """Mark the study's RUNNING trials (left by a driver that stopped) FAIL, so samplers ignore them.
 
-    Returns how many it marked; a study that does not exist yet has none.
+    ``finished``: the objective values of store trials that finished (completed or stopped), by number. A
+    driver killed after the store recorded a trial but before Optuna was told leaves that trial RUNNING in
+    the study: it is completed there with the stored values instead (the sampler keeps the observation, and
+    every finished store trial keeps a finished Optuna trial). Returns how many it marked FAIL; a study
+    that does not exist yet has none.
     """
     import optuna
     from optuna.trial import TrialState
@@ -82,8 +88,12 @@ def fail_running_optuna_trials(storage: Any, study_name: str) -> int:
         return 0
     marked = 0
     for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
-        storage.set_trial_user_attr(trial._trial_id, "kdbench_interrupted", True)
+        values = (finished or {}).get(trial.user_attrs.get("kdbench_number", -1))
         try:
+            if values is not None:
+                storage.set_trial_state_values(trial._trial_id, TrialState.COMPLETE, values)
+                continue
+            storage.set_trial_user_attr(trial._trial_id, "kdbench_interrupted", True)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
             marked += 1
         except optuna.exceptions.UpdateFinishedTrialError:

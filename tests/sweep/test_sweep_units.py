@@ -63,6 +63,20 @@ def test_running_optuna_trials_are_failed_and_marked(tmp_path: Path) -> None:
     assert study.trials[1].user_attrs == {"kdbench_interrupted": True}
 
 
+def test_a_trial_the_store_finished_before_optuna_was_told_is_completed_in_the_study(tmp_path: Path) -> None:
+    """A driver killed between recording trial 0 and telling Optuna leaves it RUNNING in the study: the resume
+    completes it with the stored value, and fails only the trial that really was interrupted."""
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'o.db'}")
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    for number in (0, 1):
+        study.ask().set_user_attr("kdbench_number", number)
+    assert fail_running_optuna_trials(storage, "s", finished={0: [0.8456]}) == 1
+    recorded, interrupted = optuna.load_study(study_name="s", storage=storage).trials
+    assert recorded.state == optuna.trial.TrialState.COMPLETE and recorded.values == [0.8456]
+    assert "kdbench_interrupted" not in recorded.user_attrs
+    assert interrupted.state == optuna.trial.TrialState.FAIL and interrupted.user_attrs["kdbench_interrupted"]
+
+
 # ---- objectives ----
 def test_pareto_front_keeps_exactly_the_non_dominated_completed_trials() -> None:
     trials = pd.DataFrame({
