@@ -67,3 +67,14 @@ def test_outside_the_checkout_only_the_kdbench_namespace_imports(tmp_path: Path)
         [sys.executable, "-m", "kdbench", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert main.returncode == 0 and "usage: kdbench" in main.stdout
+    # files shipped inside the packages are found through the namespace (importlib.resources), not a checkout
+    suites = subprocess.run(
+        [sys.executable, "-m", "kdbench", "regress", "run", "--suite", "nosuchsuite"],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert suites.returncode == 2 and "one of smoke, standard" in suites.stderr, suites.stderr
+    space = subprocess.run(
+        [sys.executable, "-m", "kdbench", "space", "show", "quick"],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert space.returncode == 0 and "space quick" in space.stdout, space.stderr

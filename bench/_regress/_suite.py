@@ -110,7 +110,7 @@ class Suite:
 
 def available_suites() -> list[str]:
     """Names of the suites shipped in ``bench/suites``."""
-    folder = resources.files("bench") / "suites"
+    folder = resources.files("kdbench.bench") / "suites"
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -124,7 +124,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
         name = path.stem
     else:
         name = text_ref
-        shipped = resources.files("bench") / "suites" / f"{name}.yaml"
+        shipped = resources.files("kdbench.bench") / "suites" / f"{name}.yaml"
         if not shipped.is_file():
             raise RegressionError(
                 f"unknown suite {name!r}: give a suite file path or one of {', '.join(available_suites())}"
