@@ -11,6 +11,10 @@ Two ways to hold a split, chosen per dataset by its size (:func:`trial_splits`):
   mapping, so a trial sees exactly the batches the in-memory path would give. On CUDA the codes are copied to
   the device when they fit (``DEVICE_SHARE`` of the free memory); otherwise each batch is gathered on the host
   into pinned memory and copied asynchronously. Labels (4 bytes a row) always go to the device.
+
+A dataset with dense fields also has per-split ``dense`` values (4 bytes a row per dense field): they go to
+the device with the labels in both ways, and an epoch gathers them with the codes' rows by passing them as
+an ``aligned`` tensor (``epoch_batches(split, ..., aligned=(split.dense, ...))``).
 """
 
 from __future__ import annotations
@@ -53,12 +57,14 @@ class TensorSplit:
     int32 halves the memory of a large split (a Criteo day is 45M x 39 codes); the embedding's offset
     addition promotes each batch to int64 on the fly. ``mapped``: ``x`` is a view of the cache file (or a
     device copy of a big one): epochs gather per batch instead of permuting the whole split, and ``x`` may
-    stay on the host while ``y`` is on the device (batches then move with ``device``).
+    stay on the host while ``y`` is on the device (batches then move with ``device``). ``dense``: the dense
+    fields' values (rows, dense fields) float32 on the training device, or None for a dataset without them.
     """
 
     x: torch.Tensor
     y: torch.Tensor
     mapped: bool = False
+    dense: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -69,16 +75,30 @@ class TensorSplit:
         return self.y.device
 
 
-def to_tensor_split(x: np.ndarray, y: np.ndarray, device: torch.device) -> TensorSplit:
-    """Copy numpy arrays (possibly read-only memory maps) to ``device`` as int32 codes and float32 labels."""
+def to_tensor_split(
+    x: np.ndarray, y: np.ndarray, device: torch.device, dense: np.ndarray | None = None
+) -> TensorSplit:
+    """Copy numpy arrays (possibly read-only memory maps) to ``device`` as int32 codes, float32 labels and
+    (when given) float32 dense values."""
     codes = torch.from_numpy(np.array(x, dtype=np.int32, order="C", copy=True))
     labels = torch.from_numpy(np.array(y, dtype=np.float32, copy=True))
-    return TensorSplit(codes.to(device), labels.to(device))
+    return TensorSplit(codes.to(device), labels.to(device), dense=_dense_tensor(dense, device))
+
+
+def _dense_tensor(dense: np.ndarray | None, device: torch.device) -> torch.Tensor | None:
+    if dense is None:
+        return None
+    return torch.from_numpy(np.array(dense, dtype=np.float32, order="C", copy=True)).to(device)
 
 
 def encoded_bytes(splits: Iterable[Any]) -> int:
-    """Bytes of the codes and labels of ``splits``: what the mapping rule (:func:`map_threshold`) weighs."""
-    return sum(int(s.x.nbytes) + int(s.y.nbytes) for s in splits)
+    """Bytes of the codes, labels and dense values of ``splits``: what the mapping rule
+    (:func:`map_threshold`) weighs."""
+    total = 0
+    for split in splits:
+        dense = getattr(split, "dense", None)
+        total += int(split.x.nbytes) + int(split.y.nbytes) + (0 if dense is None else int(dense.nbytes))
+    return total
 
 
 def map_threshold() -> int:
@@ -112,12 +132,15 @@ def mapped_tensor(array: np.ndarray) -> torch.Tensor | None:
 
 
 def trial_splits(splits: Mapping[str, Any], device: torch.device) -> dict[str, TensorSplit]:
-    """``{name: TensorSplit}`` for a dataset's splits (objects with numpy ``x`` and ``y``): in memory when
-    the dataset is small or not memory-mapped, else mapped (see the module docstring)."""
+    """``{name: TensorSplit}`` for a dataset's splits (objects with numpy ``x``, ``y`` and optional
+    ``dense``): in memory when the dataset is small or not memory-mapped, else mapped (see the module
+    docstring)."""
     total = encoded_bytes(splits.values())
     mapped = {name: mapped_tensor(s.x) for name, s in splits.items()} if total > map_threshold() else {}
     if not mapped or any(t is None for t in mapped.values()):
-        return {name: to_tensor_split(s.x, s.y, device) for name, s in splits.items()}
+        return {
+            name: to_tensor_split(s.x, s.y, device, getattr(s, "dense", None)) for name, s in splits.items()
+        }
     on_device = device.type != "cuda" or _fits_device(sum(int(t.nbytes) for t in mapped.values()), device)
     result = {}
     for name, split in splits.items():
@@ -125,7 +148,8 @@ def trial_splits(splits: Mapping[str, Any], device: torch.device) -> dict[str, T
             mapped[name] if device.type == "cpu" else mapped[name].to(device) if on_device else mapped[name]
         )
         labels = torch.from_numpy(np.array(split.y, dtype=np.float32, copy=True)).to(device)
-        result[name] = TensorSplit(codes, labels, mapped=True)
+        dense = _dense_tensor(getattr(split, "dense", None), device)
+        result[name] = TensorSplit(codes, labels, mapped=True, dense=dense)
     return result
 
 
@@ -144,7 +168,7 @@ def epoch_batches(
 ) -> Iterator[tuple[torch.Tensor, ...]]:
     """Yield ``(x (batch, fields), y (batch,), *aligned batches)`` covering the split once, on the split's
     training device; the last batch may be short. ``aligned`` are per-row tensors of the split on that device
-    (e.g. precomputed teacher logits) that follow the same order.
+    (e.g. the split's ``dense`` values, precomputed teacher logits) that follow the same order.
 
     With ``shuffle`` the permutation comes from ``generator`` (a CPU generator: the same seed gives the same
     order on every device and for both ways of holding a split). In memory the whole split is gathered once so

@@ -5,6 +5,9 @@ single-thread medians at batch 1 and batch 4096, recorded with the thread count 
 The whole measurement of one model stays near ``budget_s`` (default 0.15 s, warm-up runs aside; at most 50
 timed runs per batch size, so a fast student takes less): a trial measures a teacher and a student in
 well under 0.5 s.
+
+A model with dense fields takes two inputs, the codes and the dense values: ``probe`` (and ``x`` below) may
+then be a tuple of per-row tensors, gathered alike, and ``forward`` is called with all of them.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-__all__ = ["BATCHES", "SERVING_THREADS", "call_times", "latencies", "median_ms", "one_thread"]
+__all__ = ["BATCHES", "SERVING_THREADS", "Inputs", "call_times", "latencies", "median_ms", "one_thread"]
 
 SERVING_THREADS = 1
 BATCHES = (1, 4096)
+# One tensor of rows, or a tuple of per-row tensors (codes, dense values) that ``forward`` takes in order.
+Inputs = torch.Tensor | tuple[torch.Tensor, ...]
 
 
 @contextlib.contextmanager
@@ -34,8 +39,8 @@ def one_thread(threads: int = SERVING_THREADS) -> Iterator[None]:
 
 
 def latencies(
-    forward: Callable[[torch.Tensor], torch.Tensor],
-    probe: torch.Tensor,
+    forward: Callable[..., torch.Tensor],
+    probe: Inputs,
     device: torch.device,
     *,
     budget_s: float = 0.15,
@@ -46,16 +51,19 @@ def latencies(
     Batch 4096 repeats ``probe``'s rows if it has fewer. A quarter of ``budget_s`` goes to batch 1 and the
     rest to batch 4096; each takes at least 3 timed runs after 2 warm-up runs, at most 50.
     """
-    big = probe[torch.arange(BATCHES[1], device=probe.device) % probe.shape[0]]
+    inputs = probe if isinstance(probe, tuple) else (probe,)
+    rows = torch.arange(BATCHES[1], device=inputs[0].device) % inputs[0].shape[0]
+    big = tuple(t[rows.to(t.device)] for t in inputs)
+    one = tuple(t[:1] for t in inputs)
     with one_thread(threads):
-        b1 = median_ms(forward, probe[:1], device, budget_s=budget_s / 4)
+        b1 = median_ms(forward, one, device, budget_s=budget_s / 4)
         b4096 = median_ms(forward, big, device, budget_s=budget_s * 3 / 4)
     return {"latency_ms_b1": b1, "latency_ms_b4096": b4096, "latency_threads": threads}
 
 
 def median_ms(
-    forward: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
+    forward: Callable[..., torch.Tensor],
+    x: Inputs,
     device: torch.device,
     *,
     budget_s: float,
@@ -69,8 +77,8 @@ def median_ms(
 
 @torch.inference_mode()
 def call_times(
-    forward: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
+    forward: Callable[..., torch.Tensor],
+    x: Inputs,
     device: torch.device,
     *,
     budget_s: float,
@@ -79,15 +87,16 @@ def call_times(
     """(wall seconds, this thread's CPU seconds) of each timed run of ``forward(x)``, as
     :func:`median_ms` times them. On a shared machine the CPU time leaves out the time the thread waited
     for a core: it is what the wall time comes to on a quiet one (for CPU work; not for a GPU's)."""
+    args = x if isinstance(x, tuple) else (x,)
     for _ in range(2):
-        forward(x)
+        forward(*args)
     _sync(device)
     wall: list[float] = []
     cpu: list[float] = []
     deadline = time.perf_counter() + budget_s
     for _ in range(max_repeats):
         start, start_cpu = time.perf_counter(), time.thread_time()
-        forward(x)
+        forward(*args)
         _sync(device)
         wall.append(time.perf_counter() - start)
         cpu.append(time.thread_time() - start_cpu)

@@ -140,8 +140,14 @@ def run_trial(
     started = time.perf_counter()
 
     torch.manual_seed(cfg.seed)  # fixes the initialisation of embedding, teacher and student
+    dense_fields = list(getattr(dataset, "dense_fields", ()))  # a table's dense numeric fields
     model = KDDAGFM(
-        dataset.vocab_sizes, cfg.embedding_size, cfg.teacher, cfg.teacher_kwargs(), cfg.student_kwargs()
+        dataset.vocab_sizes,
+        cfg.embedding_size,
+        cfg.teacher,
+        cfg.teacher_kwargs(),
+        cfg.student_kwargs(),
+        dense_fields,
     ).to(dev)
     # Small data is copied to the device; above bench.batches.map_threshold() the cache's files are mapped.
     splits = trial_splits({"train": dataset.train, "valid": dataset.valid, "test": dataset.test}, dev)
@@ -161,16 +167,18 @@ def run_trial(
     model.eval()  # latencies of serving: no dropout in a teacher's DNN
     num_fields = len(dataset.vocab_sizes)
     probe = splits["test"].x[:4096].to(dev)  # the rows _latencies uses; a mapped split may be on the host
+    if splits["test"].dense is not None:  # a model with dense fields takes their values too
+        probe = (probe, splits["test"].dense[:4096])
     teacher_costs = {
         "params": params["teacher"],
         "flops": teacher_flops(cfg.teacher, num_fields, cfg.embedding_size, **cfg.teacher_kwargs()),
         # predict: embedding lookup + model, with the field indices a teacher like xDeepFM also reads
-        **_latencies(lambda x: model.predict(x, "teacher_training"), probe, dev),
+        **_latencies(lambda x, *dense: model.predict(x, "teacher_training", *dense), probe, dev),
     }
     student_costs = {
         "params": params["student"],
         "flops": student_flops(num_fields, cfg.embedding_size, **cfg.student_kwargs()),
-        **_latencies(lambda x: model.predict(x, "finetuning"), probe, dev),
+        **_latencies(lambda x, *dense: model.predict(x, "finetuning", *dense), probe, dev),
     }
     last = phases[-1]
     # Where the student handed on was made: finetuning's epoch 0 is the distilled student.
@@ -296,7 +304,7 @@ class _PhaseTrainer:
         teacher_logits = None
         if phase == "distillation":
             # clone: an inference-mode tensor may not take part in the student's autograd graph
-            teacher_logits = self._scores(train.x, "teacher_training").clone()
+            teacher_logits = self._scores(train.x, "teacher_training", train.dense).clone()
             if not bool(torch.isfinite(teacher_logits).all()):
                 raise TrialError(
                     "the teacher scores non-finite logits on the training set at the start of distillation "
@@ -358,10 +366,13 @@ class _PhaseTrainer:
         """One pass over the training split; returns the mean training loss."""
         cfg, model = self.cfg, self.model
         loss_sum = torch.zeros((), device=self.device)
-        aligned = () if teacher_logits is None else (teacher_logits,)
-        for x, y, *z_t in epoch_batches(train, cfg.batch_size, generator=shuffle, aligned=aligned):
+        # The dense values (if any) and the teacher's logits follow the batches' rows.
+        aligned = tuple(a for a in (train.dense, teacher_logits) if a is not None)
+        for x, y, *rest in epoch_batches(train, cfg.batch_size, generator=shuffle, aligned=aligned):
+            dense = rest.pop(0) if train.dense is not None else None
+            z_t = rest[0] if rest else None
             with self._autocast():
-                loss = model.loss((x, y), phase, cfg.alpha, cfg.beta, teacher_logits=z_t[0] if z_t else None)
+                loss = model.loss((x, y), phase, cfg.alpha, cfg.beta, teacher_logits=z_t, dense=dense)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -372,12 +383,13 @@ class _PhaseTrainer:
     def evaluate(self, split_name: str, phase: str) -> tuple[float, float]:
         """(AUC, log loss) on a split of the model that ``phase`` scores (teacher or student)."""
         split = self.splits[split_name]
-        logits = self._scores(split.x, phase)
+        logits = self._scores(split.x, phase, split.dense)
         return auc(self.labels[split_name], logits.cpu().numpy()), logloss_from_logits(split.y, logits)
 
     @torch.inference_mode()
-    def _scores(self, x: torch.Tensor, phase: str) -> torch.Tensor:
-        """float32 logits of the model ``phase`` scores, for all rows of ``x``, in evaluation mode."""
+    def _scores(self, x: torch.Tensor, phase: str, dense: torch.Tensor | None = None) -> torch.Tensor:
+        """float32 logits of the model ``phase`` scores, for all rows of ``x`` (with their ``dense`` values,
+        on the device, for a dataset with dense fields), in evaluation mode."""
         model = self.model
         model.eval()
         rows, step = x.shape[0], EVAL_BATCH_SIZE.get(self.device.type, 1024)
@@ -385,9 +397,10 @@ class _PhaseTrainer:
         with self._autocast():
             for start in range(0, rows, step):  # x may be mapped on the host: only a chunk is read at a time
                 chunk = x[start : start + step].to(self.device, non_blocking=True)
+                values = None if dense is None else dense[start : start + step]
                 # copied out at once: a model's logits may be a view that keeps its whole (batch, F*D)
                 # output alive, ~600 bytes a row (a list of chunks then held 4.5 GB for 8M Criteo rows)
-                logits[start : start + step] = model.predict(chunk, phase)
+                logits[start : start + step] = model.predict(chunk, phase, values)
         if self.current_phase:  # restore the running phase's train/eval modes and frozen parts
             model.set_phase(self.current_phase)
         return logits

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +22,7 @@ __all__ = ["KDDAGFM", "PHASES", "TEACHERS"]
 
 # A new teacher is one class taking (num_fields, embedding_size, **kwargs) and one line here. A teacher that
 # needs the field indices (a first-order term over feature values) sets ``takes_indices = True``: it is built
-# with ``vocab_sizes=`` and called as ``teacher(emb, x)``.
+# with ``vocab_sizes=`` and ``dense_fields=`` and called as ``teacher(emb, x, dense)``.
 TEACHERS: dict[str, Callable[..., nn.Module]] = {
     "crossnet": CrossNet,
     "cin": CIN,
@@ -61,6 +61,10 @@ class KDDAGFM(nn.Module):
     non-empty). A teacher with ``takes_indices`` (XDeepFM) also gets ``vocab_sizes`` from here and the field
     indices in ``predict`` / ``loss``: score a teacher with ``predict(x, "teacher_training")``, not
     ``teacher(embedding(x))``. Nothing here picks a device: move the whole model with ``.to()``.
+
+    ``dense_fields``: the fields fed as numbers (``FieldEmbedding``); ``predict``, ``loss`` and the folded
+    student then take their values, ``dense`` float ``(batch, dense fields)``. Teacher and student are
+    unchanged: they read the (scaled) embeddings.
     """
 
     def __init__(
@@ -70,6 +74,7 @@ class KDDAGFM(nn.Module):
         teacher: str,
         teacher_kwargs: dict,
         student_kwargs: dict,
+        dense_fields: Sequence[int] = (),
     ) -> None:
         super().__init__()
         if teacher not in TEACHERS:
@@ -78,11 +83,16 @@ class KDDAGFM(nn.Module):
         teacher_cls = TEACHERS[teacher]
         self._teacher_takes_indices = bool(getattr(teacher_cls, "takes_indices", False))
         if self._teacher_takes_indices:
-            if "vocab_sizes" in teacher_kwargs:
-                raise ValueError(f"teacher_kwargs must not set vocab_sizes: {teacher!r} gets the model's own")
-            teacher_kwargs = {**teacher_kwargs, "vocab_sizes": list(vocab_sizes)}
+            for own in ("vocab_sizes", "dense_fields"):
+                if own in teacher_kwargs:
+                    raise ValueError(f"teacher_kwargs must not set {own}: {teacher!r} gets the model's own")
+            teacher_kwargs = {
+                **teacher_kwargs,
+                "vocab_sizes": list(vocab_sizes),
+                "dense_fields": list(dense_fields),
+            }
         self.teacher_name = teacher
-        self.embedding = FieldEmbedding(vocab_sizes, embedding_size)
+        self.embedding = FieldEmbedding(vocab_sizes, embedding_size, dense_fields)
         self.teacher = teacher_cls(num_fields, embedding_size, **teacher_kwargs)
         self.student = DAGFM(num_fields, embedding_size, **student_kwargs)
         self.phase: str | None = None
@@ -119,12 +129,15 @@ class KDDAGFM(nn.Module):
                     getattr(self, name).eval()
         return self
 
-    def _teacher_logits(self, emb: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def _teacher_logits(
+        self, emb: torch.Tensor, x: torch.Tensor, dense: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """``emb`` ``(batch, fields, dim)`` and ``x`` ``(batch, fields)`` -> teacher logits ``(batch,)``."""
-        return self.teacher(emb, x) if self._teacher_takes_indices else self.teacher(emb)
+        return self.teacher(emb, x, dense) if self._teacher_takes_indices else self.teacher(emb)
 
-    def predict(self, x: torch.Tensor, phase: str) -> torch.Tensor:
-        """``x`` LongTensor ``(batch, fields)`` -> logits ``(batch,)``.
+    def predict(self, x: torch.Tensor, phase: str, dense: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` LongTensor ``(batch, fields)`` (``dense`` ``(batch, dense fields)`` with dense fields) ->
+        logits ``(batch,)``.
 
         The teacher's logits in teacher_training, the student's otherwise. Autograd follows the caller's
         context: wrap evaluation in ``torch.inference_mode()``. There (no autograd, student in eval mode)
@@ -134,9 +147,9 @@ class KDDAGFM(nn.Module):
         """
         _check_phase(phase)
         if phase != "teacher_training" and not self.student.training and not torch.is_grad_enabled():
-            return self.folded_student()(x)
-        emb = self.embedding(x)
-        return self._teacher_logits(emb, x) if phase == "teacher_training" else self.student(emb)
+            return self.folded_student()(x, dense)
+        emb = self.embedding(x, dense)
+        return self._teacher_logits(emb, x, dense) if phase == "teacher_training" else self.student(emb)
 
     def folded_student(self) -> FoldedStudent:
         """The student (with the embedding) folded for inference, rebuilt when its weights have changed."""
@@ -166,8 +179,10 @@ class KDDAGFM(nn.Module):
         alpha: float = 0.1,
         beta: float = 921.6,
         teacher_logits: torch.Tensor | None = None,
+        dense: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Scalar training loss of ``phase`` on ``batch = (x (batch, fields) long, y (batch,) float)``.
+        """Scalar training loss of ``phase`` on ``batch = (x (batch, fields) long, y (batch,) float)``
+        (and ``dense`` ``(batch, dense fields)``: the dense fields' values, with dense fields).
 
         teacher_training / finetuning: ``BCEWithLogits`` of the teacher / student. distillation:
         ``alpha·BCE(z_s, y) + beta·mean_B((z_t − z_s)²)``; alpha weighs the CTR loss, beta the distillation
@@ -183,13 +198,13 @@ class KDDAGFM(nn.Module):
         if phase != "distillation":
             if teacher_logits is not None:
                 raise ValueError(f"teacher_logits are used in distillation only, not in {phase}")
-            z = _at_least_fp32(self.predict(x, phase))
+            z = _at_least_fp32(self.predict(x, phase, dense))
             return F.binary_cross_entropy_with_logits(z, y.to(z.dtype))
         # Distillation: the embedding is computed once and neither it nor the teacher is trained, so no graph
         # is recorded for either (the reference ran the teacher with autograd: wasted memory and time).
         with torch.no_grad():
-            emb = self.embedding(x)
-            z_t = self._teacher_logits(emb, x) if teacher_logits is None else teacher_logits
+            emb = self.embedding(x, dense)
+            z_t = self._teacher_logits(emb, x, dense) if teacher_logits is None else teacher_logits
         # Under bf16 autocast the logits are bf16: take the gap in (at least) float32 so a small gap keeps its
         # precision (it is scaled by beta ~ 1e3).
         z_t, z_s = _at_least_fp32(z_t), _at_least_fp32(self.student(emb.detach()))

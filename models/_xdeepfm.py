@@ -21,7 +21,8 @@ class XDeepFM(nn.Module):
     ``logit = Σ_f w[x_f]  +  CIN(E)  +  DNN(flatten(E))``:
 
     - linear: one scalar weight per feature value (``w`` has ``Σ vocab_sizes`` rows, xavier-normal like the
-      shared embedding), no bias of its own;
+      shared embedding), no bias of its own; a dense field's weight is scaled by its value, as its embedding
+      is (``dense_fields``, ``dense``: see ``FieldEmbedding``);
     - CIN: the CIN teacher (``layers``; ``p · w_cin``, no bias);
     - DNN: ``hidden`` ReLU layers (dropout after each) over ``(batch, F·D)``, then
       ``Linear(hidden[-1] -> 1)``, whose bias is the model's only bias (the paper's ``b``).
@@ -43,15 +44,18 @@ class XDeepFM(nn.Module):
         dropout: float = 0.0,
         *,
         vocab_sizes: Sequence[int],
+        dense_fields: Sequence[int] = (),
     ) -> None:
         super().__init__()
         if len(vocab_sizes) != num_fields:
             raise ValueError(f"vocab_sizes must have num_fields={num_fields} entries, got {len(vocab_sizes)}")
-        self.linear = FieldEmbedding(list(vocab_sizes), 1)  # (batch, fields) -> (batch, fields, 1)
+        # (batch, fields) -> (batch, fields, 1)
+        self.linear = FieldEmbedding(list(vocab_sizes), 1, dense_fields)
         self.cin = CIN(num_fields, embedding_size, list(layers))
         self.dnn = MLP(num_fields * embedding_size, check_hidden(hidden, dropout), 1, dropout)
 
-    def forward(self, emb: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """``emb`` ``(batch, fields, dim)``, ``x`` LongTensor ``(batch, fields)`` -> logits ``(batch,)``."""
-        first_order = self.linear(x).sum(dim=(1, 2))  # Σ_f w[x_f]: (batch, fields, 1) -> (batch,)
+    def forward(self, emb: torch.Tensor, x: torch.Tensor, dense: torch.Tensor | None = None) -> torch.Tensor:
+        """``emb`` ``(batch, fields, dim)``, ``x`` LongTensor ``(batch, fields)`` (and ``dense`` ``(batch,
+        dense fields)`` with dense fields) -> logits ``(batch,)``."""
+        first_order = self.linear(x, dense).sum(dim=(1, 2))  # Σ_f w[x_f]: (batch, fields, 1) -> (batch,)
         return first_order + self.cin(emb) + self.dnn(emb.flatten(1)).squeeze(-1)

@@ -201,10 +201,11 @@ def _plain_arrays(data: Any) -> Any:
 
     from kdbench.bench.data import Split
 
-    splits = {
-        n: Split(np.asarray(getattr(data, n).x), np.asarray(getattr(data, n).y))
-        for n in ("train", "valid", "test")
-    }
+    splits = {}
+    for n in ("train", "valid", "test"):
+        split = getattr(data, n)
+        dense = None if split.dense is None else np.asarray(split.dense)  # a table's dense fields' values
+        splits[n] = Split(np.asarray(split.x), np.asarray(split.y), dense)
     return dataclasses.replace(data, **splits)
 
 

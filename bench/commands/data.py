@@ -61,7 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--numeric",
         help="csv/parquet: comma-separated COLUMN[:RULE], RULE = quantile (10 buckets; the default), "
-        "quantile=K, identity, log_square or edges=[E1,E2,...] (e.g. 'age,wgt:quantile=20,gain:log_square')",
+        "quantile=K, identity, log_square, dense (the value itself, standardised on the training split) or "
+        "edges=[E1,E2,...] (e.g. 'age:dense,wgt:quantile=20,gain:log_square')",
     )
     p.add_argument(
         "--min-count", type=int, help="csv/parquet: categorical and identity tokens seen fewer times -> 0"
@@ -305,6 +306,8 @@ def dataset_info(
             k: meta[k] for k in ("fingerprint", "name", "source", "protocol", "rows", "positives", "fields")
         }
         info.update(vocab_sizes=meta["vocab_sizes"], split_sizes=meta["split_sizes"])
+        if meta.get("dense_fields"):
+            info["dense_fields"] = meta["dense_fields"]
         if as_json:
             extra = {"path": meta["path"], "created": meta.get("created"), **_provenance(meta)}
             console.print_json(json.dumps({**info, **extra, "recipe": _recipe_json(meta["source"])}))
@@ -315,8 +318,8 @@ def dataset_info(
 
 def _provenance(meta: dict[str, Any]) -> dict[str, Any]:
     """Where an entry came from: ``file`` (None: embedded), ``split_seed``, ``schema`` (tables) and
-    ``learned`` (a table's quantile edges), from its meta (entries from before ``prepared`` was recorded
-    fall back on their identity and protocol)."""
+    ``learned`` (a table's quantile edges, dense means and stds), from its meta (entries from before
+    ``prepared`` was recorded fall back on their identity and protocol)."""
     prepared = meta.get("prepared") or {}
     identity = meta.get("identity") or {}
     first = next(iter(identity.values()), None) if isinstance(identity, dict) else None
@@ -357,6 +360,7 @@ def _print_info(console: Console, meta: dict[str, Any], *, seconds: float | None
         )
     numeric = protocol.get("numeric", {}) if table else {}
     edges = provenance["learned"].get("quantile_edges", {})
+    dense = provenance["learned"].get("dense", {})
     fields = Table(show_header=True, box=None, pad_edge=False)
     fields.add_column("field")
     if table:
@@ -369,6 +373,8 @@ def _print_info(console: Console, meta: dict[str, Any], *, seconds: float | None
         rule = rule_text(numeric[field]) if field in numeric else "categorical"
         if field in edges:
             rule += " (edges " + "|".join(f"{e:.4g}" for e in edges[field]) + ")"
+        if field in dense:  # the value itself: a learned vector scaled by (v - mean) / std
+            rule += f" (value scaled: mean {dense[field]['mean']:.4g}, std {dense[field]['std']:.4g})"
         fields.add_row(field, rule, f"{size:,}")
     console.print(fields)
     console.print(f"fingerprint {meta['fingerprint']}")

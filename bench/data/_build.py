@@ -6,6 +6,8 @@ stay in memory (a byte a row).
 Then the vocabularies are finished (threshold, numbering), the split drawn, and pass 2 streams the scratch
 file back, turns local codes into final codes with one gather per field and appends each row to its split's
 ``.npy``. Memory stays at a few chunks, the vocabularies and at most 1 GiB of codes; the source is read once.
+A source with dense fields (``Chunk.dense``) keeps their float32 values as extra rows of the same scratch
+blocks (their bits as int32) and writes them to ``{split}_dense.npy`` ``(rows, dense fields)``.
 """
 
 from __future__ import annotations
@@ -134,13 +136,23 @@ def build_entry(source: Source, tmp: Path, split_seed: int, bar: Any) -> dict[st
     labels: list[np.ndarray] = []
     digests: dict[str, str] = {}
     scratch = _Scratch(tmp / "local_codes.bin", SCRATCH_IN_MEMORY)
+    dense_fields: list[int] | None = None  # known from the first chunk
 
     for chunk in _prefetched(source.read(bar, digests)):  # pass 1: count tokens, keep chunk-local codes
         if len(chunk.columns) != fields:
             raise RuntimeError(f"{source.source} reader gave {len(chunk.columns)} columns for {fields}")
-        block = np.empty((fields, len(chunk.labels)), dtype=np.int32)
+        dense = chunk.dense or {}
+        if dense_fields is None:
+            dense_fields = sorted(dense)
+        elif sorted(dense) != dense_fields:
+            raise RuntimeError(
+                f"{source.source} reader gave dense fields {sorted(dense)}, not {dense_fields}"
+            )
+        block = np.empty((fields + len(dense_fields), len(chunk.labels)), dtype=np.int32)
         for f, (vocab, column) in enumerate(zip(vocabs, chunk.columns, strict=True)):
             block[f] = vocab.add(column)
+        for k, f in enumerate(dense_fields):  # the float32 bits ride in the int32 block
+            block[fields + k] = np.ascontiguousarray(dense[f], dtype=np.float32).view(np.int32)
         scratch.append(block)
         labels.append(np.asarray(chunk.labels, dtype=np.int8))
 
@@ -161,10 +173,16 @@ def build_entry(source: Source, tmp: Path, split_seed: int, bar: Any) -> dict[st
         )
         for name in SPLIT_NAMES
     ]
+    n_dense = len(dense_fields or [])
+    dense_writers = (
+        [NpyWriter(tmp / f"{name}_dense.npy", np.float32, (sizes[name], n_dense)) for name in SPLIT_NAMES]
+        if n_dense
+        else []
+    )
     advance = bar.task("encoding", scratch.nbytes)
     start = 0
     for k, block in enumerate(scratch.blocks()):  # pass 2: final codes, rows to their split
-        codes = np.empty_like(block)  # (fields, rows)
+        codes = np.empty((fields, block.shape[1]), dtype=np.int32)  # (fields, rows)
         for f, vocab in enumerate(vocabs):
             np.take(vocab.table(k), block[f], out=codes[f])
         y, where = labels[k], assign[start : start + block.shape[1]]
@@ -172,11 +190,15 @@ def build_entry(source: Source, tmp: Path, split_seed: int, bar: Any) -> dict[st
             mask = where == s
             x_writer.append(codes[:, mask].T)
             y_writer.append(y[mask])
+            if n_dense:
+                dense_writers[s].append(block[fields:, mask].view(np.float32).T)
         start += block.shape[1]
         advance(block.nbytes)
     for x_writer, y_writer in writers:
         x_writer.close()
         y_writer.close()
+    for dense_writer in dense_writers:
+        dense_writer.close()
 
     protocol = full_protocol(source, split_seed)
     positives = int(sum(int(y.sum()) for y in labels))
@@ -194,6 +216,7 @@ def build_entry(source: Source, tmp: Path, split_seed: int, bar: Any) -> dict[st
         "fields": list(source.field_names),
         "vocab_sizes": vocab_sizes,
         "split_sizes": sizes,
+        **({"dense_fields": dense_fields} if n_dense else {}),
         "inputs": digests,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "prepare_seconds": round(time.perf_counter() - started, 3),

@@ -4,6 +4,7 @@ Layout::
 
     datasets/<fingerprint>/meta.json         what Dataset.info() returns, plus the cache key and inputs
     datasets/<fingerprint>/{train,valid,test}_{x,y}.npy
+    datasets/<fingerprint>/{train,valid,test}_dense.npy     only with dense fields (meta: dense_fields)
     datasets/<fingerprint>/vocab_<field index>.arrow   each field's tokens in code order (Arrow IPC)
     datasets/.keys/<key>.json                cheap key -> fingerprint
     datasets/.tmp-<pid>-<random>/            an entry being written (renamed into place when complete)
@@ -89,15 +90,21 @@ def read_vocabulary(entry: Path, field: int) -> pa.Array:
 
 
 def load_entry(entry: Path) -> Dataset:
-    """Open a complete cache entry: the JSON and six memory-mapped arrays."""
+    """Open a complete cache entry: the JSON and six memory-mapped arrays (nine with dense fields)."""
     meta = json.loads((entry / _META).read_text())
+    dense_fields = [int(f) for f in meta.get("dense_fields") or []]  # entries before dense fields: none
     splits = {}
     for name in SPLIT_NAMES:
         x = np.load(entry / f"{name}_x.npy", mmap_mode="r")
         y = np.load(entry / f"{name}_y.npy", mmap_mode="r")
         if x.shape != (meta["split_sizes"][name], len(meta["fields"])) or y.shape != (x.shape[0],):
             raise ValueError(f"cache entry {entry} has {name} arrays of the wrong shape")
-        splits[name] = Split(x, y)
+        dense = None
+        if dense_fields:
+            dense = np.load(entry / f"{name}_dense.npy", mmap_mode="r")
+            if dense.shape != (x.shape[0], len(dense_fields)) or dense.dtype != np.float32:
+                raise ValueError(f"cache entry {entry} has a {name} dense array of the wrong shape")
+        splits[name] = Split(x, y, dense)
     return Dataset(
         name=meta["name"],
         source=meta["source"],
@@ -111,6 +118,7 @@ def load_entry(entry: Path) -> Dataset:
         positives=int(meta["positives"]),
         protocol=meta["protocol"],
         path=entry,
+        dense_fields=dense_fields,
     )
 
 

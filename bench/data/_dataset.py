@@ -15,14 +15,17 @@ SPLIT_NAMES = ("train", "valid", "test")
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """One split: ``x`` (rows, fields) int32 codes (0 = unknown / rare / missing), ``y`` (rows,) float32 0/1.
+    """One split: ``x`` (rows, fields) int32 codes (0 = unknown / rare / missing), ``y`` (rows,) float32 0/1,
+    and for a dataset with dense fields ``dense`` (rows, dense fields) float32: each dense field's value (in
+    the order of :attr:`Dataset.dense_fields`; 1.0 where the value is missing), else None.
 
-    Loaded from the cache both arrays are read-only memory maps; copy them (``np.asarray(..., copy=True)``)
+    Loaded from the cache the arrays are read-only memory maps; copy them (``np.asarray(..., copy=True)``)
     before writing.
     """
 
     x: np.ndarray
     y: np.ndarray
+    dense: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -35,6 +38,10 @@ class Dataset:
     ``vocab_sizes[f]`` counts index 0, so field ``f`` needs an embedding table of that many rows. The
     ``fingerprint`` (16 hex) hashes the source bytes, the protocol and the split (seed included): every result
     row carries it, and two datasets with the same fingerprint hold the same arrays.
+
+    ``dense_fields``: the indices of the fields whose embedding is scaled by a value (a table's ``dense``
+    numeric columns, in field order): their code is 1 when the value is present, 0 when missing, and each
+    split's ``dense`` holds the values, standardised on the training split. Empty for other datasets.
     """
 
     name: str
@@ -49,6 +56,7 @@ class Dataset:
     positives: int
     protocol: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    dense_fields: list[int] = field(default_factory=list)
 
     @property
     def positive_rate(self) -> float:
@@ -74,7 +82,7 @@ class Dataset:
 
     def info(self) -> dict[str, Any]:
         """What the results store records about the dataset (JSON-serialisable)."""
-        return {
+        info = {
             "fingerprint": self.fingerprint,
             "name": self.name,
             "source": self.source,
@@ -85,3 +93,6 @@ class Dataset:
             "vocab_sizes": list(self.vocab_sizes),
             "split_sizes": self.split_sizes,
         }
+        if self.dense_fields:
+            info["dense_fields"] = list(self.dense_fields)
+        return info

@@ -26,10 +26,13 @@ class Chunk:
     """Rows of a source, ready to encode: ``labels`` (rows,) int8 0/1 and one Arrow array per field.
 
     A field's array may hold strings or numbers, plain or dictionary-encoded; nulls are missing values.
+    ``dense``: for a source with dense fields, ``{field index: (rows,) float32 values}`` (the same fields in
+    every chunk); the field's own column then holds its codes' tokens (present / missing).
     """
 
     labels: np.ndarray
     columns: list[pa.Array]
+    dense: dict[int, np.ndarray] | None = None
 
 
 def log_square(values: np.ndarray) -> np.ndarray:

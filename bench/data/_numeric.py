@@ -1,5 +1,6 @@
 """Numeric columns of a table: text or Arrow values to floats (naming the first bad value), quantile edges
-from the training split, and a column's tokens under its rule."""
+and dense statistics from the training split, a column's tokens under its rule, and a dense column's
+standardised values."""
 
 from __future__ import annotations
 
@@ -12,7 +13,21 @@ import pyarrow.compute as pc
 
 from kdbench.bench.data._encode import log_square
 
-__all__ = ["NotANumber", "as_arrow", "missing_to_null", "numeric_tokens", "quantile_edges", "to_floats"]
+__all__ = [
+    "MISSING_DENSE",
+    "NotANumber",
+    "as_arrow",
+    "dense_stats",
+    "missing_to_null",
+    "numeric_tokens",
+    "quantile_edges",
+    "standardise",
+    "to_floats",
+]
+
+# A dense field's value where the raw value is missing: its code is 0, so the field's missing vector is used
+# as it is (unscaled).
+MISSING_DENSE = 1.0
 
 
 class NotANumber(ValueError):
@@ -84,12 +99,34 @@ def quantile_edges(values: np.ndarray, buckets: int) -> list[float]:
     return [float(e) for e in np.unique(inner)]
 
 
+def dense_stats(values: np.ndarray) -> tuple[float, float]:
+    """``(mean, std)`` of the non-missing ``values`` (numpy's, population std); no values: ``(0, 1)``; a
+    constant column's std 0 becomes 1 (its values standardise to 0)."""
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return 0.0, 1.0
+    mean, std = float(np.mean(present)), float(np.std(present))
+    return mean, std if std > 0 and np.isfinite(std) else 1.0
+
+
+def standardise(values: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """A dense column's ``(rows,)`` float32 values: ``(v - mean) / std`` in float64, then rounded once;
+    :data:`MISSING_DENSE` where ``v`` is NaN (missing). The cache and the serving encoder both call this, so
+    a raw value scores exactly as its row trained."""
+    values = np.asarray(values, dtype=np.float64)
+    scaled = (values - mean) / std
+    return np.where(np.isnan(values), MISSING_DENSE, scaled).astype(np.float32)
+
+
 def numeric_tokens(values: np.ndarray, rule: Any, edges: Sequence[float] | None = None) -> pa.Array:
-    """A numeric column's tokens under ``rule`` (quantile rules bucket by ``edges``); NaN stays missing."""
+    """A numeric column's tokens under ``rule`` (quantile rules bucket by ``edges``; ``dense``: token 1 for
+    every present value, its code says "present"); NaN stays missing."""
     values = np.asarray(values, dtype=np.float64)
     missing = np.isnan(values)
     values = np.where(missing, 0.0, values)
-    if rule == "identity":
+    if rule == "dense":
+        tokens = np.ones(len(values), dtype=np.int64)
+    elif rule == "identity":
         tokens = values
     elif rule == "log_square":
         tokens = log_square(values)

@@ -11,6 +11,8 @@ how each numeric column becomes tokens. ``docs/datasets.md`` is the user's page;
       capital-gain: log_square   #   Criteo's rule: v > 2 -> ceil(ln(v)^2 + 1), others kept
       hours-per-week: identity   #   every distinct value is a token (rare ones -> 0, see min_count)
       score: {edges: [0, 0.5, 1]}  # bucket i = number of edges <= v (0..len(edges))
+      hours: dense               #   the value itself: standardised on the training split, it scales the
+                                 #   field's one learned vector (missing -> the field's missing vector)
     min_count: 5                 # categorical and identity tokens seen fewer times (whole file) -> 0
     missing: ["?", "n/a"]        # values read as missing (-> 0); empty cells always are
     sep: ","                     # csv only; the first line is the header
@@ -42,13 +44,14 @@ __all__ = [
     "rule_text",
 ]
 
-# Named rules (plain strings) and the mapping rules ({edges: [...]}, {quantile: K}).
-NUMERIC_RULES = ("quantile", "identity", "log_square")
+# Named rules (plain strings) and the mapping rules ({edges: [...]}, {quantile: K}). ``dense`` keeps the
+# value as a number (a dense field); the others make tokens.
+NUMERIC_RULES = ("quantile", "identity", "log_square", "dense")
 QUANTILES = 10  # the bucket count of a bare ``quantile``
 # A column listed without a rule (``numeric: [age, fnlwgt]``): quantile buckets suit any distribution (a
 # counter, a weight, a negative score) without growing the vocabulary with the column's distinct values.
 DEFAULT_RULE: dict[str, Any] = {"quantile": QUANTILES}
-_RULE_HELP = "quantile, {quantile: K}, identity, log_square or {edges: [increasing numbers]}"
+_RULE_HELP = "quantile, {quantile: K}, identity, log_square, dense or {edges: [increasing numbers]}"
 _KEYS = {"name", "label", "positive", "categorical", "numeric", "min_count", "missing", "sep"}
 NAME_RULE = "1-100 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -89,6 +92,11 @@ class TableSchema:
     @property
     def quantile_columns(self) -> list[str]:
         return [c for c, rule in self.numeric.items() if isinstance(rule, Mapping) and "quantile" in rule]
+
+    @property
+    def dense_columns(self) -> list[str]:
+        """The numeric columns kept as numbers (rule ``dense``), in schema order."""
+        return [c for c, rule in self.numeric.items() if rule == "dense"]
 
     def min_counts(self) -> list[int]:
         """Per field: ``min_count`` for categorical and identity fields, 1 for bucketed ones (a bucket is
@@ -166,6 +174,11 @@ class TableSchema:
         rules["counted_on"] = "whole file"
         if self.quantile_columns:
             rules["quantile_edges_from"] = "training split"
+        if self.dense_columns:
+            rules["dense"] = {
+                "value": "(v - mean) / std, mean and std of the training split's values (std 0 -> 1)",
+                "code": "1 when present, 0 when missing (value 1.0)",
+            }
         if fmt == "csv":
             rules["sep"] = self.sep
         return rules
@@ -225,7 +238,7 @@ def _missing(raw: Any, where: str) -> list[str]:
 
 
 def rule_text(rule: Any) -> str:
-    """A rule as one short word for tables: ``quantile 10``, ``identity``, ``edges 0|0.5|1``."""
+    """A rule as one short word for tables: ``quantile 10``, ``identity``, ``dense``, ``edges 0|0.5|1``."""
     if isinstance(rule, Mapping) and "quantile" in rule:
         return f"quantile {rule['quantile']}"
     if isinstance(rule, Mapping) and "edges" in rule:
@@ -235,8 +248,8 @@ def rule_text(rule: Any) -> str:
 
 def parse_numeric_flag(text: str) -> dict[str, Any]:
     """``--numeric``'s value: comma-separated ``COLUMN[:RULE]`` with RULE ``quantile``, ``quantile=K``,
-    ``identity``, ``log_square`` or ``edges=[E1,E2,...]`` (commas inside brackets stay in the rule); a
-    column without a rule gets :data:`DEFAULT_RULE`."""
+    ``identity``, ``log_square``, ``dense`` or ``edges=[E1,E2,...]`` (commas inside brackets stay in the
+    rule); a column without a rule gets :data:`DEFAULT_RULE`."""
     items, depth, current = [], 0, ""
     for char in text:
         depth += {"[": 1, "]": -1}.get(char, 0)

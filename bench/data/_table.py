@@ -4,9 +4,11 @@ their own logs.
 Cells are kept as written: ``NA``, ``None``, ``null`` are values (real categories), and only empty cells
 (Parquet nulls) and the schema's ``missing`` values are missing (code 0). Numeric text is parsed after
 trimming spaces; a value that is not a number is an error naming the column and its line (csv) or row
-(parquet). ``quantile`` rules read the numeric columns once before encoding: their edges come from the
-rows the split puts in train (the split is a function of the row count and the seed), and are recorded in
-the entry's meta (``learned.quantile_edges``).
+(parquet). ``quantile`` and ``dense`` rules read their columns once before encoding: quantile edges and a
+dense column's mean and std come from the rows the split puts in train (the split is a function of the row
+count and the seed), and are recorded in the entry's meta (``learned.quantile_edges``, ``learned.dense``).
+A dense column's field holds code 1 where the value is present (0: missing) and its standardised value
+rides beside the codes (``Chunk.dense``).
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ from kdbench.bench.data._io import (
 from kdbench.bench.data._numeric import (
     NotANumber,
     as_arrow,
+    dense_stats,
     missing_to_null,
     numeric_tokens,
     quantile_edges,
+    standardise,
     to_floats,
 )
 from kdbench.bench.data._schema import NUMERIC_RULES, TableSchema, default_name, load_schema
@@ -99,20 +103,28 @@ def _read_table(
     fmt: str, spec: TableSchema, blocks: Callable[[list[str], bool], Blocks], locate: Locate, split_seed: int,
     learned: dict[str, Any],
 ) -> Iterator[Chunk]:  # fmt: skip
-    """The chunks of a table: the quantile pass (if any rule needs it), then one pass over every column."""
-    edges = _quantile_pass(spec, blocks, locate, split_seed, fmt) if spec.quantile_columns else {}
+    """The chunks of a table: the training-split pass (if any rule needs it), then one pass over every
+    column."""
+    trained = spec.quantile_columns or spec.dense_columns
+    edges, stats = _training_pass(spec, blocks, locate, split_seed, fmt) if trained else ({}, {})
     if edges:
         learned["quantile_edges"] = edges
+    if stats:
+        learned["dense"] = {c: {"mean": m, "std": sd} for c, (m, sd) in stats.items()}
+    dense_index = {c: spec.fields.index(c) for c in spec.dense_columns}
     seen: list[str] = []
     positives = 0
     for start, columns in blocks([spec.label, *spec.fields], True):
         labels = _labels(spec, columns[spec.label], start, locate, fmt, seen)
         positives += int(labels.sum())
         fields = [missing_to_null(columns[c], spec.missing) for c in spec.categorical]
+        dense: dict[int, np.ndarray] = {}
         for name, rule in spec.numeric.items():
             values = _floats(columns[name], name, spec, start, locate, fmt)
             fields.append(numeric_tokens(values, rule, edges.get(name)))
-        yield Chunk(labels, fields)
+            if rule == "dense":
+                dense[dense_index[name]] = standardise(values, *stats[name])
+        yield Chunk(labels, fields, dense or None)
     if spec.positive is not None and positives == 0:
         raise DatasetError(
             f"{fmt}: {locate(-1)}: no row has {spec.label} = {spec.positive!r} (values seen: "
@@ -120,11 +132,12 @@ def _read_table(
         )
 
 
-def _quantile_pass(
+def _training_pass(
     spec: TableSchema, blocks: Callable[[list[str], bool], Blocks], locate: Locate, split_seed: int, fmt: str
-) -> dict[str, list[float]]:
-    """Each quantile column's edges, from the rows the split will put in train."""
-    columns = spec.quantile_columns
+) -> tuple[dict[str, list[float]], dict[str, tuple[float, float]]]:
+    """From the rows the split will put in train: each quantile column's edges, each dense column's
+    ``(mean, std)``."""
+    columns = [*spec.quantile_columns, *spec.dense_columns]
     parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
     for start, block in blocks(columns, False):
         for c in columns:
@@ -132,17 +145,27 @@ def _quantile_pass(
     values = {c: np.concatenate(parts[c]) if parts[c] else np.empty(0) for c in columns}
     rows = len(values[columns[0]])
     train = split_assignment(rows, split_seed) == 0  # the same draw as the build's: (rows, seed)
-    return {c: quantile_edges(values[c][train], spec.numeric[c]["quantile"]) for c in columns}
+    edges = {c: quantile_edges(values[c][train], spec.numeric[c]["quantile"]) for c in spec.quantile_columns}
+    return edges, {c: dense_stats(values[c][train]) for c in spec.dense_columns}
 
 
 def _floats(column: Any, name: str, spec: TableSchema, start: int, locate: Locate, fmt: str) -> np.ndarray:
     try:
-        return to_floats(column, spec.missing)
+        values = to_floats(column, spec.missing)
     except NotANumber as e:
         raise DatasetError(
             f"{fmt}: {locate(start + e.row)}: numeric column {_printable(name)} holds {_value(e.value)}, "
             f"not a number; list it under missing: in the schema, or make {_printable(name)} categorical"
         ) from None
+    if spec.numeric.get(name) == "dense":
+        infinite = np.flatnonzero(np.isinf(values))
+        if infinite.size:
+            raise DatasetError(
+                f"{fmt}: {locate(start + int(infinite[0]))}: dense column {_printable(name)} holds "
+                f"{float(values[infinite[0]])!r}; a dense value must be finite: list it under missing: in "
+                f"the schema, or give {_printable(name)} a bucket rule (quantile)"
+            )
+    return values
 
 
 def _labels(

@@ -3,7 +3,8 @@
 A ``torch.save`` of plain containers and tensors, so ``torch.load(weights_only=True)`` reads it (no code
 runs on load):
 
-- ``format`` / ``version``: ``"kdbench-student"``, 1;
+- ``format`` / ``version``: ``"kdbench-student"``, 1 (2 for a student with dense fields: a reader that
+  does not know them must refuse it rather than score without the values);
 - ``embedding`` / ``student``: the state dicts of ``FieldEmbedding`` and ``DAGFM``;
 - ``embedding_size``, ``student_kwargs`` (``depth``, ``interaction``, ``mlp``): to rebuild the modules;
 - ``fields``, ``vocab_sizes``, ``vocabularies`` (per field, the tokens in code order, as the cache holds
@@ -12,7 +13,9 @@ runs on load):
 - ``encoding``: ``{"rules": [per field], "missing": [texts]}``, how raw values become tokens
   (:mod:`kdbench.bench.serve._rules`);
 - ``dataset`` (name, fingerprint), ``config`` (the trial config), ``metrics`` (the student's test/valid
-  AUC and log loss), ``trial`` (the store's trial id when known, else None).
+  AUC and log loss), ``trial`` (the store's trial id when known, else None);
+- ``dense_fields`` (version 2 only): the indices of the fields fed as numbers; their rules in ``encoding``
+  carry the training split's mean and std.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ __all__ = [
 
 ARTIFACT_FORMAT = "kdbench-student"
 ARTIFACT_VERSION = 1
+DENSE_ARTIFACT_VERSION = 2  # a student with dense fields: it needs their values besides the codes
+_READABLE = (ARTIFACT_VERSION, DENSE_ARTIFACT_VERSION)
 _KEYS = ("format", "version", "embedding", "student", "embedding_size", "student_kwargs", "fields",
          "vocab_sizes", "vocabularies", "dataset", "config", "metrics")  # fmt: skip
 
@@ -57,9 +62,10 @@ def build_artifact(
     """The artifact of ``model``'s (a ``KDDAGFM``) embedding and student as they are now, on the CPU."""
     vocabularies = _vocabularies(dataset)
     student = model.student
-    return {
+    dense_fields = [int(f) for f in model.embedding.dense_fields]
+    payload = {
         "format": ARTIFACT_FORMAT,
-        "version": ARTIFACT_VERSION,
+        "version": DENSE_ARTIFACT_VERSION if dense_fields else ARTIFACT_VERSION,
         "embedding": {k: v.detach().cpu().clone() for k, v in model.embedding.state_dict().items()},
         "student": {k: v.detach().cpu().clone() for k, v in student.state_dict().items()},
         "embedding_size": int(model.embedding.embedding_size),
@@ -78,6 +84,9 @@ def build_artifact(
         "metrics": {k: float(v) for k, v in metrics.items()},
         "trial": None,
     }
+    if dense_fields:
+        payload["dense_fields"] = dense_fields
+    return payload
 
 
 def _vocabularies(dataset: Any) -> list[list[str]] | None:
@@ -168,10 +177,11 @@ def load_artifact(path: str | os.PathLike[str], sha256: str | None = None) -> di
     if not isinstance(payload, dict) or payload.get("format") != ARTIFACT_FORMAT:
         raise ArtifactError(f"{path} is not a kdbench student artifact (format {ARTIFACT_FORMAT!r})")
     missing = [k for k in _KEYS if k not in payload]
-    if missing or payload.get("version") != ARTIFACT_VERSION:
+    if missing or payload.get("version") not in _READABLE:
         raise ArtifactError(
             f"student artifact {path} lacks {', '.join(missing) or 'nothing'} or has version "
-            f"{payload.get('version')!r} (this kdbench reads version {ARTIFACT_VERSION}): re-save it"
+            f"{payload.get('version')!r} (this kdbench reads versions "
+            f"{', '.join(map(str, _READABLE))}): re-save it"
         )
     return payload
 
@@ -179,7 +189,12 @@ def load_artifact(path: str | os.PathLike[str], sha256: str | None = None) -> di
 def student_module(payload: dict[str, Any], block_rows: int | None = None) -> FoldedStudent:
     """The artifact's student as a :class:`FoldedStudent` (``block_rows``: as ``fold_student``)."""
     kwargs = payload["student_kwargs"]
-    embedding = FieldEmbedding(payload["vocab_sizes"], payload["embedding_size"])
+    try:
+        embedding = FieldEmbedding(
+            payload["vocab_sizes"], payload["embedding_size"], payload.get("dense_fields") or []
+        )
+    except (TypeError, ValueError) as e:
+        raise ArtifactError(f"student artifact shapes are not valid: {e}") from e
     student = DAGFM(len(payload["vocab_sizes"]), payload["embedding_size"], kwargs["depth"],
                     kwargs["interaction"], kwargs["mlp"])  # fmt: skip
     try:

@@ -3,7 +3,9 @@
 Reproduces the cache's codes: a value the dataset's rules (:mod:`bench.serve._rules`) turn into token ``t``
 gets ``t``'s code; a missing value (null, the empty text, a schema's ``missing`` text) gets 0 as in the
 cache; a value whose token is not in the vocabulary (unseen in training, or rarer than ``min_count``) gets
-0 and is counted as unseen.
+0 and is counted as unseen. A dense field (rule ``{"dense": ...}``) gets code 1 for a number, 0 for a
+missing value (a present value that is not a finite number: 0, counted as unseen); its values for the
+model's ``dense`` input come from :func:`encode_dense`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import pandas as pd
 
 from kdbench.bench.errors import UsageError
 
-__all__ = ["encode_rows", "numeric_vocabulary"]
+from ._rules import dense_field_indices, is_dense
+
+__all__ = ["encode_dense", "encode_rows", "numeric_vocabulary"]
 
 
 def encode_rows(
@@ -46,7 +50,10 @@ def encode_rows(
     for f, (name, tokens, rule) in enumerate(zip(fields, vocabularies, rules, strict=True)):
         column = frame[name].astype(object)
         present = ~_missing(column, listed)
-        if rule == "token" and not numeric_vocabulary(tokens):
+        if is_dense(rule):  # code 1: a finite number (and a field that saw one in training)
+            numbers = pd.to_numeric(column.where(present, None), errors="coerce").to_numpy(np.float64)
+            index = np.where(np.isfinite(numbers) & (len(tokens) > 0), 0, -1)
+        elif rule == "token" and not numeric_vocabulary(tokens):
             keys = column.where(present, None).map(_text, na_action="ignore")
             index = pd.Index([str(t) for t in tokens], dtype=object).get_indexer(keys.to_numpy(object))
         else:
@@ -58,6 +65,26 @@ def encode_rows(
         codes[:, f] = index + 1  # get_indexer: -1 when absent -> code 0
         unseen[name] = int((present.to_numpy() & (index < 0)).sum())
     return codes, unseen
+
+
+def encode_dense(
+    frame: pd.DataFrame, fields: Sequence[str], rules: Sequence[Any], codes: np.ndarray
+) -> np.ndarray | None:
+    """The model's ``dense`` input for ``frame``: ``(rows, dense fields)`` float32, each dense field's
+    ``(v - mean) / std`` where its code (from :func:`encode_rows`) is 1, else 1.0; None when the rules have
+    no dense field. The cache's own function computes it, so a raw value gets its training value exactly."""
+    from kdbench.bench.data._numeric import MISSING_DENSE, standardise
+
+    dense = dense_field_indices(rules)
+    if not dense:
+        return None
+    values = np.empty((len(frame), len(dense)), dtype=np.float32)
+    for k, f in enumerate(dense):
+        stats = rules[f]["dense"]
+        numbers = pd.to_numeric(frame[fields[f]].astype(object), errors="coerce").to_numpy(np.float64)
+        scaled = standardise(numbers, float(stats["mean"]), float(stats["std"]))
+        values[:, k] = np.where(codes[:, f] == 1, scaled, np.float32(MISSING_DENSE))
+    return values
 
 
 def numeric_vocabulary(tokens: Sequence[Any]) -> bool:

@@ -8,6 +8,10 @@ The model file (``--format``):
   ``onnxscript``.
 - ``torchscript``: ``torch.jit.trace`` of the same module (``torch.jit.load`` runs it; same contract).
 
+A student with dense fields takes a second input, ``dense`` float32 ``(batch, dense fields)``: the dense
+fields' standardised values, in field order (1.0 where a value is missing). A student without them keeps
+the one-input contract.
+
 Both trace the :class:`~models._folded.FoldedStudent` with ``block_rows=0`` (the whole batch at once) on a
 64-row batch, so the graph is the folded path for batches above ``SMALL_BATCH``; that path is exact at any
 batch size. The export is checked against the PyTorch student on those rows before it is kept.
@@ -31,6 +35,7 @@ import torch
 from kdbench.bench.errors import UsageError
 
 from ._artifact import ArtifactError, file_sha256, student_module
+from ._rules import dense_field_indices
 
 __all__ = ["EXPORT_FORMATS", "SIDECAR_FORMAT", "export_student", "sidecar", "sidecar_path"]
 
@@ -68,15 +73,15 @@ def export_student(
         )
     target = Path(out).expanduser()
     module = student_module(payload, block_rows=0)
-    example = _example(payload["vocab_sizes"])
+    example = _example(payload["vocab_sizes"], len(payload.get("dense_fields") or []))
     with torch.inference_mode():
-        expected = module(example).numpy()
+        expected = module(*example).numpy()
     with _temporary(target) as model_tmp, _temporary(sidecar_path(target)) as json_tmp:
         if fmt == "onnx":
             _export_onnx(module, example, model_tmp)
         else:
             _export_torchscript(module, example, model_tmp)
-        got = score_file(model_tmp, fmt, example.numpy())
+        got = score_file(model_tmp, fmt, *(t.numpy() for t in example))
         error = float(np.abs(got - expected).max())
         if not error <= _CHECK_ATOL:
             raise ArtifactError(
@@ -91,10 +96,14 @@ def export_student(
     return meta
 
 
-def _example(vocab_sizes: list[int]) -> torch.Tensor:
-    """``_TRACE_ROWS`` rows of valid codes (every field's range visited), for the trace and the check."""
+def _example(vocab_sizes: list[int], dense: int = 0) -> tuple[torch.Tensor, ...]:
+    """``_TRACE_ROWS`` rows of valid codes (every field's range visited), and with ``dense`` fields their
+    values (-2 .. 2), for the trace and the check: the model's inputs, in order."""
     rows = torch.arange(_TRACE_ROWS).unsqueeze(1) * torch.arange(1, len(vocab_sizes) + 1)
-    return rows % torch.tensor(vocab_sizes)
+    codes = rows % torch.tensor(vocab_sizes)
+    if not dense:
+        return (codes,)
+    return codes, torch.linspace(-2.0, 2.0, _TRACE_ROWS * dense).view(dense, _TRACE_ROWS).t().contiguous()
 
 
 @contextlib.contextmanager
@@ -108,7 +117,7 @@ def _temporary(target: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _export_onnx(module: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
+def _export_onnx(module: torch.nn.Module, example: tuple[torch.Tensor, ...], path: Path) -> None:
     try:
         import onnx  # noqa: F401  (the exporter needs it; say so in one line, not deep in torch)
     except ImportError:
@@ -117,26 +126,29 @@ def _export_onnx(module: torch.nn.Module, example: torch.Tensor, path: Path) -> 
         # The tracer warns that the batch-size branches are frozen (intended: see the module docstring),
         # and torch deprecates dynamo=False in favour of an exporter that would need onnxscript.
         warnings.simplefilter("ignore")
+        names = ["x", "dense"][: len(example)]
         torch.onnx.export(
-            module, (example,), str(path), input_names=["x"], output_names=["logit"],
-            dynamic_axes={"x": {0: "batch"}, "logit": {0: "batch"}}, opset_version=ONNX_OPSET,
-            dynamo=False,
+            module, example, str(path), input_names=names, output_names=["logit"],
+            dynamic_axes={**{n: {0: "batch"} for n in names}, "logit": {0: "batch"}},
+            opset_version=ONNX_OPSET, dynamo=False,
         )  # fmt: skip
 
 
-def _export_torchscript(module: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
+def _export_torchscript(module: torch.nn.Module, example: tuple[torch.Tensor, ...], path: Path) -> None:
     with warnings.catch_warnings(), torch.no_grad():
         # The tracer's frozen batch-size branches (intended), and torch 2.13 deprecating TorchScript for
         # torch.export (whose files need torch to load; a TorchScript file is what C++ serving loads).
         warnings.simplefilter("ignore")
-        traced = torch.jit.trace(module, (example,), check_trace=False)
+        traced = torch.jit.trace(module, example, check_trace=False)
         torch.jit.save(traced, str(path))
 
 
-def serving_latency(path: Path, fmt: str, probe: torch.Tensor, budget_s: float = 0.4) -> dict[str, Any]:
+def serving_latency(
+    path: Path, fmt: str, probe: tuple[torch.Tensor, ...], budget_s: float = 0.4
+) -> dict[str, Any]:
     """Median latency (ms) of the exported file in its own runtime at batch 1 and 4096 (``probe``'s rows
-    repeated), one thread, after warm-up: ``bench.latency``'s protocol, so the figures compare with the
-    trial's."""
+    repeated; ``probe``: the model's inputs), one thread, after warm-up: ``bench.latency``'s protocol, so
+    the figures compare with the trial's."""
     from kdbench.bench.latency import SERVING_THREADS, latencies
 
     if fmt == "onnx":
@@ -148,8 +160,9 @@ def serving_latency(path: Path, fmt: str, probe: torch.Tensor, budget_s: float =
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         runtime = f"onnxruntime {ort.__version__}"
 
-        def forward(x: torch.Tensor) -> Any:
-            return session.run(["logit"], {"x": x.numpy()})
+        def forward(*inputs: torch.Tensor) -> Any:
+            names = ("x", "dense")[: len(inputs)]
+            return session.run(["logit"], {n: t.numpy() for n, t in zip(names, inputs, strict=True)})
 
     else:
         module = jit_load(path)
@@ -165,11 +178,14 @@ def jit_load(path: str | os.PathLike[str]) -> Any:
         return torch.jit.load(str(path), map_location="cpu")
 
 
-def score_file(path: str | os.PathLike[str], fmt: str, codes: np.ndarray) -> np.ndarray:
-    """Logits ``(rows,)`` float32 of an exported model file for int64 ``codes`` ``(rows, fields)``."""
+def score_file(
+    path: str | os.PathLike[str], fmt: str, codes: np.ndarray, dense: np.ndarray | None = None
+) -> np.ndarray:
+    """Logits ``(rows,)`` float32 of an exported model file for int64 ``codes`` ``(rows, fields)`` (and
+    float32 ``dense`` ``(rows, dense fields)`` for a student with dense fields)."""
     from ._predict import open_exported
 
-    return open_exported(path, fmt)(codes)
+    return open_exported(path, fmt)(codes, dense)
 
 
 def sidecar(
@@ -178,34 +194,44 @@ def sidecar(
     """What a serving system needs besides the model file, as plain JSON."""
     encoding = payload.get("encoding") or {}
     rules = encoding.get("rules") or ["token"] * len(payload["fields"])
+    dense = dense_field_indices(rules)
     fields = [
         {"name": name, "vocab_size": int(size), "rule": rule, "vocabulary": list(vocabulary)}
         for name, size, rule, vocabulary in zip(
             payload["fields"], payload["vocab_sizes"], rules, payload["vocabularies"], strict=True
         )
     ]
+    model: dict[str, Any] = {
+        "file": file_name,
+        "format": fmt,
+        "sha256": sha256,
+        "input": {"name": "x", "dtype": "int64", "shape": ["batch", len(fields)]},
+        "output": {"name": "logit", "dtype": "float32", "shape": ["batch"]},
+        "score": "probability of a click = 1 / (1 + exp(-logit))",
+        "opset": ONNX_OPSET if fmt == "onnx" else None,
+    }
+    how = (
+        "x[i, f] = position + 1 of row i's token for field f in fields[f].vocabulary, else 0 "
+        "(unknown). The token: rule 'token' = the raw value itself (matched as text, or as a number "
+        "when the vocabulary holds numbers); 'identity' = the value as a number; 'log_square' = "
+        "v > 2 -> ceil(ln(v)^2 + 1), else v; {'edges': E} = the number of edges <= v. A missing "
+        "value (null, or a text listed in missing, spaces ignored) is 0."
+    )
+    if dense:
+        model["dense_input"] = {
+            "name": "dense", "dtype": "float32", "shape": ["batch", len(dense)],
+            "fields": [payload["fields"][f] for f in dense],
+        }  # fmt: skip
+        how += (
+            " A field with rule {'dense': {'mean': m, 'std': s}}: x[i, f] = 1 when the value v is a finite "
+            "number, else 0; and the second input dense[i, k] (k: its place among the dense fields, "
+            "model.dense_input.fields) = float32((v - m) / s) when x[i, f] = 1, else 1.0."
+        )
     return {
         "format": SIDECAR_FORMAT,
         "version": SIDECAR_VERSION,
-        "model": {
-            "file": file_name,
-            "format": fmt,
-            "sha256": sha256,
-            "input": {"name": "x", "dtype": "int64", "shape": ["batch", len(fields)]},
-            "output": {"name": "logit", "dtype": "float32", "shape": ["batch"]},
-            "score": "probability of a click = 1 / (1 + exp(-logit))",
-            "opset": ONNX_OPSET if fmt == "onnx" else None,
-        },
-        "encoding": {
-            "how": (
-                "x[i, f] = position + 1 of row i's token for field f in fields[f].vocabulary, else 0 "
-                "(unknown). The token: rule 'token' = the raw value itself (matched as text, or as a number "
-                "when the vocabulary holds numbers); 'identity' = the value as a number; 'log_square' = "
-                "v > 2 -> ceil(ln(v)^2 + 1), else v; {'edges': E} = the number of edges <= v. A missing "
-                "value (null, or a text listed in missing, spaces ignored) is 0."
-            ),
-            "missing": list(encoding.get("missing") or [""]),
-        },
+        "model": model,
+        "encoding": {"how": how, "missing": list(encoding.get("missing") or [""])},
         "fields": fields,
         "dataset": dict(payload["dataset"]),
         "config": payload["config"],

@@ -1,7 +1,8 @@
 """Score raw rows with an exported model (ONNX, TorchScript) or a student artifact: read, encode, score.
 
 A model file with a sidecar ``FILE.json`` is an export (its format and encoding come from the sidecar);
-without one it must be a student artifact (``.pt``, read with ``weights_only=True``).
+without one it must be a student artifact (``.pt``, read with ``weights_only=True``). A student with dense
+fields is scored with their values too (:func:`dense_for`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,21 @@ import torch
 from kdbench.bench.errors import UsageError
 
 from ._artifact import ArtifactError, load_artifact, student_module
-from ._encode import encode_rows
+from ._encode import encode_dense, encode_rows
 from ._export import jit_load, sidecar_path
 
-__all__ = ["ServedModel", "load_served", "open_exported", "read_rows", "score_codes"]
+__all__ = [
+    "ServedModel",
+    "dense_for",
+    "encode_for",
+    "load_served",
+    "open_exported",
+    "read_rows",
+    "score_codes",
+]
 
-Scorer = Callable[[np.ndarray], np.ndarray]  # int64 codes (rows, fields) -> float32 logits (rows,)
+# int64 codes (rows, fields), float32 dense values (rows, dense fields) or None -> float32 logits (rows,)
+Scorer = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
 CHUNK_ROWS = 65_536  # rows scored per call: bounded memory on any input size
 
 
@@ -57,7 +67,14 @@ def open_exported(path: str | os.PathLike[str], fmt: str) -> Scorer:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own Fail / InvalidProtobuf / InvalidGraph
             raise ArtifactError(f"ONNX model {path} does not load ({_first_line(e)}): export it again") from e
-        return lambda codes: session.run(["logit"], {"x": np.ascontiguousarray(codes, np.int64)})[0]
+
+        def score(codes: np.ndarray, dense: np.ndarray | None = None) -> np.ndarray:
+            feed = {"x": np.ascontiguousarray(codes, np.int64)}
+            if dense is not None:
+                feed["dense"] = np.ascontiguousarray(dense, np.float32)
+            return session.run(["logit"], feed)[0]
+
+        return score
     if fmt == "torchscript":
         try:
             module = jit_load(path)
@@ -70,9 +87,12 @@ def open_exported(path: str | os.PathLike[str], fmt: str) -> Scorer:
 
 
 def _torch_scorer(module: Any) -> Scorer:
-    def score(codes: np.ndarray) -> np.ndarray:
+    def score(codes: np.ndarray, dense: np.ndarray | None = None) -> np.ndarray:
+        inputs = [torch.from_numpy(np.ascontiguousarray(codes, np.int64))]
+        if dense is not None:
+            inputs.append(torch.from_numpy(np.ascontiguousarray(dense, np.float32)))
         with torch.inference_mode():
-            return module(torch.from_numpy(np.ascontiguousarray(codes, np.int64))).numpy()
+            return module(*inputs).numpy()
 
     return score
 
@@ -153,16 +173,27 @@ def read_rows(path: str | os.PathLike[str], fields: Sequence[str]) -> pd.DataFra
     raise UsageError(f"--input {path}: not a .csv or .parquet file (name it so)")
 
 
-def score_codes(model: ServedModel, codes: np.ndarray) -> np.ndarray:
-    """Logits ``(rows,)`` float32, scored in chunks of :data:`CHUNK_ROWS`."""
+def score_codes(model: ServedModel, codes: np.ndarray, dense: np.ndarray | None = None) -> np.ndarray:
+    """Logits ``(rows,)`` float32, scored in chunks of :data:`CHUNK_ROWS` (``dense``: the dense fields'
+    values, for a model with dense fields; :func:`dense_for`)."""
     if len(codes) == 0:
         return np.zeros(0, dtype=np.float32)
-    chunks = [codes[i : i + CHUNK_ROWS] for i in range(0, len(codes), CHUNK_ROWS)]
-    return np.concatenate([np.asarray(model.score(chunk), np.float32) for chunk in chunks])
+    parts = []
+    for i in range(0, len(codes), CHUNK_ROWS):
+        values = None if dense is None else dense[i : i + CHUNK_ROWS]
+        parts.append(np.asarray(model.score(codes[i : i + CHUNK_ROWS], values), np.float32))
+    return np.concatenate(parts)
 
 
 def encode_for(model: ServedModel, frame: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
+    """``frame``'s codes for ``model`` and the unseen values per field (:func:`encode_rows`)."""
     return encode_rows(frame, model.fields, model.vocabularies, model.rules, model.missing)
+
+
+def dense_for(model: ServedModel, frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray | None:
+    """The dense input for ``frame`` (``codes``: from :func:`encode_for`); None for a model without dense
+    fields."""
+    return encode_dense(frame, model.fields, model.rules, codes)
 
 
 def _first_line(error: BaseException) -> str:

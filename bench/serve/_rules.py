@@ -5,7 +5,10 @@ Rules (what ``kdbench.bench.data`` applied when it prepared the cache):
 - ``"token"``: the value itself is the token (ml-100k, Avazu, Criteo's C fields, table categoricals);
 - ``"identity"``, ``"log_square"``, ``{"edges": [...]}``: a table's or Criteo's numeric column, parsed as a
   number and mapped by ``bench.data``'s own function (``numeric_tokens``); a table's ``quantile`` rule is
-  written as the ``edges`` it learned from the training split, so the sidecar needs nothing else.
+  written as the ``edges`` it learned from the training split, so the sidecar needs nothing else;
+- ``{"dense": {"mean": m, "std": s}}``: a table's dense column. The code is 1 when the value is a number
+  (0 when missing), and the model's second input ``dense`` takes ``(v - m) / s`` (1.0 when the code is 0):
+  the mean and std the entry learned from the training split.
 
 The token is then looked up in the field's vocabulary (code = position + 1); anything else is 0.
 ``missing``: raw texts that mean "no value" (code 0, not an unseen value).
@@ -17,7 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["encoding_of", "field_rules", "missing_values"]
+__all__ = ["dense_field_indices", "encoding_of", "field_rules", "is_dense", "missing_values"]
 
 _TABLES = ("csv", "parquet")
 
@@ -32,11 +35,16 @@ def field_rules(dataset: Any) -> list[Any]:
     if source not in _TABLES:
         return ["token"] * len(names)
     numeric = dataset.protocol.get("numeric") or {}
-    edges = _learned_edges(dataset)
+    learned = _learned(dataset)
+    edges = dict(learned.get("quantile_edges") or {})
+    stats = dict(learned.get("dense") or {})
     rules: list[Any] = []
     for name in names:
         rule = numeric.get(name, "token")
-        if isinstance(rule, Mapping) and "quantile" in rule:
+        if rule == "dense":
+            learned_stats = stats.get(name) or {"mean": 0.0, "std": 1.0}
+            rule = {"dense": {"mean": float(learned_stats["mean"]), "std": float(learned_stats["std"])}}
+        elif isinstance(rule, Mapping) and "quantile" in rule:
             rule = {"edges": [float(e) for e in edges.get(name, [])]}
         elif isinstance(rule, Mapping):
             rule = {"edges": [float(e) for e in rule["edges"]]}
@@ -44,12 +52,24 @@ def field_rules(dataset: Any) -> list[Any]:
     return rules
 
 
-def _learned_edges(dataset: Any) -> dict[str, list[float]]:
-    """The quantile edges the entry learned (``meta.json``: ``learned.quantile_edges``)."""
+def _learned(dataset: Any) -> dict[str, Any]:
+    """What the entry learned from its training split (``meta.json``: ``learned``): ``quantile_edges``
+    and dense ``mean``/``std`` per column."""
     if getattr(dataset, "path", None) is None:
         return {}
     meta = json.loads((dataset.path / "meta.json").read_text())
-    return dict((meta.get("learned") or {}).get("quantile_edges") or {})
+    return dict(meta.get("learned") or {})
+
+
+def is_dense(rule: Any) -> bool:
+    """True for a dense field's rule (``{"dense": {"mean", "std"}}``)."""
+    return isinstance(rule, Mapping) and "dense" in rule
+
+
+def dense_field_indices(rules: Any) -> list[int]:
+    """The indices of the dense fields among per-field ``rules`` (in field order: the order of the model's
+    ``dense`` input)."""
+    return [f for f, rule in enumerate(rules or []) if is_dense(rule)]
 
 
 def missing_values(dataset: Any) -> list[str]:

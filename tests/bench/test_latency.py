@@ -59,3 +59,19 @@ def test_call_times_stop_after_three_runs_once_the_budget_is_spent():
 def test_call_times_cap_the_number_of_runs():
     wall, cpu = call_times(lambda x: x + 1, torch.zeros(4), torch.device("cpu"), budget_s=60, max_repeats=7)
     assert len(wall) == len(cpu) == 7
+
+
+def test_a_tuple_probe_gathers_every_input_alike():
+    codes = torch.randint(0, 50, (10, 9))
+    dense = torch.randn(10, 2)
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(x: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        seen.append((x, values))
+        return x.float().sum(1) * values.sum(1)
+
+    latencies(forward, (codes, dense), torch.device("cpu"), budget_s=0.02)
+    rows = torch.arange(4096) % 10
+    big = next((x, v) for x, v in seen if x.shape[0] == 4096)
+    assert torch.equal(big[0], codes[rows]) and torch.equal(big[1], dense[rows])
+    assert torch.equal(seen[0][0], codes[:1]) and torch.equal(seen[0][1], dense[:1])

@@ -92,22 +92,22 @@ def test_a_mapped_epoch_visits_every_row_once_in_the_in_memory_order(criteo, mon
     assert not torch.equal(again, seen)
 
 
-def test_a_mapped_trial_gives_the_in_memory_trials_result(criteo, monkeypatch):
-    config = {
-        "embedding_size": 4,
-        "depth": 1,
-        "t_depth": 1,
-        "max_epochs": 2,
-        "patience": 2,
-        "batch_size": 512,
-    }
+def _mapped_and_copied_trials(dataset, batch_size: int, monkeypatch) -> tuple[dict, dict]:
+    """The same small trial on ``dataset`` held in memory, then mapped; asserts they score the same."""
+    config = {"embedding_size": 4, "depth": 1, "t_depth": 1, "max_epochs": 2, "patience": 2}
+    config["batch_size"] = batch_size
     monkeypatch.delenv(MAP_ABOVE_ENV, raising=False)
-    copied = run_trial(config, criteo, device="cpu", threads=1, artifacts=False).to_dict()
+    copied = run_trial(config, dataset, device="cpu", threads=1, artifacts=False).to_dict()
     monkeypatch.setenv(MAP_ABOVE_ENV, "0")
-    mapped = run_trial(config, criteo, device="cpu", threads=1, artifacts=False).to_dict()
+    mapped = run_trial(config, dataset, device="cpu", threads=1, artifacts=False).to_dict()
     for side in ("teacher", "student"):
         for key in ("valid_auc", "test_auc", "test_logloss"):
             assert mapped[side][key] == copied[side][key], (side, key)
+    return mapped, copied
+
+
+def test_a_mapped_trial_gives_the_in_memory_trials_result(criteo, monkeypatch):
+    mapped, copied = _mapped_and_copied_trials(criteo, 512, monkeypatch)
     assert [e["train_loss"] for e in mapped["epochs"]] == [e["train_loss"] for e in copied["epochs"]]
 
 
@@ -128,3 +128,48 @@ def test_on_cuda_streamed_and_device_resident_mapped_batches_are_the_same(criteo
         strict=True,
     ):
         assert a[0].is_cuda and b[0].is_cuda and torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+@pytest.fixture(scope="module")
+def dense_table(tmp_path_factory: pytest.TempPathFactory):
+    """A 6,000-row table with two dense numeric fields (one informative) and a categorical."""
+    import pandas as pd
+
+    folder = tmp_path_factory.mktemp("mapped_dense")
+    rng = np.random.default_rng(4)
+    hours = rng.normal(40.0, 12.0, ROWS).round(1)
+    label = (rng.random(ROWS) < 1 / (1 + np.exp(-(hours - 40.0) / 6))).astype(int)
+    frame = pd.DataFrame(
+        {"y": label, "métier": rng.choice(["tech", "vente", "santé"], ROWS), "hours": hours,
+         "weight": rng.lognormal(11.5, 0.6, ROWS).round(1)}
+    )  # fmt: skip
+    frame.loc[::31, "hours"] = None
+    frame.to_csv(folder / "dense.csv", index=False)
+    schema = {"label": "y", "categorical": ["métier"], "numeric": {"hours": "dense", "weight": "dense"}}
+    return prepare("csv", path=folder / "dense.csv", schema=schema, home=folder / "home")
+
+
+def test_mapped_batches_gather_the_dense_values_of_their_rows(dense_table, monkeypatch):
+    monkeypatch.delenv(MAP_ABOVE_ENV, raising=False)
+    copied = trial_splits(_splits(dense_table), torch.device("cpu"))["train"]
+    monkeypatch.setenv(MAP_ABOVE_ENV, "0")
+    mapped = trial_splits(_splits(dense_table), torch.device("cpu"))["train"]
+    assert mapped.mapped and not copied.mapped
+    assert torch.equal(mapped.dense, torch.from_numpy(np.array(dense_table.train.dense)))
+    assert torch.equal(copied.dense, mapped.dense) and mapped.dense.shape == (len(mapped), 2)
+    row_ids = torch.arange(len(mapped), dtype=torch.float32)
+    aligned = (mapped.dense, row_ids)
+    batches = list(epoch_batches(mapped, 700, generator=torch.Generator().manual_seed(2), aligned=aligned))
+    reference = epoch_batches(
+        copied, 700, generator=torch.Generator().manual_seed(2), aligned=(copied.dense, row_ids)
+    )
+    for (x, y, dense, ids), (rx, ry, rdense, _) in zip(batches, reference, strict=True):
+        rows = ids.long()
+        assert torch.equal(x, mapped.x[rows]) and torch.equal(dense, mapped.dense[rows])
+        assert torch.equal(x, rx) and torch.equal(y, ry) and torch.equal(dense, rdense)
+    assert sorted(torch.cat([b[3] for b in batches]).long().tolist()) == list(range(len(mapped)))
+
+
+def test_a_mapped_dense_trial_gives_the_in_memory_trials_result(dense_table, monkeypatch):
+    _, copied = _mapped_and_copied_trials(dense_table, 256, monkeypatch)
+    assert copied["student"]["test_auc"] > 0.6  # the hours decide the label: the dense value is used

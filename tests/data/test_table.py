@@ -265,7 +265,7 @@ def test_min_count_applies_to_identity_columns_not_to_buckets(tmp_path):
         ({"quantile": 1}, "quantile needs a bucket count from 2 to 10000, got 1"),
         ({"quantile": "ten"}, "quantile needs a bucket count"),
         ({"edges": []}, "numeric.v: rule must be"),
-        ("dense", "numeric.v: rule must be quantile"),
+        ("standardise", "numeric.v: rule must be quantile, {quantile: K}, identity, log_square, dense or"),
     ],
 )
 def test_bad_numeric_rules_name_the_column(tmp_path, rule, message):
