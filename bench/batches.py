@@ -141,7 +141,7 @@ def trial_splits(splits: Mapping[str, Any], device: torch.device) -> dict[str, T
         return {
             name: to_tensor_split(s.x, s.y, device, getattr(s, "dense", None)) for name, s in splits.items()
         }
-    on_device = device.type != "cuda" or _fits_device(sum(int(t.nbytes) for t in mapped.values()), device)
+    on_device = device.type != "cuda" or _fits_device(_device_bytes(splits, mapped), device)
     result = {}
     for name, split in splits.items():
         codes = (
@@ -151,6 +151,16 @@ def trial_splits(splits: Mapping[str, Any], device: torch.device) -> dict[str, T
         dense = _dense_tensor(getattr(split, "dense", None), device)
         result[name] = TensorSplit(codes, labels, mapped=True, dense=dense)
     return result
+
+
+def _device_bytes(splits: Mapping[str, Any], mapped: Mapping[str, torch.Tensor]) -> int:
+    """Bytes a mapped dataset takes on the device when its codes go there: the codes, plus what goes there
+    in any case (float32 labels, float32 dense values), which shares the same free memory."""
+    total = 0
+    for name, split in splits.items():
+        rows, dense = len(split.y), getattr(split, "dense", None)
+        total += int(mapped[name].nbytes) + 4 * rows + (0 if dense is None else 4 * int(np.prod(dense.shape)))
+    return total
 
 
 def _fits_device(nbytes: int, device: torch.device) -> bool:

@@ -141,14 +141,14 @@ def predict(*, model: str, input: str, out: str) -> dict[str, Any]:
     import pandas as pd
 
     from kdbench.bench.serve import load_served, read_rows, score_codes
-    from kdbench.bench.serve._predict import dense_for, encode_for
+    from kdbench.bench.serve._predict import encode_inputs
 
     target = check_output_file(out, "--out")
     served = load_served(model)
     frame = read_rows(input, served.fields)
     start = time.perf_counter()
-    codes, unseen = encode_for(served, frame)
-    logits = score_codes(served, codes, dense_for(served, frame, codes))  # dense: None without dense fields
+    codes, dense, unseen = encode_inputs(served, frame)  # dense: None without dense fields
+    logits = score_codes(served, codes, dense)
     seconds = time.perf_counter() - start
     scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
     table = pd.DataFrame({"score": scores, "logit": logits})

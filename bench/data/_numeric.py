@@ -101,12 +101,17 @@ def quantile_edges(values: np.ndarray, buckets: int) -> list[float]:
 
 def dense_stats(values: np.ndarray) -> tuple[float, float]:
     """``(mean, std)`` of the non-missing ``values`` (numpy's, population std); no values: ``(0, 1)``; a
-    constant column's std 0 becomes 1 (its values standardise to 0)."""
+    constant column's std 0 becomes 1 (its values standardise to 0). A mean or std that is not finite
+    (values near the float64 limit, whose squares overflow) raises :class:`ValueError`: no fallback would
+    standardise such values to anything useful."""
     present = values[~np.isnan(values)]
     if present.size == 0:
         return 0.0, 1.0
-    mean, std = float(np.mean(present)), float(np.std(present))
-    return mean, std if std > 0 and np.isfinite(std) else 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(np.mean(present)), float(np.std(present))
+    if not (np.isfinite(mean) and np.isfinite(std)):
+        raise ValueError(f"mean {mean!r} and std {std!r} of values up to {float(np.abs(present).max())!r}")
+    return mean, std if std > 0 else 1.0
 
 
 def standardise(values: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -114,8 +119,9 @@ def standardise(values: np.ndarray, mean: float, std: float) -> np.ndarray:
     :data:`MISSING_DENSE` where ``v`` is NaN (missing). The cache and the serving encoder both call this, so
     a raw value scores exactly as its row trained."""
     values = np.asarray(values, dtype=np.float64)
-    scaled = (values - mean) / std
-    return np.where(np.isnan(values), MISSING_DENSE, scaled).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # callers check: a huge value -> inf
+        scaled = (values - mean) / std
+        return np.where(np.isnan(values), MISSING_DENSE, scaled).astype(np.float32)
 
 
 def numeric_tokens(values: np.ndarray, rule: Any, edges: Sequence[float] | None = None) -> pa.Array:

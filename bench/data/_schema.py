@@ -114,7 +114,9 @@ class TableSchema:
             )
         unknown = sorted(str(k) for k in set(values) - _KEYS)
         if unknown:
-            raise DatasetError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {sorted(_KEYS)}")
+            raise DatasetError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {sorted(_KEYS)}{_hint(values)}"
+            )
         label = values.get("label")
         if not isinstance(label, str) or not label:
             raise DatasetError(f"{where}: 'label' must name the label column")
@@ -182,6 +184,16 @@ class TableSchema:
         if fmt == "csv":
             rules["sep"] = self.sep
         return rules
+
+
+def _hint(values: Mapping[str, Any]) -> str:
+    """For a top-level ``dense:`` (a rule written as a key): how to write it."""
+    if "dense" not in values:
+        return ""
+    dense = values["dense"]
+    columns = [dense] if isinstance(dense, str) else dense if isinstance(dense, list) else []
+    rules = ", ".join(f"{c}: dense" for c in columns[:3]) or "COLUMN: dense"
+    return f"; dense is a numeric rule: numeric: {{{rules}{', ...' if len(columns) > 3 else ''}}}"
 
 
 def _numeric(raw: Any, where: str) -> dict[str, Any]:

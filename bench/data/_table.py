@@ -8,7 +8,9 @@ trimming spaces; a value that is not a number is an error naming the column and 
 dense column's mean and std come from the rows the split puts in train (the split is a function of the row
 count and the seed), and are recorded in the entry's meta (``learned.quantile_edges``, ``learned.dense``).
 A dense column's field holds code 1 where the value is present (0: missing) and its standardised value
-rides beside the codes (``Chunk.dense``).
+rides beside the codes (``Chunk.dense``). A dense value must be finite, its column's statistics too, and so
+must its standardised float32 value; a dense column with values but none in the training split is refused
+(its vector would never train). Each refusal names the column (and the line, where there is one).
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def _read_table(
             values = _floats(columns[name], name, spec, start, locate, fmt)
             fields.append(numeric_tokens(values, rule, edges.get(name)))
             if rule == "dense":
-                dense[dense_index[name]] = standardise(values, *stats[name])
+                dense[dense_index[name]] = _standardised(values, name, stats[name], start, locate, fmt)
         yield Chunk(labels, fields, dense or None)
     if spec.positive is not None and positives == 0:
         raise DatasetError(
@@ -146,7 +148,49 @@ def _training_pass(
     rows = len(values[columns[0]])
     train = split_assignment(rows, split_seed) == 0  # the same draw as the build's: (rows, seed)
     edges = {c: quantile_edges(values[c][train], spec.numeric[c]["quantile"]) for c in spec.quantile_columns}
-    return edges, {c: dense_stats(values[c][train]) for c in spec.dense_columns}
+    return edges, {c: _dense_stats(values[c], train, c, locate, fmt) for c in spec.dense_columns}
+
+
+def _dense_stats(
+    values: np.ndarray, train: np.ndarray, name: str, locate: Locate, fmt: str
+) -> tuple[float, float]:
+    """A dense column's ``(mean, std)`` on the training rows; a DatasetError when the training split has no
+    value while the others do (its vector would never train), or when the values overflow the statistics."""
+    present = ~np.isnan(values)
+    if not present[train].any() and present.any():
+        raise DatasetError(
+            f"{fmt}: {locate(-1)}: dense column {_printable(name)} has no value in the training split "
+            f"({int(present.sum()):,} value(s), all in valid or test rows), so its vector would never "
+            f"train: make {_printable(name)} categorical or drop it from the schema"
+        )
+    try:
+        return dense_stats(values[train])
+    except ValueError:
+        magnitude = np.where(present & train, np.abs(values), -1.0)
+        row = int(np.argmax(magnitude))
+        raise DatasetError(
+            f"{fmt}: {locate(row)}: dense column {_printable(name)} holds {float(values[row])!r}, too large "
+            f"for its mean and std (they overflow); a dense value must be far from the float limit: list it "
+            f"under missing: in the schema, rescale the column, or give {_printable(name)} a bucket rule "
+            "(quantile)"
+        ) from None
+
+
+def _standardised(
+    values: np.ndarray, name: str, stats: tuple[float, float], start: int, locate: Locate, fmt: str
+) -> np.ndarray:
+    """:func:`standardise`; a DatasetError naming the first line whose value overflows float32 once
+    standardised (a finite raw value far outside the training split's range)."""
+    scaled = standardise(values, *stats)
+    bad = np.flatnonzero(~np.isfinite(scaled))
+    if bad.size:
+        raise DatasetError(
+            f"{fmt}: {locate(start + int(bad[0]))}: dense column {_printable(name)} holds "
+            f"{float(values[bad[0]])!r}, which standardises to {float(scaled[bad[0]])!r} (mean {stats[0]:g}, "
+            f"std {stats[1]:g}); a dense value must stay finite: list it under missing: in the schema, or "
+            f"give {_printable(name)} a bucket rule (quantile)"
+        )
+    return scaled
 
 
 def _floats(column: Any, name: str, spec: TableSchema, start: int, locate: Locate, fmt: str) -> np.ndarray:

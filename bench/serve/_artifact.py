@@ -32,7 +32,7 @@ from kdbench.bench.errors import KdbenchError, UsageError
 from kdbench.models import DAGFM, FieldEmbedding
 from kdbench.models._folded import FoldedStudent, fold_student
 
-from ._rules import encoding_of
+from ._rules import dense_field_indices, encoding_of
 
 __all__ = [
     "ARTIFACT_FORMAT",
@@ -183,7 +183,23 @@ def load_artifact(path: str | os.PathLike[str], sha256: str | None = None) -> di
             f"{payload.get('version')!r} (this kdbench reads versions "
             f"{', '.join(map(str, _READABLE))}): re-save it"
         )
+    _check_dense_fields(payload, path)
     return payload
+
+
+def _check_dense_fields(payload: dict[str, Any], path: Any) -> None:
+    """``dense_fields`` must be present in a version 2 artifact (absent in version 1) and name exactly the
+    fields whose encoding rule is dense: the model's ``dense`` input is built from those rules."""
+    encoding = payload.get("encoding")
+    rules = encoding.get("rules") if isinstance(encoding, dict) else None
+    implied = dense_field_indices(rules if isinstance(rules, list) else [])
+    dense_version = payload["version"] == DENSE_ARTIFACT_VERSION
+    stated = payload.get("dense_fields", None if dense_version else [])
+    if not isinstance(stated, list) or stated != implied or bool(stated) != dense_version:
+        raise ArtifactError(
+            f"student artifact {path} (version {payload['version']}) has dense_fields {stated!r} but its "
+            f"encoding rules make fields {implied} dense: the file is inconsistent; re-save it from its trial"
+        )
 
 
 def student_module(payload: dict[str, Any], block_rows: int | None = None) -> FoldedStudent:

@@ -16,7 +16,9 @@ Both trace the :class:`~models._folded.FoldedStudent` with ``block_rows=0`` (the
 64-row batch, so the graph is the folded path for batches above ``SMALL_BATCH``; that path is exact at any
 batch size. The export is checked against the PyTorch student on those rows before it is kept.
 
-The sidecar ``FILE.json`` (:func:`sidecar`) says how to turn raw rows into ``x``.
+The sidecar ``FILE.json`` (:func:`sidecar`) says how to turn raw rows into ``x`` (and ``dense``). Its
+``version`` is 1, or 2 for a model with dense fields (``model.dense_input``): a reader that knows only
+version 1 must refuse such a model rather than score it without its second input.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ __all__ = ["EXPORT_FORMATS", "SIDECAR_FORMAT", "export_student", "sidecar", "sid
 EXPORT_FORMATS = ("onnx", "torchscript")
 SIDECAR_FORMAT = "kdbench-student-export"
 SIDECAR_VERSION = 1
+DENSE_SIDECAR_VERSION = 2  # a model with dense fields: a second input, which a version-1 reader cannot feed
+SIDECAR_VERSIONS = (SIDECAR_VERSION, DENSE_SIDECAR_VERSION)
 ONNX_OPSET = 17
 _TRACE_ROWS = 64  # above models._folded.SMALL_BATCH: the traced graph is the blocked path
 _CHECK_ATOL = 1e-5
@@ -229,7 +233,7 @@ def sidecar(
         )
     return {
         "format": SIDECAR_FORMAT,
-        "version": SIDECAR_VERSION,
+        "version": DENSE_SIDECAR_VERSION if dense else SIDECAR_VERSION,
         "model": model,
         "encoding": {"how": how, "missing": list(encoding.get("missing") or [""])},
         "fields": fields,

@@ -2,7 +2,7 @@
 
 A model file with a sidecar ``FILE.json`` is an export (its format and encoding come from the sidecar);
 without one it must be a student artifact (``.pt``, read with ``weights_only=True``). A student with dense
-fields is scored with their values too (:func:`dense_for`).
+fields is scored with their values too (:func:`encode_inputs`).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ import torch
 from kdbench.bench.errors import UsageError
 
 from ._artifact import ArtifactError, load_artifact, student_module
-from ._encode import encode_dense, encode_rows
+from ._encode import encode_frame
 from ._export import jit_load, sidecar_path
 
 __all__ = [
     "ServedModel",
-    "dense_for",
     "encode_for",
+    "encode_inputs",
     "load_served",
     "open_exported",
     "read_rows",
@@ -127,7 +127,7 @@ def load_served(path: str | os.PathLike[str]) -> ServedModel:
 
 
 def _read_sidecar(path: Path) -> dict[str, Any]:
-    from ._export import SIDECAR_FORMAT
+    from ._export import DENSE_SIDECAR_VERSION, SIDECAR_FORMAT, SIDECAR_VERSIONS
 
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
@@ -145,6 +145,19 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
     if not ok:
         raise ArtifactError(
             f"{path} is not a kdbench export sidecar (format {SIDECAR_FORMAT!r}): export the model again"
+        )
+    version = meta.get("version")
+    if isinstance(version, bool) or version not in SIDECAR_VERSIONS:
+        raise ArtifactError(
+            f"sidecar {path} has version {version!r}; this kdbench reads versions "
+            f"{', '.join(map(str, SIDECAR_VERSIONS))}: a newer kdbench exported it; upgrade kdbench to "
+            "score it"
+        )
+    dense_rules = any(isinstance(f.get("rule"), dict) and "dense" in f["rule"] for f in meta["fields"])
+    if dense_rules != (version == DENSE_SIDECAR_VERSION) or dense_rules != ("dense_input" in meta["model"]):
+        raise ArtifactError(
+            f"sidecar {path} (version {version}) does not match its fields' rules (dense fields: "
+            f"{'yes' if dense_rules else 'none'}): export the model again"
         )
     return meta
 
@@ -175,7 +188,7 @@ def read_rows(path: str | os.PathLike[str], fields: Sequence[str]) -> pd.DataFra
 
 def score_codes(model: ServedModel, codes: np.ndarray, dense: np.ndarray | None = None) -> np.ndarray:
     """Logits ``(rows,)`` float32, scored in chunks of :data:`CHUNK_ROWS` (``dense``: the dense fields'
-    values, for a model with dense fields; :func:`dense_for`)."""
+    values, for a model with dense fields; :func:`encode_inputs`)."""
     if len(codes) == 0:
         return np.zeros(0, dtype=np.float32)
     parts = []
@@ -185,15 +198,19 @@ def score_codes(model: ServedModel, codes: np.ndarray, dense: np.ndarray | None 
     return np.concatenate(parts)
 
 
+def encode_inputs(
+    model: ServedModel, frame: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, int]]:
+    """``frame``'s codes for ``model``, its dense input (None for a model without dense fields) and the
+    unseen values per field, each column parsed once (:func:`encode_frame`)."""
+    return encode_frame(frame, model.fields, model.vocabularies, model.rules, model.missing)
+
+
 def encode_for(model: ServedModel, frame: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
-    """``frame``'s codes for ``model`` and the unseen values per field (:func:`encode_rows`)."""
-    return encode_rows(frame, model.fields, model.vocabularies, model.rules, model.missing)
-
-
-def dense_for(model: ServedModel, frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray | None:
-    """The dense input for ``frame`` (``codes``: from :func:`encode_for`); None for a model without dense
-    fields."""
-    return encode_dense(frame, model.fields, model.rules, codes)
+    """``frame``'s codes for ``model`` and the unseen values per field (:func:`encode_inputs` without the
+    dense input)."""
+    codes, _, unseen = encode_inputs(model, frame)
+    return codes, unseen
 
 
 def _first_line(error: BaseException) -> str:

@@ -17,8 +17,11 @@ The token is then looked up in the field's vocabulary (code = position + 1); any
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
+
+from kdbench.bench.errors import DatasetError
 
 __all__ = ["dense_field_indices", "encoding_of", "field_rules", "is_dense", "missing_values"]
 
@@ -42,14 +45,28 @@ def field_rules(dataset: Any) -> list[Any]:
     for name in names:
         rule = numeric.get(name, "token")
         if rule == "dense":
-            learned_stats = stats.get(name) or {"mean": 0.0, "std": 1.0}
-            rule = {"dense": {"mean": float(learned_stats["mean"]), "std": float(learned_stats["std"])}}
+            rule = {"dense": _dense_stats(dataset, name, stats.get(name))}
         elif isinstance(rule, Mapping) and "quantile" in rule:
             rule = {"edges": [float(e) for e in edges.get(name, [])]}
         elif isinstance(rule, Mapping):
             rule = {"edges": [float(e) for e in rule["edges"]]}
         rules.append(rule)
     return rules
+
+
+def _dense_stats(dataset: Any, name: str, stats: Any) -> dict[str, float]:
+    """A dense field's learned ``{"mean", "std"}``; without them (an entry whose ``meta.json`` lost them) the
+    raw values would be served unstandardised, so a DatasetError names the field and the fix."""
+    try:
+        mean, std = float(stats["mean"]), float(stats["std"])
+    except (KeyError, TypeError, ValueError):
+        mean = std = float("nan")
+    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+        raise DatasetError(
+            f"dataset {getattr(dataset, 'name', '?')}: dense field {name} has no learned mean and std "
+            f"(learned.dense in its cache entry's meta.json): prepare it again"
+        )
+    return {"mean": mean, "std": std}
 
 
 def _learned(dataset: Any) -> dict[str, Any]:

@@ -11,11 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from kdbench.bench.cli import main
 from kdbench.bench.data import CachedDataset, prepare, share_dataset
 from kdbench.bench.data._split import split_assignment
 from kdbench.bench.metrics import auc
+from kdbench.bench.serve import load_artifact, load_served, read_rows, student_module
+from kdbench.bench.serve._predict import encode_inputs
 
 ROWS = 5000
 NAME = "recensement-dense"
@@ -112,6 +115,18 @@ def test_exports_and_raw_rows_reproduce_the_trials_test_auc(census, trained, cap
     # The cache's test split decoded back to raw values (dense: value * std + mean).
     decoded = folder / "decoded-rows.csv"
     assert main(["data", "export-split", NAME, "--out", str(decoded)]) == 0
+    # The in-process student on the cache's test codes and dense values: the logits every path must give,
+    # row for row (the cache's test split keeps the file's order).
+    data = trained["data"]
+    student = student_module(load_artifact(trained["student"]))
+    with torch.inference_mode():
+        expected = student(
+            torch.from_numpy(np.array(data.test.x, np.int64)), torch.from_numpy(np.array(data.test.dense))
+        )
+    served = load_served(onnx_file)
+    codes, dense, _ = encode_inputs(served, read_rows(test_rows, served.fields))
+    np.testing.assert_array_equal(codes, data.test.x)
+    np.testing.assert_array_equal(dense, data.test.dense)
     for rows, y in ((test_rows, labels), (decoded, None)):
         for model in (onnx_file, ts_file, trained["student"]):
             out = folder / f"preds-{model.name}.csv"
@@ -120,7 +135,9 @@ def test_exports_and_raw_rows_reproduce_the_trials_test_auc(census, trained, cap
                          "--out", str(out)]) == 0  # fmt: skip
             assert capsys.readouterr().err == ""  # every value known
             truth = y if y is not None else pd.read_csv(rows)["label"].to_numpy()
-            assert auc(truth, pd.read_csv(out)["score"].to_numpy()) == pytest.approx(test_auc, abs=1e-6)
+            predicted = pd.read_csv(out)
+            assert auc(truth, predicted["score"].to_numpy()) == pytest.approx(test_auc, abs=1e-6)
+            np.testing.assert_allclose(predicted["logit"].to_numpy(), expected.numpy(), rtol=0, atol=1e-5)
 
 
 def test_a_dense_value_that_is_not_a_number_is_scored_as_missing_and_counted(census, trained, capsys):

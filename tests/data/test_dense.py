@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -163,3 +164,63 @@ def test_dense_in_flags_and_rule_text():
         "age": "dense", HOURS: "dense", "w": {"quantile": 10}
     }  # fmt: skip
     assert rule_text("dense") == "dense"
+
+
+def _no_entry(name: str) -> bool:
+    return not [m for m in cached_datasets() if m["name"] == name]
+
+
+@pytest.mark.parametrize("huge", ["1e200", "-1e200", "1e308"])
+def test_a_dense_column_whose_statistics_overflow_is_refused(tmp_path, huge):
+    # 1e200's square overflows (std inf, formerly replaced by 1, leaving inf values in the cache); 1e308's
+    # sum overflows (mean inf). The line named holds the largest training value.
+    split_of = split_assignment(60, 2022)
+    row = int(np.flatnonzero(split_of == 0)[3])
+    path = tmp_path / "über-groß.csv"
+    path.write_text(
+        "y,größe\n" + "".join(f"{k % 2},{huge if k in (row, row + 40) else k}\n" for k in range(60))
+    )
+    schema = {"label": "y", "numeric": {"größe": "dense"}, "name": "ueber-gross"}
+    refused = rf"über-groß.csv line {row + 2}: dense column größe holds {re.escape(repr(float(huge)))}, "
+    with pytest.raises(DatasetError, match=refused + "too large for its mean and std"):
+        prepare("csv", path=path, schema=schema)
+    assert _no_entry("ueber-gross")
+    assert prepare("csv", path=path, schema={**schema, "numeric": {"größe": "quantile"}}).vocab_sizes
+
+
+def test_a_finite_value_that_standardises_to_inf_names_its_line(tmp_path):
+    # The training split's values are small; one valid/test value is finite in float64 but its standardised
+    # value overflows float32: it used to reach the cache as inf.
+    split_of = split_assignment(80, 2022)
+    row = int(np.flatnonzero(split_of != 0)[1])
+    path = tmp_path / "t.csv"
+    path.write_text("y,v\n" + "".join(f"{k % 2},{'1e300' if k == row else k}\n" for k in range(80)))
+    refused = rf"t.csv line {row + 2}: dense column v holds 1e\+300, which standardises to inf \(mean .*\); "
+    with pytest.raises(DatasetError, match=refused + "a dense value must stay finite"):
+        prepare("csv", path=path, schema={"label": "y", "numeric": {"v": "dense"}, "name": "huge-valid"})
+    assert _no_entry("huge-valid")
+
+
+def test_a_dense_column_without_a_training_value_is_refused(tmp_path):
+    split_of = split_assignment(90, 2022)
+    cells = [f"{k * 0.5:g}" if split_of[k] != 0 else "" for k in range(90)]  # values only in valid/test
+    path = tmp_path / "t.csv"
+    path.write_text(f"y,a,{HOURS}\n" + "".join(f"{k % 2},x{k % 3},{c}\n" for k, c in enumerate(cells)))
+    schema = {"label": "y", "categorical": ["a"], "numeric": {HOURS: "dense"}, "name": "late-hours"}
+    refused = (
+        rf"t.csv: dense column {HOURS} has no value in the training split \({int((split_of != 0).sum())} "
+        rf"value\(s\), all in valid or test rows\), so its vector would never train: make {HOURS} "
+        r"categorical or drop it from the schema$"
+    )
+    with pytest.raises(DatasetError, match=refused):
+        prepare("csv", path=path, schema=schema)
+    assert _no_entry("late-hours")
+    assert prepare(
+        "csv", path=path, schema={**schema, "categorical": ["a", HOURS], "numeric": {}}
+    ).vocab_sizes
+
+
+def test_a_top_level_dense_key_suggests_the_numeric_rule():
+    with pytest.raises(DatasetError, match=rf"unknown key\(s\) dense; .*; dense is a numeric rule: numeric: "
+                                           rf"\{{hours: dense, {HOURS}: dense\}}$"):  # fmt: skip
+        prepare("csv", path="unused.csv", schema={"label": "y", "numeric": ["w"], "dense": ["hours", HOURS]})

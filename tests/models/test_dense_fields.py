@@ -76,6 +76,15 @@ def test_dense_index_follows_the_module_but_stays_out_of_the_state_dict():
     assert emb.dense_index.tolist() == [0] * 8 + [1, 2, 3] + [0] * 3
     x, dense = _rows(10)
     assert emb(x, dense).dtype == torch.float64  # float32 values follow the table's dtype
+    assert "dense_index" in dict(emb.named_buffers())  # a buffer: .to(device) moves it with the table
+    assert list(emb.state_dict()) == [
+        "offsets",
+        "embedding.weight",
+    ]  # but not saved: artifacts load as before
+    model = KDDAGFM(
+        VOCAB, 8, "crossnet", {"depth": 1}, {"depth": 2, "interaction": "inner"}, dense_fields=DENSE
+    )
+    assert not [k for k in model.state_dict() if k.endswith("dense_index")]
 
 
 @pytest.mark.parametrize("teacher", ["crossnet", "xdeepfm"])
