@@ -8,6 +8,7 @@ that tests call directly.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -42,11 +43,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command ``argv`` (None: the program's own, ``sys.argv[1:]``); returns the exit status.
+
+    Run as the program (``argv`` None), the objects left when the command returns are frozen
+    (``gc.freeze()``) so the interpreter's last collection skips them: with PyTorch loaded that collection
+    took 0.3 to 0.7 s of every command's exit. Nothing is lost: the process ends next, and reference
+    counting still frees them.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    try:
+        return _run(args)
+    finally:
+        if argv is None:
+            gc.freeze()
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The parsed command's exit status: its own, or 2 (130 when interrupted) with one line on stderr."""
     try:
         return int(args.func(args) or 0)
     except KdbenchError as e:

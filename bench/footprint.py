@@ -21,21 +21,24 @@ def trial_bytes(cfg: TrialConfig, vocab_sizes: Sequence[int]) -> int:
     """A lower bound of a trial's memory: parameters with their gradients and optimiser state, and one
     batch's embedded input ``(batch, fields, dim)`` through each interaction layer, float32.
 
-    The model is built on the ``meta`` device, so the count is exact and nothing is allocated.
+    The parameters are counted from the models' own formulas (``kdbench.models.cost``, tested against the
+    modules), so the count is exact and nothing is allocated or built. (Building the model on the ``meta``
+    device would do too, but its ``normal_`` initialisers run PyTorch's Python meta kernels, whose first call
+    imports ``torch._dynamo``: a second of start-up.)
     """
-    from kdbench.models import KDDAGFM
+    from kdbench.models.cost import student_parameters, teacher_parameters
 
-    embedding = sum(vocab_sizes) * cfg.embedding_size
-    try:
-        with torch.device("meta"):
-            model = KDDAGFM(
-                list(vocab_sizes), cfg.embedding_size, cfg.teacher, cfg.teacher_kwargs(), cfg.student_kwargs()
-            )
-        parameters = sum(p.numel() for p in model.parameters())
-    except RuntimeError:  # a tensor too large even to describe (its element count overflows int64)
-        parameters = max(embedding, 2**63)
+    fields = len(vocab_sizes)
+    teacher_kwargs = cfg.teacher_kwargs()
+    if cfg.teacher == "xdeepfm":  # its linear term holds one weight per vocabulary row
+        teacher_kwargs["vocab_sizes"] = list(vocab_sizes)
+    parameters = (
+        sum(vocab_sizes) * cfg.embedding_size
+        + teacher_parameters(cfg.teacher, fields, cfg.embedding_size, **teacher_kwargs)
+        + student_parameters(fields, cfg.embedding_size, **cfg.student_kwargs())
+    )
     layers = 1 + cfg.depth + max(cfg.t_depth or 0, len(cfg.t_cin or ()))
-    activations = cfg.batch_size * len(vocab_sizes) * cfg.embedding_size * 4 * layers
+    activations = cfg.batch_size * fields * cfg.embedding_size * 4 * layers
     return parameters * _BYTES_PER_PARAMETER + activations
 
 

@@ -10,22 +10,19 @@ Prints, side by side in one run on this machine:
   GFLOP/s beside the machine's one-thread matmul rate, measured alternately in the same run
   (``--latency-only``: just this part, on a freshly initialised model);
 - with ``--chain`` instead: ``kdbench train --dataset ml-100k --no-teacher-cache`` timed in a fresh process,
-  broken down into interpreter start, imports, data load, start-up to the first batch, each phase and the
-  latency measurement.
+  broken down into interpreter start, imports, data load, start-up to the first batch, each phase, the
+  latency measurement and the exit (``bench.benchmarks.chain --startup-only``; that module also runs
+  RecBole's chain beside it).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 
-PROCESS_START, PROCESS_START_CPU = time.perf_counter(), time.process_time()
+PROCESS_START = time.perf_counter()
 
 import torch  # noqa: E402
 
@@ -245,118 +242,6 @@ def _page_faults(forward, x: torch.Tensor, calls: int = 5) -> float:
         return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
 
 
-# Modules the chain has no use for before its first batch (the test of lazy imports checks the same list).
-HEAVY_MODULES = ("ray", "optuna", "plotly", "sqlalchemy", "sklearn", "scipy", "pandas", "pyarrow")
-
-
-def chain(max_epochs: int, patience: int) -> None:
-    """Run ``kdbench train --dataset ml-100k --no-teacher-cache`` in a fresh process and print where its
-    time goes: interpreter start, imports, data load, the rest of the start-up to the first batch, each
-    phase, the latency measurement, the remainder. Wall time, and the process's CPU time beside it: on a
-    shared machine the start-up's CPU time (one thread) is what its wall time comes to on a quiet one."""
-    prepare("ml-100k")  # cached beforehand: the child's data load is the cached load, as in every sweep
-    with tempfile.TemporaryDirectory(prefix="kdbench-chain-") as tmp:
-        argv = ["train", "--dataset", "ml-100k", "--no-teacher-cache", "--quiet", "--artifacts", tmp,
-                "--set", f"max_epochs={max_epochs}", "--set", f"patience={patience}"]  # fmt: skip
-        command = [sys.executable, "-m", "kdbench.bench.benchmarks.trial", "--chain-child", *argv]
-        spawned, start = time.time(), time.perf_counter()
-        child = subprocess.run(command, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-    lines = [line for line in child.stderr.splitlines() if line.startswith(_CHAIN_MARK)]
-    if child.returncode or not lines:
-        sys.exit(f"the chain failed (exit {child.returncode}):\n{child.stderr[-2000:]}")
-    marks = json.loads(lines[-1][len(_CHAIN_MARK) :])
-    if "first batch" not in marks or "data load" not in marks:
-        sys.exit("the chain ran, but bench.data.open_dataset or _PhaseTrainer._train_epoch was never called")
-    # (wall, CPU) seconds of each step; the child's marks count from its PROCESS_START
-    interpreter = (marks["t0"] - spawned, marks["cpu0"])
-    imports, first, end = marks["imports"], marks["first batch"], marks["end"]
-    data_start, data = marks["data load"][:2], marks["data load"][2:]
-    latency = marks.get("latency measure", [0.0, 0.0, 0.0, 0.0])[2:]
-    phases = [(f"phase {name}", tuple(seconds)) for name, seconds in marks["phases"].items()]
-
-    def minus(a, *others):
-        return tuple(x - sum(o[i] for o in others) for i, x in enumerate(a))
-
-    rows = [
-        ("interpreter start", interpreter),
-        ("imports (torch, bench, models)", minus(imports, (0.0, marks["cpu0"]))),
-        ("until the data load", minus(data_start, imports)),
-        ("data load (cached)", tuple(data)),
-        ("model, splits, first optimizer", minus(first, data_start, data)),
-        ("= start-up to the first batch", (interpreter[0] + first[0], first[1])),
-        *phases,
-        ("latency measurement", tuple(latency)),
-        ("the rest (artifact, tables)", minus(end, first, *(p for _, p in phases), latency)),
-        ("interpreter exit", (wall - interpreter[0] - end[0], float("nan"))),
-    ]
-    print(
-        f"kdbench train --dataset ml-100k --no-teacher-cache (max_epochs {max_epochs}, patience {patience}): "
-        f"{wall:.2f} s process wall time\n  {'':<36} {'wall':>7}   {'CPU':>7}"
-    )
-    for name, (seconds, cpu) in rows:
-        print(f"  {name:<36} {seconds:7.2f} s {cpu:7.2f} s")
-    print(f"  heavy modules loaded at the first batch: {', '.join(marks['heavy']) or 'none'}")
-    print("  targets (issue 14): start-up to the first batch <= 1.5 s, latency measurement <= 0.5 s")
-
-
-_CHAIN_MARK = "KDBENCH_CHAIN "
-
-
-def _chain_child(argv: list[str]) -> int:
-    """Run ``kdbench ARGV`` here, timing its steps, and print the times as one JSON line on stderr: each
-    mark is ``[wall, CPU]`` seconds since this process started (PROCESS_START; CPU: the process's), each
-    duration ``[start wall, start CPU, wall, CPU]``. The modules imported first are ones ``train`` imports
-    before its first batch anyway."""
-    from kdbench import bench
-
-    def now() -> list[float]:
-        return [time.perf_counter() - PROCESS_START, time.process_time()]
-
-    marks: dict = {
-        "t0": time.time() - (time.perf_counter() - PROCESS_START),
-        "cpu0": PROCESS_START_CPU,
-        "imports": now(),
-        "phases": {},
-    }
-
-    def timed(owner, name: str, record) -> None:
-        original = getattr(owner, name)
-
-        def wrapper(*args, **kwargs):
-            start = now()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                end = now()
-                record(args, start, [end[0] - start[0], end[1] - start[1]])
-
-        setattr(owner, name, wrapper)
-
-    def first_batch(args, start: list[float], took: list[float]) -> None:
-        if "first batch" not in marks:
-            marks["first batch"] = start
-            marks["heavy"] = [name for name in HEAVY_MODULES if name in sys.modules]
-
-    def add(key: str):
-        def record(args, start: list[float], took: list[float]) -> None:
-            before = marks.get(key, [*start, 0.0, 0.0])
-            marks[key] = [*before[:2], before[2] + took[0], before[3] + took[1]]
-
-        return record
-
-    timed(bench.data, "open_dataset", add("data load"))
-    timed(bench.trial._PhaseTrainer, "_train_epoch", first_batch)
-    timed(
-        bench.trial._PhaseTrainer, "run", lambda args, start, took: marks["phases"].__setitem__(args[1], took)
-    )
-    timed(bench.trial, "_latencies", add("latency measure"))
-    code = bench.cli.main(argv)
-    marks["end"] = now()
-    print(_CHAIN_MARK + json.dumps(marks), file=sys.stderr)
-    return code
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -370,11 +255,12 @@ def main() -> None:
         action="store_true",
         help="only the start-up / phase / latency breakdown of `kdbench train` in a fresh process",
     )
-    if sys.argv[1:2] == ["--chain-child"]:  # the process --chain times
-        sys.exit(_chain_child(sys.argv[2:]))
     args = parser.parse_args()
-    if args.chain:
-        chain(args.max_epochs, args.patience)
+    if args.chain:  # the breakdown lives with the side-by-side chain benchmark
+        from kdbench.bench.benchmarks import chain
+
+        chain.main(["--startup-only", "--repeats", "1", "--max-epochs", str(args.max_epochs),
+                    "--patience", str(args.patience)])  # fmt: skip
         return
 
     dataset = prepare("ml-100k")

@@ -33,3 +33,18 @@ def test_auc_imports_scikit_learn_when_first_used():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert float(out.stdout.strip()) == 0.75
+
+
+def test_the_memory_check_before_a_trial_imports_no_torch_dynamo():
+    # Building a model on the meta device ran PyTorch's Python meta kernels, whose first call imports
+    # torch._dynamo (with SymPy): a second of every trial's start-up. The check counts from formulas.
+    probe = (
+        "import sys, torch\nfrom kdbench.bench.config import TrialConfig\n"
+        "from kdbench.bench.footprint import check_fits\n"
+        "for teacher in ('crossnet', 'cin', 'dnn', 'dcnv2', 'xdeepfm', 'autoint'):\n"
+        "    cfg = TrialConfig.from_dict({'teacher': teacher})\n"
+        "    check_fits(cfg, [944, 1683, 3, 22], torch.device('cpu'))\n"
+        "print(sorted(m for m in ('torch._dynamo', 'sympy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
