@@ -299,9 +299,9 @@ def _sampled(argv: list[str], selected: Callable[[str], bool], env: dict[str, st
 _TRIAL = {"max_epochs": 1, "patience": 1, "embedding_size": 4, "t_depth": 1, "depth": 1, "batch_size": 4096}
 
 
-def _one_trial_vs_sweep(file: Path, home: Path, work: Path) -> dict[str, Any]:
+def _one_trial_vs_sweep(file: Path, home: Path, work: Path, sweeps: bool = True) -> dict[str, Any]:
     """Peak memory of one trial, run by ``kdbench train`` and as a 1-trial sweep (its Ray worker), against a
-    2-trial ``kdbench sweep --concurrency 2`` (its two workers summed)."""
+    2-trial ``kdbench sweep --concurrency 2`` (its two workers summed); only the first without ``sweeps``."""
     env = {**os.environ, "KDBENCH_HOME": str(home), "OMP_NUM_THREADS": "1"}
     config = work / "trial.yaml"
     config.write_text("".join(f"{k}: {v}\n" for k, v in _TRIAL.items()))
@@ -318,9 +318,11 @@ def _one_trial_vs_sweep(file: Path, home: Path, work: Path) -> dict[str, Any]:
         lambda command: True,
         env,
     )
-    sweeps = {}
+    if not sweeps:
+        return {"one_trial": one}
+    runs = {}
     for trials in (1, 2):
-        sweeps[trials] = _sampled(
+        runs[trials] = _sampled(
             [*kdbench, "sweep", *common, "--space", str(space), "--trials", str(trials),
              "--concurrency", str(trials), "--cpus-per-trial", "1", "--scheduler", "none",
              "--name", f"scale{trials}", "--quiet", "--db", f"sqlite:///{work / 'sweep.db'}",
@@ -328,10 +330,11 @@ def _one_trial_vs_sweep(file: Path, home: Path, work: Path) -> dict[str, Any]:
             lambda command: command.startswith("ray::"),  # the trial workers (not Ray's daemons)
             env,
         )  # fmt: skip
-    return {"one_trial": one, "one_trial_sweep": sweeps[1], "two_trial_sweep": sweeps[2]}
+    return {"one_trial": one, "one_trial_sweep": runs[1], "two_trial_sweep": runs[2]}
 
 
-PARTS = ("readers", "load", "epoch", "memory")
+# train: one light trial (kdbench train, one epoch per phase) and its peak memory; memory adds the sweeps
+PARTS = ("readers", "load", "epoch", "train", "memory")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,8 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--parts",
-        default=",".join(PARTS),
-        help=f"what to measure, comma-separated (default: {','.join(PARTS)}); prepare always runs",
+        default=",".join(p for p in PARTS if p != "train"),
+        help=f"what to measure, comma-separated, from {','.join(PARTS)} (default: all but train, which "
+        "memory includes); prepare always runs",
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the prepared cache (the file is always kept)"
@@ -399,8 +403,8 @@ def main(argv: list[str] | None = None) -> int:
             child = _run_child("epoch", file, home, args.steps, {"KDBENCH_MAP_ABOVE_BYTES": "0"})
             report["epoch"] = child["result"]
             print("  epoch throughput measured", flush=True)
-        if "memory" in parts:
-            report["memory"] = _one_trial_vs_sweep(file, home, work)
+        if "memory" in parts or "train" in parts:
+            report["memory"] = _one_trial_vs_sweep(file, home, work, sweeps="memory" in parts)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -464,6 +468,13 @@ def _print_epoch(e: dict[str, Any]) -> None:
 
 
 def _print_memory(m: dict[str, Any]) -> None:
+    if "two_trial_sweep" not in m:
+        one = m["one_trial"]
+        print(
+            f"one light trial (kdbench train, one epoch a phase): RSS {one['peak_rss_mib']:,.0f} MiB  "
+            f"PSS {one['peak_pss_mib']:,.0f} MiB  {one['wall_s']:.0f} s"
+        )
+        return
     two = m["two_trial_sweep"]
     print("peak memory of one trial vs a 2-trial sweep (--concurrency 2, its trial workers summed):")
     rows = (

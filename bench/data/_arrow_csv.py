@@ -1,18 +1,21 @@
 """Stream a big delimited file as Arrow tables: fixed-size pieces, each parsed by Arrow's threaded CSV reader.
 
 The file (plain, .gz or .bz2) is read in pieces of about ``PIECE_BYTES``, each cut after its last newline, so
-memory holds a few pieces whatever the file's size. Every byte read goes through sha256 (the fingerprint).
-Each piece is parsed with ``pyarrow.csv.read_csv`` on all cores (blocks of ``BLOCK_BYTES`` in parallel;
-several times faster than one pandas tokenizer), with the column types given: no inference, no quoting
-(``QUOTE_NONE`` formats), empty = null. Arrow refuses a row with too many *or too few* fields, so no separator
-counting is needed. A piece that fails is bisected to the first line that fails on its own, and the error
-names that line's number in the file.
+memory holds a few pieces whatever the file's size. A background thread reads them into reused buffers and
+puts every byte through sha256 (the fingerprint) while the previous piece is parsed. Each piece is parsed
+with ``pyarrow.csv.read_csv`` on all cores (blocks of ``BLOCK_BYTES`` in parallel; per core it costs ~3x
+pandas' C parser on Criteo rows, docs/scale.md), with the column types given: no inference, no quoting
+(``QUOTE_NONE`` formats), empty = null. Arrow refuses a row with too many *or too few* fields, so no
+separator counting is needed. A piece that fails is bisected to the first line that fails on its own, and
+the error names that line's number in the file.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any
 
 import numpy as np
@@ -26,7 +29,7 @@ from kdbench.bench.errors import DatasetError
 __all__ = ["BLOCK_BYTES", "PIECE_BYTES", "label_values", "stream_delimited"]
 
 PIECE_BYTES = 64 << 20  # ~250k Criteo rows: the unit of streaming (and of the encoder's chunks)
-BLOCK_BYTES = 1 << 20  # Arrow's parallel unit inside a piece (1 MiB parsed faster than 4 or 16 on 2 cores)
+BLOCK_BYTES = 4 << 20  # Arrow's parallel unit inside a piece (4 MiB: less CPU than 1 MiB, docs/scale.md)
 
 
 def stream_delimited(
@@ -66,8 +69,9 @@ def stream_delimited(
     rows = 0
     advance = bar.task(f"reading {path.name}", path.stat().st_size)
     raw = HashingFile(path, advance)
+    pieces = _Pieces(decompressed(raw, path), piece_bytes or PIECE_BYTES, header_lines)
     try:
-        for line, piece in _pieces(decompressed(raw, path), piece_bytes or PIECE_BYTES, header_lines):
+        for line, piece in pieces:
             try:
                 table = parse(piece)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
@@ -80,6 +84,7 @@ def stream_delimited(
     except READ_ERRORS as e:  # a truncated .gz, a disk error (DatasetError is none of these)
         raise unreadable(what, path, e, hint) from e
     finally:
+        pieces.close()
         raw.close()
     if rows == 0:
         raise DatasetError(f"{what}: {path} has no data rows; {hint}")
@@ -104,30 +109,103 @@ def label_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return values[pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)]
 
 
-def _pieces(stream: Any, size: int, skip_lines: int) -> Iterator[tuple[int, memoryview]]:
+class _Pieces:
     """``(first line number, bytes)`` pieces of ``stream``, each ending with a newline (the last one may
-    not); the first ``skip_lines`` lines dropped. A piece is a view (no copy) valid until the next one."""
-    line, carry = 1, b""
-    while True:
-        block = stream.read(size)
-        data = carry + block if carry else block  # the one copy: the previous piece's unfinished line
-        if not block:
-            if data:
-                yield line, memoryview(data)
-            return
-        start = 0
-        while skip_lines:
-            cut = data.find(b"\n", start)
-            if cut < 0:
+    not), the first ``skip_lines`` lines dropped; read, hashed (by ``stream``) and counted by a background
+    thread, one piece ahead of the consumer.
+
+    The pieces live in a ring of ``_RING`` reused buffers of ``size`` bytes (a piece's unfinished last line
+    is moved to the start of the next buffer): no allocation, page fault or copy per piece. A piece is a
+    view valid until the consumer asks for the one after next; Arrow's parser copies what it keeps. File
+    reads, sha256 and numpy's newline count release the GIL, so on two or more cores they overlap the
+    parse of the previous piece. An error in the thread is re-raised by the consumer; :meth:`close` stops it.
+    """
+
+    _RING = 3  # one being filled, one queued, one being parsed
+
+    def __init__(self, stream: Any, size: int, skip_lines: int) -> None:
+        self._stream, self._size, self._skip = stream, size, skip_lines
+        self._queue: Queue[Any] = Queue(maxsize=self._RING - 2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="kdbench-prepare-io", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[tuple[int, memoryview]]:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()  # a blocked put() sees it within 0.1 s
+        self._thread.join()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            for piece in self._pieces():
+                if not self._put(piece):
+                    return
+            item: Any = None
+        except BaseException as e:  # handed to the consumer, which re-raises it
+            item = e
+        self._put(item)
+
+    def _pieces(self) -> Iterator[tuple[int, memoryview]]:
+        ring = [bytearray(self._size) for _ in range(self._RING)]
+        flags = np.empty(self._size, dtype=np.bool_)  # the newline count's scratch
+        line, skip, carry, k = 1, self._skip, 0, 0  # carry: bytes of an unfinished line at ring[k]'s start
+        while True:
+            buffer = ring[k]
+            filled = carry + self._fill(memoryview(buffer)[carry:])
+            data = memoryview(buffer)[:filled]
+            if filled == carry:  # end of the stream: what is left is the last line (no newline)
+                if filled:
+                    yield line, data
+                return
+            start = 0
+            while skip:
+                cut = buffer.find(b"\n", start, filled)
+                if cut < 0:
+                    break
+                start, skip, line = cut + 1, skip - 1, line + 1
+            end = buffer.rfind(b"\n", start, filled) + 1
+            if skip or end == 0:  # no complete line yet: keep what is left and read on (into a bigger buffer)
+                carry = filled - start
+                if carry == len(buffer):
+                    ring[k] = buffer = bytearray(2 * len(buffer))
+                    flags = np.empty(len(buffer), dtype=np.bool_)
+                buffer[:carry] = bytes(data[start:filled])  # rare (a header, a huge line): copy once
+                continue
+            piece = data[start:end]
+            yield line, piece  # returns once the piece is queued: the consumer has let go of ring[k + 1]
+            view = np.frombuffer(piece, dtype=np.uint8)
+            line += int(np.count_nonzero(np.equal(view, 10, out=flags[: len(view)])))
+            k, carry = (k + 1) % self._RING, filled - end
+            if len(ring[k]) < carry:  # only after a buffer grew
+                ring[k] = bytearray(len(buffer))
+            ring[k][:carry] = data[end:filled]
+
+    def _fill(self, view: memoryview) -> int:
+        """Read into ``view`` until it is full or the stream ends; the bytes read."""
+        done = 0
+        while done < len(view):
+            n = self._stream.readinto(view[done:])
+            if not n:
                 break
-            start, skip_lines, line = cut + 1, skip_lines - 1, line + 1
-        end = data.rfind(b"\n", start) + 1
-        if skip_lines or end == 0:  # no complete line yet: read on
-            carry = data[start:]
-            continue
-        piece, carry = memoryview(data)[start:end], data[end:]
-        yield line, piece
-        line += int(np.count_nonzero(np.frombuffer(piece, dtype=np.uint8) == 10))
+            done += n
+        return done
 
 
 def _located(

@@ -86,6 +86,9 @@ def _check_header(file: Path) -> None:
     raise DatasetError(f"avazu: {file} starts with {shown!r} ({len(names)} columns), not Avazu's; {_HINT}")
 
 
+_ENCODED = pa.dictionary(pa.int32(), pa.string())  # dictionary-encoded by Arrow's parser, in its threads
+
+
 def _read(file: Path, bar: Any, digests: dict[str, str]) -> Iterator[Chunk]:
     _check_header(file)
     pieces = stream_delimited(
@@ -96,7 +99,7 @@ def _read(file: Path, bar: Any, digests: dict[str, str]) -> Iterator[Chunk]:
         digests=digests,
         sep=",",
         names=AVAZU_COLUMNS,
-        types={"click": pa.string(), "hour": pa.int64(), **dict.fromkeys(_CATEGORICAL, pa.string())},
+        types={"click": pa.string(), "hour": pa.int64(), **dict.fromkeys(_CATEGORICAL, _ENCODED)},
         header_lines=1,
         include=AVAZU_COLUMNS[1:],
     )

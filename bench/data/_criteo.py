@@ -35,7 +35,8 @@ _COLUMNS = ["label", *INTEGER_FIELDS, *CATEGORICAL_FIELDS]
 _TYPES = {
     "label": pa.string(),  # read as pandas did: numbers or true/false; missing -> NaN (binary_labels)
     **dict.fromkeys(INTEGER_FIELDS, pa.float64()),  # as before: "1.0" reads, then buckets like 1
-    **dict.fromkeys(CATEGORICAL_FIELDS, pa.string()),
+    # dictionary-encoded by Arrow's parser, in its threads: the encoder takes the codes as they are
+    **dict.fromkeys(CATEGORICAL_FIELDS, pa.dictionary(pa.int32(), pa.string())),
 }
 _HINT = (
     "a Criteo file has 40 tab-separated columns per row (label, I1..I13, C1..C26); "

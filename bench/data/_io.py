@@ -131,9 +131,14 @@ class HashingFile(io.RawIOBase):
         return data
 
     def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        """Read straight into ``buffer`` (no intermediate bytes) and hash what was read."""
+        view = memoryview(buffer).cast("B")
+        n = self._file.readinto(view) or 0
+        if n:
+            self._hash.update(view[:n])  # releases the GIL on large buffers
+            if self._progress is not None:
+                self._progress(n)
+        return n
 
     def read_to_end(self, block: int = 1 << 22) -> None:
         """Read (and hash) whatever a parser left unread."""

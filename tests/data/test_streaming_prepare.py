@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,74 @@ def test_a_malformed_line_deep_in_a_big_file_is_named_and_nothing_is_cached(
         prepare("criteo", path=path, home=home)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
     assert _nothing_cached(home)
+
+
+def _text_rows(count: int) -> list[bytes]:
+    """Rows of varied length, some far longer than the pieces below, with non-ASCII text."""
+    rows = []
+    for k in range(count):
+        width = 3 + (k * 7919) % 40 if k % 97 else 5_000  # every 97th row: longer than a piece
+        rows.append(("Zürich-Straße-€-" * width + f"{k}").encode())
+    return rows
+
+
+@pytest.mark.parametrize("size", [64, 1_000, 4_096, 1 << 20])
+@pytest.mark.parametrize("final_newline", [True, False], ids=["newline-end", "no-newline-end"])
+def test_pieces_cover_the_stream_in_order_with_their_first_line_numbers(tmp_path, size, final_newline):
+    rows = _text_rows(400)
+    header = [b"header one " * 50, b"header two"]  # two header lines, the first longer than small pieces
+    text = b"\n".join(header + rows) + (b"\n" if final_newline else b"")
+    path = tmp_path / "rows.txt"
+    path.write_bytes(text)
+    with open(path, "rb") as stream:
+        pieces = arrow_csv._Pieces(stream, size, skip_lines=2)
+        try:
+            got = [(line, bytes(piece)) for line, piece in pieces]
+        finally:
+            pieces.close()
+    assert b"".join(piece for _, piece in got) == b"\n".join(rows) + (b"\n" if final_newline else b"")
+    for line, piece in got:  # every piece starts at a whole line, whose number it names (1-based, file)
+        assert piece.split(b"\n", 1)[0] == ([*header, *rows])[line - 1]
+    assert all(piece.endswith(b"\n") for _, piece in got[:-1])
+    if size > 100_000:  # all in one buffer: one piece, and the unfinished last line on its own
+        assert len(got) == (1 if final_newline else 2)
+
+
+def test_stopping_early_stops_the_reading_thread(day, monkeypatch):
+    monkeypatch.setattr(arrow_csv, "PIECE_BYTES", 100_000)
+    digests: dict[str, str] = {}
+
+    class Bar:
+        def task(self, *args, **kwargs):
+            return lambda n: None
+
+    names = ["label", *INTEGER_FIELDS, *CATEGORICAL_FIELDS]
+    types = dict.fromkeys(names, arrow_csv.pa.string())
+    stream = arrow_csv.stream_delimited(
+        day, what="criteo", hint="h", bar=Bar(), digests=digests, sep="\t", names=names, types=types
+    )
+    first_line, table = next(stream)
+    assert first_line == 1 and table.num_rows > 100
+    stream.close()  # as when the encoder fails: the generator is closed
+    assert not [t for t in threading.enumerate() if t.name == "kdbench-prepare-io"]
+    assert "data" not in digests  # the file was not read to the end
+
+
+def test_parsed_tables_do_not_share_memory_with_the_reused_buffers(day, monkeypatch):
+    """The pieces' buffers are refilled three pieces on: a table kept from an early piece must not change."""
+    monkeypatch.setattr(arrow_csv, "PIECE_BYTES", 50_000)
+    kept: list = []
+
+    class Bar:
+        def task(self, *args, **kwargs):
+            return lambda n: None
+
+    names = ["label", *INTEGER_FIELDS, *CATEGORICAL_FIELDS]
+    types = {name: arrow_csv.pa.dictionary(arrow_csv.pa.int32(), arrow_csv.pa.string()) for name in names}
+    for _, table in arrow_csv.stream_delimited(
+        day, what="criteo", hint="h", bar=Bar(), digests={}, sep="\t", names=names, types=types
+    ):
+        kept.append((table, table.to_pylist()[:50]))
+    assert len(kept) > 10
+    for table, first_rows in kept:
+        assert table.to_pylist()[:50] == first_rows
