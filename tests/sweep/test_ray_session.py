@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -65,12 +66,26 @@ def test_a_dead_drivers_folder_and_processes_are_removed_by_the_next_driver() ->
     # An orphaned "agent": its command line names the stale folder, as Ray's agents' do.
     agent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", stale])
     try:
+        _until(lambda: agent.pid in processes_mentioning(stale), f"the agent's command line names {stale}")
         removed = remove_stale_sessions()
         assert stale in removed and live not in removed
         assert not Path(stale).exists() and Path(live).is_dir()
-        assert agent.wait(timeout=10) == -signal.SIGTERM
+        try:
+            assert agent.wait(timeout=10) == -signal.SIGTERM
+        except subprocess.TimeoutExpired:
+            found = processes_mentioning(stale)
+            pytest.fail(f"the agent outlived the removal of its stale session; still found: {found}")
     finally:
         agent.kill()
         kill_processes_mentioning(stale)
         for folder in (stale, live):
             subprocess.run(["rm", "-rf", folder], check=False)
+
+
+def _until(condition, what: str, timeout_s: float = 10.0) -> None:
+    """Wait until ``condition()`` holds (a loaded machine may be slow to show a new process in /proc)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout_s} s: {what}")
+        time.sleep(0.05)
