@@ -26,7 +26,6 @@ from ._export import jit_load, sidecar_path
 
 __all__ = [
     "ServedModel",
-    "encode_for",
     "encode_inputs",
     "load_served",
     "open_exported",
@@ -204,13 +203,6 @@ def encode_inputs(
     """``frame``'s codes for ``model``, its dense input (None for a model without dense fields) and the
     unseen values per field, each column parsed once (:func:`encode_frame`)."""
     return encode_frame(frame, model.fields, model.vocabularies, model.rules, model.missing)
-
-
-def encode_for(model: ServedModel, frame: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
-    """``frame``'s codes for ``model`` and the unseen values per field (:func:`encode_inputs` without the
-    dense input)."""
-    codes, _, unseen = encode_inputs(model, frame)
-    return codes, unseen
 
 
 def _first_line(error: BaseException) -> str:

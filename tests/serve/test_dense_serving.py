@@ -25,7 +25,7 @@ from kdbench.bench.serve import (
     save_artifact,
     sidecar_path,
 )
-from kdbench.bench.serve._predict import encode_for, encode_inputs
+from kdbench.bench.serve._predict import encode_inputs
 from kdbench.models import KDDAGFM
 
 ROWS = 1500
@@ -157,7 +157,7 @@ def test_the_text_nan_is_missing_in_predict_as_in_the_cache(tables, tmp_path):
     export_student(_payload(dataset), "onnx", out)
     served = load_served(out)
     codes, dense, unseen = encode_inputs(served, raw)
-    assert (encode_for(served, raw)[0] == codes).all()
+    assert (encode_inputs(served, raw)[0] == codes).all()
     assert unseen == {"métier": 0, "âge": 0, HOURS: 0}  # "nan", " NaN ", "-nan" and "?" are missing
     gone = [*NAN_ROWS, 21]
     assert (codes[gone, 2] == 0).all() and (dense[gone, 0] == 1.0).all()

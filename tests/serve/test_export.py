@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from kdbench.bench.serve import ArtifactError, build_artifact, export_student, load_served, sidecar_path
-from kdbench.bench.serve._predict import encode_for, score_codes
+from kdbench.bench.serve._predict import encode_inputs, score_codes
 from kdbench.models import KDDAGFM
 
 VOCAB = [40, 25, 7, 3, 90]
@@ -91,7 +91,7 @@ def test_raw_rows_through_the_sidecar(tmp_path: Path) -> None:
          "gender": ["gender2", "gender1", "gender1"], "zip": ["zip7", "zip7", "zip89"], "other": 1}
     )  # fmt: skip
     served = load_served(out)
-    codes, unseen = encode_for(served, raw)
+    codes, _, unseen = encode_inputs(served, raw)
     assert codes.tolist() == [[3, 1, 6, 2, 7], [39, 0, 1, 1, 7], [0, 24, 0, 1, 89]]
     assert unseen == {"user": 1, "item": 0, "weekday": 1, "gender": 0, "zip": 0}
     with torch.inference_mode():
