@@ -20,14 +20,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import math
 import os
 import re
 import socket
 import time
 from typing import Any
 
-from kdbench.bench._sweep._numbers import count_finished, fail_running_optuna_trials, is_interrupted
+from kdbench.bench._sweep._numbers import (
+    count_finished,
+    is_interrupted,
+    settle_running_optuna_trials,
+    store_outcomes,
+)
 from kdbench.bench._sweep._options import (
     OBJECTIVES,
     SAMPLERS,
@@ -318,7 +322,8 @@ def _search(
 ) -> str:  # fmt: skip
     """Tune the remaining trials (if any) on the study, then record the Pareto front; return the status."""
     optuna_storage = store.optuna_storage()
-    fail_running_optuna_trials(optuna_storage, recipe.name, _finished_values(existing, objectives))
+    outcomes = store_outcomes(existing, [o.metric for o in objectives])
+    settle_running_optuna_trials(optuna_storage, recipe.name, outcomes)
     status = "completed"
     if remaining > 0:
         status = tune_trials(store, recipe, runtime, objectives, data, env_id, existing, remaining,
@@ -397,19 +402,6 @@ def _check_driver_gone(row: dict[str, Any]) -> None:
             raise SweepError(
                 f"sweep {row['name']!r} is still running (driver pid {pid}): stop it before resuming"
             )
-
-
-def _finished_values(trials: Any, objectives: tuple[Objective, ...]) -> dict[int, list[float]]:
-    """Objective values of the store trials that finished (completed or stopped), by number."""
-    if trials is None or len(trials) == 0:
-        return {}
-    done = trials[trials["status"].isin(["completed", "stopped"])]
-    values: dict[int, list[float]] = {}
-    for row in done.to_dict("records"):
-        found = [row.get(o.metric) for o in objectives]
-        if all(isinstance(v, (int, float)) and math.isfinite(v) for v in found):
-            values[int(row["number"])] = [float(v) for v in found]
-    return values
 
 
 def _summary(

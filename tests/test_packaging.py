@@ -18,11 +18,12 @@ FOLDERS = ("models", "search_spaces", "bench", "reports")
 
 
 def _packages_on_disk() -> set[str]:
+    """Every folder under the namespace's folders: code (an ``__init__.py``) or data files alike."""
     found = {"kdbench"}
     for folder in FOLDERS:
-        for init in (ROOT / folder).rglob("__init__.py"):
-            parts = init.parent.relative_to(ROOT).parts
-            found.add(".".join(("kdbench", *parts)))
+        for path in [ROOT / folder, *(ROOT / folder).rglob("*")]:
+            if path.is_dir() and path.name != "__pycache__" and any(p.is_file() for p in path.iterdir()):
+                found.add(".".join(("kdbench", *path.relative_to(ROOT).parts)))
     return found
 
 

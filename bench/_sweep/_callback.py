@@ -82,14 +82,19 @@ class StoreWriter(Callback):
         self.stopped_by_scheduler = stopped_by_scheduler
         self.link_optuna, self.on_event = link_optuna, on_event
         self.runs: dict[str, _Run] = {}  # by Tune trial id
+        self.started: dict[str, Any] = {}  # Tune's Trial objects, by trial id, from on_trial_start
         self.finished_statuses: list[str] = []
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its config (callbacks included) for its own restore, which we do not use (resume
         # works from the store and the study); the store and the display live in this driver only.
-        return {k: v for k, v in self.__dict__.items() if k not in ("store", "on_event", "link_optuna")}
+        dropped = ("store", "on_event", "link_optuna", "started")
+        return {k: v for k, v in self.__dict__.items() if k not in dropped}
 
     # ---- Tune hooks --------------------------------------------------------------------------------------
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.started[trial.trial_id] = trial
+
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         event = result.get("event")
         if event == "start":
@@ -124,6 +129,17 @@ class StoreWriter(Callback):
             self._finish(run, "failed", error=error_text(trial))
 
     # ---- the driver's own calls -------------------------------------------------------------------------
+    def file_ended(self, trial_id: str, *, error: bool) -> None:
+        """File a started trial that Tune is about to tell the searcher ended (see ``_StoreFirstOptunaSearch``
+        in ``_tuner``), exactly as the callback Tune calls next would; that call then finds it filed."""
+        trial = self.started.get(trial_id)
+        if trial is None:  # never started: nothing of it in the store to get ahead of Optuna
+            return
+        if error:
+            self.on_trial_error(0, [], trial)
+        else:
+            self.on_trial_complete(0, [], trial)
+
     def interrupt_unfinished(self, reason: str) -> int:
         """Mark every started, unfinished trial ``failed`` with an ``interrupted:`` error; return how many."""
         count = 0

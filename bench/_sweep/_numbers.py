@@ -13,6 +13,8 @@ differ; each Optuna trial carries the store number as the user attribute ``kdben
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -21,9 +23,11 @@ __all__ = [
     "FINISHED",
     "INTERRUPTED_PREFIX",
     "NumberAllocator",
+    "Outcome",
     "count_finished",
-    "fail_running_optuna_trials",
     "is_interrupted",
+    "settle_running_optuna_trials",
+    "store_outcomes",
 ]
 
 INTERRUPTED_PREFIX = "interrupted:"
@@ -41,6 +45,14 @@ def count_finished(trials: pd.DataFrame) -> int:
         status in FINISHED and not is_interrupted(status, error)
         for status, error in zip(trials["status"], trials["error"], strict=True)
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """How an Optuna trial should end: its state (an ``optuna.trial.TrialState``) and objective values."""
+
+    state: Any
+    values: list[float] | None = None
 
 
 @dataclasses.dataclass
@@ -68,15 +80,43 @@ class NumberAllocator:
         return self.next_fresh - 1
 
 
-def fail_running_optuna_trials(
-    storage: Any, study_name: str, finished: dict[int, list[float]] | None = None
-) -> int:
-    """Mark the study's RUNNING trials (left by a driver that stopped) FAIL, so samplers ignore them.
+def store_outcomes(trials: pd.DataFrame, metrics: Sequence[str]) -> dict[int, Outcome]:
+    """What the store says each finished trial ended as, by number, in Optuna's terms.
 
-    ``finished``: the objective values of store trials that finished (completed or stopped), by number. A
-    driver killed after the store recorded a trial but before Optuna was told leaves that trial RUNNING in
-    the study: it is completed there with the stored values instead (the sampler keeps the observation, and
-    every finished store trial keeps a finished Optuna trial). Returns how many it marked FAIL; a study
+    ``completed``: COMPLETE with its objective values (FAIL if one is missing or not finite, as Optuna's own
+    ``tell`` would have it); ``stopped`` by the scheduler: COMPLETE with its values when it has them, else
+    PRUNED (what Tune tells Optuna of a stopped trial); ``failed`` by its own error: FAIL. Interrupted trials
+    are left out: the resume re-runs them.
+    """
+    from optuna.trial import TrialState
+
+    outcomes: dict[int, Outcome] = {}
+    if trials is None or len(trials) == 0:
+        return outcomes
+    for row in trials.to_dict("records"):
+        status, number = row["status"], int(row["number"])
+        if is_interrupted(status, row.get("error")) or status not in FINISHED:
+            continue
+        found = [row.get(metric) for metric in metrics]
+        values = [float(v) for v in found] if all(_finite(v) for v in found) else None
+        if status == "failed" or (status == "completed" and values is None):
+            outcomes[number] = Outcome(TrialState.FAIL)
+        elif values is not None:
+            outcomes[number] = Outcome(TrialState.COMPLETE, values)
+        else:
+            outcomes[number] = Outcome(TrialState.PRUNED)
+    return outcomes
+
+
+def settle_running_optuna_trials(
+    storage: Any, study_name: str, outcomes: dict[int, Outcome] | None = None
+) -> int:
+    """Finish the study's RUNNING trials (left by a driver that stopped), so samplers see no phantom work.
+
+    A trial whose ``kdbench_number`` has an outcome in ``outcomes`` (see ``store_outcomes``) ended, and the
+    store filed it, but the driver stopped before Optuna was told: it gets that outcome, so every finished
+    store trial keeps exactly one finished Optuna trial. Any other RUNNING trial was interrupted: it is marked
+    FAIL with the user attribute ``kdbench_interrupted``. Returns how many were marked interrupted; a study
     that does not exist yet has none.
     """
     import optuna
@@ -88,10 +128,10 @@ def fail_running_optuna_trials(
         return 0
     marked = 0
     for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
-        values = (finished or {}).get(trial.user_attrs.get("kdbench_number", -1))
+        outcome = (outcomes or {}).get(trial.user_attrs.get("kdbench_number", -1))
         try:
-            if values is not None:
-                storage.set_trial_state_values(trial._trial_id, TrialState.COMPLETE, values)
+            if outcome is not None:
+                storage.set_trial_state_values(trial._trial_id, outcome.state, outcome.values)
                 continue
             storage.set_trial_user_attr(trial._trial_id, "kdbench_interrupted", True)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
@@ -99,3 +139,7 @@ def fail_running_optuna_trials(
         except optuna.exceptions.UpdateFinishedTrialError:
             pass  # finished meanwhile: nothing to fix
     return marked
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -11,7 +11,12 @@ import os
 import warnings
 from typing import Any
 
-from kdbench.bench._sweep._numbers import NumberAllocator, count_finished, fail_running_optuna_trials
+from kdbench.bench._sweep._numbers import (
+    NumberAllocator,
+    count_finished,
+    settle_running_optuna_trials,
+    store_outcomes,
+)
 from kdbench.bench._sweep._options import Objective, build_sampler
 from kdbench.bench._sweep._recipe import Recipe, Runtime, scheduler_for
 
@@ -31,7 +36,6 @@ def tune_trials(
 ) -> str:
     """Run ``remaining`` trials under Tune; return the sweep status (completed or interrupted)."""
     from ray import tune
-    from ray.tune.search.optuna import OptunaSearch
 
     from kdbench.bench._sweep._callback import StoreWriter
     from kdbench.bench._sweep._progress import Progress
@@ -53,7 +57,7 @@ def tune_trials(
     scheduler, _ = scheduler_for(recipe, objectives)
     metrics = [o.metric for o in objectives]
     modes = [o.mode for o in objectives]
-    searcher = OptunaSearch(
+    searcher = _StoreFirstOptunaSearch(
         space=_DefineByRun(recipe.space, recipe.training_recipe),
         metric=metrics[0] if len(metrics) == 1 else metrics,
         mode=modes[0] if len(modes) == 1 else modes,
@@ -94,6 +98,7 @@ def tune_trials(
             link_optuna=link_optuna,
             on_event=board,
         )
+        searcher.before_told = _FileFirst(writer)
         settings = TrainableSettings(
             objective_metrics=tuple(metrics),
             device="cuda" if runtime.gpus_per_trial > 0 else "cpu",
@@ -131,13 +136,51 @@ def tune_trials(
                 tuner.fit()
         except BaseException:  # a second Ctrl-C (KeyboardInterrupt) or a crash of Tune itself
             writer.interrupt_unfinished(_interrupt_reason(recipe.name))
-            fail_running_optuna_trials(optuna_storage, recipe.name)
+            now = store.trials(sweep=recipe.name)
+            settle_running_optuna_trials(optuna_storage, recipe.name, store_outcomes(now, metrics))
             raise
     # Tune returns early after Ctrl-C with trials neither finished nor reported as such.
     interrupted = writer.interrupt_unfinished(_interrupt_reason(recipe.name))
-    fail_running_optuna_trials(optuna_storage, recipe.name)
-    finished_now = count_finished(store.trials(sweep=recipe.name))
+    now = store.trials(sweep=recipe.name)
+    settle_running_optuna_trials(optuna_storage, recipe.name, store_outcomes(now, metrics))
+    finished_now = count_finished(now)
     return "interrupted" if interrupted or finished_now < recipe.trials else "completed"
+
+
+def _StoreFirstOptunaSearch(*args: Any, **kwargs: Any) -> Any:
+    """OptunaSearch that lets the store writer file a trial before Optuna is told it ended.
+
+    Tune tells its searcher that a trial stopped or failed before it tells the callbacks. A driver killed in
+    between would leave the trial finished in the study but ``running`` in the store; the resume would then
+    run its number again beside a finished Optuna trial. Filed first, the store is ahead instead, and the
+    resume settles the study from it (``settle_running_optuna_trials``).
+    """
+    from ray.tune.search.optuna import OptunaSearch
+
+    class StoreFirstOptunaSearch(OptunaSearch):
+        before_told: Any = None
+
+        def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+            if self.before_told is not None:
+                self.before_told(trial_id, error)
+            super().on_trial_complete(trial_id, result=result, error=error)
+
+    return StoreFirstOptunaSearch(*args, **kwargs)
+
+
+class _FileFirst:
+    """The searcher's hook into the store writer. Tune pickles the searcher in its experiment checkpoints
+    (never restored: a resume works from the store and the study); the driver's store does not go with it."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def __call__(self, trial_id: str, error: bool) -> None:
+        if self.writer is not None:
+            self.writer.file_ended(trial_id, error=error)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"writer": None}
 
 
 class _DefineByRun:
