@@ -155,6 +155,7 @@ class StoreWriter(Callback):
     def _start(self, trial: Any, *, node: str | None, device: str | None) -> _Run:
         if trial.trial_id in self.runs:
             return self.runs[trial.trial_id]
+        self.started.setdefault(trial.trial_id, trial)
         config = dict(trial.config.get(CONFIG_KEY, {}))
         number = self.allocator.take()
         config_hash, family, seed = _identity(config)
