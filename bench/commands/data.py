@@ -1,8 +1,8 @@
 """``kdbench data``: prepare a dataset (fetch, parse, encode, split, cache), list sources and cache, show one
-(with its source's training recipe).
+(with its source's training recipe), remove prepared ones.
 
 Each subcommand is a thin parser over a keyword-only function (``prepare_dataset``, ``list_datasets``,
-``dataset_info``) that tests call directly.
+``dataset_info``, ``remove_datasets``) that tests call directly.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ __all__ = [
     "list_datasets",
     "prepare_dataset",
     "register",
+    "remove_datasets",
     "schema_from_flags",
 ]
 
@@ -90,6 +91,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: dataset_info(name=args.name, home=args.home, as_json=args.json))
 
     p = commands.add_parser(
+        "remove",
+        help="remove prepared datasets from the cache (by name, fingerprint, split seed, or stale ones)",
+        description="Remove prepared datasets from the cache, with their cache keys. A NAME removes every "
+        "entry prepared under it and frees the name; with --split-seed only that seed's entry. A "
+        "fingerprint (6+ hex digits) removes that entry. --stale removes entries whose source file holds "
+        "other bytes than when they were prepared (a file that is gone does not make its entry stale). "
+        "Nothing is removed when a target matches nothing or a running process has an entry open.",
+    )
+    p.add_argument("targets", nargs="*", metavar="NAME", help="dataset names or fingerprints (prefixes)")
+    p.add_argument("--split-seed", type=int, help="only the entries with this split seed")
+    p.add_argument("--stale", action="store_true", help="only entries whose source file has changed since")
+    p.add_argument("--dry-run", action="store_true", help="show what would be removed; remove nothing")
+    p.add_argument("--home", help="cache root (default $KDBENCH_HOME or ~/.cache/kdbench)")
+    p.set_defaults(func=_remove)
+
+    p = commands.add_parser(
         "export-split",
         help="write a split's rows as raw values (CSV), e.g. to score them with `kdbench student predict`",
         description="Decode a prepared split's codes through its vocabularies back to raw values (code 0: an "
@@ -129,6 +146,16 @@ def export_split(
     frame = split_rows(dataset, split)
     write_atomic(target, lambda tmp: frame.to_csv(tmp, index=False), "--out")
     return len(frame)
+
+
+def _remove(args: argparse.Namespace) -> int:
+    return remove_datasets(
+        targets=args.targets,
+        split_seed=args.split_seed,
+        stale=args.stale,
+        dry_run=args.dry_run,
+        home=args.home,
+    )
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
@@ -283,6 +310,55 @@ def list_datasets(*, home: str | None = None, console: Console | None = None) ->
     console.print(
         "train on one: `kdbench train --dataset NAME` (or a fingerprint); details: `kdbench data info NAME`"
     )
+    return 0
+
+
+def remove_datasets(
+    *,
+    targets: list[str],
+    split_seed: int | None = None,
+    stale: bool = False,
+    dry_run: bool = False,
+    home: str | None = None,
+    console: Console | None = None,
+) -> int:
+    """Remove the cached datasets ``targets`` name (see ``kdbench.bench.data._remove``); returns 0."""
+    from kdbench.bench.data._cache import datasets_root
+    from kdbench.bench.data._remove import is_stale, remove_entries, select_entries, split_seed_of
+    from kdbench.bench.paths import kdbench_home
+
+    console = console or output_console()
+    root = datasets_root(kdbench_home(home, create=False))
+    selection = select_entries(root, targets, split_seed=split_seed, stale=stale)
+    if not selection.metas and not selection.names:
+        console.print("nothing to remove: no cached dataset is stale" if stale else "nothing to remove")
+        return 0
+    table = Table(box=box.SIMPLE)
+    for column in ("fingerprint", "name", "split seed", "MiB", "from"):
+        table.add_column(
+            column, justify="right" if column in ("split seed", "MiB") else "left", overflow="fold"
+        )
+    for meta in selection.metas:
+        file = _provenance(meta)["file"]
+        changed = " (changed since)" if file and is_stale(meta) else ""
+        table.add_row(
+            meta["fingerprint"], meta["name"], str(split_seed_of(meta)), f"{meta['bytes'] / 2**20:,.1f}",
+            f"{file}{changed}" if file else "(embedded)",
+        )  # fmt: skip
+    if selection.metas:
+        console.print(table)
+    total = sum(int(m["bytes"]) for m in selection.metas)
+    names = ""
+    if selection.names:  # another file may be prepared under them now
+        names = (
+            f"; {', '.join(selection.names)} {'is' if len(selection.names) == 1 else 'are'} free as a name"
+        )
+    count = f"{len(selection.metas)} dataset{'s' if len(selection.metas) != 1 else ''}"
+    if dry_run:
+        console.print(f"would remove {count}, {total / 2**20:,.1f} MiB{names} (dry run: nothing removed)")
+        return 0
+    freed = remove_entries(root, selection)
+    console.print(f"removed {count}, {freed / 2**20:,.1f} MiB freed{names}")
     return 0
 
 

@@ -363,6 +363,14 @@ case("data-name-on-a-source", "--name", PQ, "criteo --name mine")
 case("data-info-unknown", "nosuchdata", "data info nosuchdata")
 case("data-info-huge-name", "no cached dataset", "data info", Lit("d" * LONG_NAME))
 case("data-info-home-missing", "ml-100k", "data info ml-100k --home", Work("nohome"))
+# data remove: every check before the first removal (the test sees no file changed).
+case("data-remove-unknown", "nosuchdata", "data remove nosuchdata")
+case("data-remove-one-unknown-of-two", "nosuchdata", "data remove clicks nosuchdata")
+case("data-remove-huge-name", "no cached dataset", "data remove", Lit("d" * LONG_NAME))
+case("data-remove-nothing-named", "--stale", "data remove")
+case("data-remove-split-seed-absent", "no entry with split seed 9", "data remove clicks --split-seed 9")
+case("data-remove-split-seed-text", "--split-seed", "data remove clicks --split-seed two")
+case("data-remove-kdbench-home-is-a-file", "homefile", HOME_IS_A_FILE, "data remove clicks")
 
 # ---- train ---------------------------------------------------------------------------------------------
 case("train-set-lr-fast", "lr", "train --set lr=fast")

@@ -14,6 +14,7 @@ import pytest
 from kdbench.bench.cli import main
 from kdbench.bench.commands import train as train_command
 from kdbench.bench.store import ResultStore
+from tests.commands._census import census_csv
 
 FAST = {"max_epochs": 1, "patience": 1, "embedding_size": 4, "batch_size": 256}
 
@@ -29,18 +30,7 @@ def home(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def adult(tmp_path) -> tuple[Path, Path]:
     """A census-like CSV: a text label, categories that read like nulls, and numeric columns."""
-    rng = np.random.default_rng(1)
-    n = 800
-    work = rng.choice(["Private", "NA", "None", "null", "State-gov"], n)
-    age = rng.integers(17, 90, n)
-    weight = rng.lognormal(11, 0.5, n).round()
-    rich = (age > 40) & (work == "Private") | (rng.random(n) < 0.1)
-    lines = ["age,workclass,fnlwgt,income"] + [
-        f"{a},{w},{f:.0f},{'>50K' if r else '<=50K'}"
-        for a, w, f, r in zip(age, work, weight, rich, strict=True)
-    ]
-    csv = tmp_path / "adult.csv"
-    csv.write_text("\n".join(lines) + "\n")
+    csv = census_csv(tmp_path)
     schema = tmp_path / "adult.yaml"
     schema.write_text("label: income\npositive: '>50K'\ncategorical: [workclass]\nnumeric: [age, fnlwgt]\n")
     return csv, schema
