@@ -14,9 +14,10 @@ EPOCHS_PER_TRIAL = 6  # _factories.result(): 3 phases x 2 epochs
 
 def test_two_writers_lose_nothing(db_url: str) -> None:
     ctx = mp.get_context("spawn")
-    ready = ctx.Barrier(2)
+    ready, halfway = ctx.Barrier(2), ctx.Barrier(2)
     writers = [
-        ctx.Process(target=_writers.write_sweep, args=(db_url, f"sweep-{i}", N_TRIALS, ready)) for i in (0, 1)
+        ctx.Process(target=_writers.write_sweep, args=(db_url, f"sweep-{i}", N_TRIALS, ready, halfway))
+        for i in (0, 1)
     ]
     for p in writers:
         p.start()
@@ -34,6 +35,7 @@ def test_two_writers_lose_nothing(db_url: str) -> None:
         assert len(store.epochs()) == 2 * N_TRIALS * EPOCHS_PER_TRIAL
         assert len(store.phases()) == 2 * N_TRIALS * 3
         assert len(store.environments()) == 1 and len(store.datasets()) == 1
-        # The two sweeps really were written at the same time (their write windows overlap).
+        # The two sweeps really were written at the same time (their write windows overlap: the halfway
+        # barrier puts both first trials before both last ones).
         span = trials.groupby("sweep").agg(first=("started_at", "min"), last=("finished_at", "max"))
         assert span["first"].max() < span["last"].min()
