@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -36,9 +35,7 @@ def test_second_prepare_hits_the_cache(criteo, monkeypatch, home):
     import kdbench.bench.data._prepare as module
 
     monkeypatch.setattr(module, "build_entry", build.build_entry)
-    started = time.perf_counter()
-    second = prepare("criteo", path=criteo)
-    assert time.perf_counter() - started < 0.5
+    second = prepare("criteo", path=criteo)  # built again, it would fail: the hit is proven, not timed
     assert second.fingerprint == first.fingerprint and second.info() == first.info()
     assert isinstance(second.train.x, np.memmap) and not second.train.x.flags.writeable
     np.testing.assert_array_equal(second.train.x, first.train.x)
