@@ -104,7 +104,7 @@ def run_sweep(
     progress: str = "auto",
     console: Any = None,
     no_recipe: bool = False,
-    artifacts: str | None = None,
+    artifacts: str | bool | None = None,
 ) -> SweepSummary:
     """Run a new sweep of ``trials`` trials over ``space`` on ``dataset``; results in ``db``.
 
@@ -188,7 +188,7 @@ def resume_sweep(
     data_cache: str | None = None,
     progress: str = "auto",
     console: Any = None,
-    artifacts: str | None = None,
+    artifacts: str | bool | None = None,
 ) -> SweepSummary:
     """Continue sweep ``name`` in ``db`` with the space, data, objective, sampler and scheduler it was created
     with. Resources left None (and ``teacher_cache="stored"``) take the values it last ran with."""

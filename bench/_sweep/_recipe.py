@@ -58,8 +58,8 @@ class Runtime:
     # None: the driver's own cache (one machine). See bench.data.CachedDataset.
     data_cache: str | None = None
     # Where trials keep their student artifacts (a folder every node can write); None: each node's
-    # $KDBENCH_HOME/artifacts. See bench.serve.
-    artifacts: str | None = None
+    # $KDBENCH_HOME/artifacts; False: none kept (--no-artifacts). See bench.serve.
+    artifacts: str | bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -92,7 +92,7 @@ def make_runtime(
     ray_storage: str | None,
     ray_temp_dir: str | None,
     data_cache: str | None = None,
-    artifacts: str | None = None,
+    artifacts: str | bool | None = None,
 ) -> Runtime:
     from kdbench.bench._sweep._ray import check_local_cluster, check_reachable
     from kdbench.bench.paths import kdbench_home
@@ -119,7 +119,7 @@ def make_runtime(
         _folder(ray_temp_dir, "--ray-temp-dir")
     if data_cache is not None:
         data_cache = str(_folder(data_cache, "--data-cache"))
-    if artifacts is not None:
+    if isinstance(artifacts, str):
         artifacts = str(_folder(artifacts, "--artifacts"))
     return Runtime(
         concurrency, float(cpus), float(gpus), address, teacher_cache, str(storage), ray_temp_dir, data_cache,

@@ -34,7 +34,8 @@ class TrainableSettings:
     threads: int  # torch intra-op threads = CPUs per trial
     teacher_cache: str | None  # folder every node can read and lock, or None
     recipe: Any = None  # the dataset recipe the configs start from (bench.data.Recipe), recorded per trial
-    artifacts: str | None = None  # folder for the trials' student artifacts (None: each node's default)
+    artifacts: str | bool | None = None  # the trials' student artifacts: a folder, None (each node's
+    # default folder) or False (none kept)
 
 
 def train_kd(config: dict[str, Any], *, dataset: Any, settings: TrainableSettings) -> None:

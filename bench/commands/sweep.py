@@ -106,11 +106,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="datasets folder every node can read; big datasets are mapped from there, not shipped "
         "(default: this machine's $KDBENCH_HOME/datasets; docs/scale.md)",
     )
-    how.add_argument(
+    kept = how.add_mutually_exclusive_group()
+    kept.add_argument(
         "--artifacts",
         metavar="DIR",
         help="folder every node can write where each trial keeps its student (default: each node's "
         "$KDBENCH_HOME/artifacts; docs/serving.md)",
+    )
+    kept.add_argument(
+        "--no-artifacts",
+        action="store_true",
+        help="keep no trial's student (a Criteo-size student is hundreds of MB; `kdbench train --config` "
+        "keeps the chosen one later)",
     )
     how.add_argument("--ray-storage", help="Ray Tune's results folder (default: $KDBENCH_HOME/ray_results)")
     how.add_argument(
@@ -136,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
         ray_storage=args.ray_storage,
         ray_temp_dir=args.ray_temp_dir,
         data_cache=args.data_cache,
-        artifacts=args.artifacts,
+        artifacts=False if args.no_artifacts else args.artifacts,
         quiet=args.quiet,
         json_path=args.json_path,
     )
@@ -154,7 +161,7 @@ def sweep(
     ray_storage: str | None = None,
     ray_temp_dir: str | None = None,
     data_cache: str | None = None,
-    artifacts: str | None = None,
+    artifacts: str | bool | None = None,
     quiet: bool = False,
     json_path: str | None = None,
     console: Console | None = None,

@@ -127,6 +127,20 @@ def test_sweep_artifacts_flag_reaches_the_trials(tmp_path: Path) -> None:
     assert TrainableSettings(("student_valid_auc",), "cpu", 1, None, artifacts=runtime.artifacts).artifacts
 
 
+def test_sweep_no_artifacts_flag_reaches_the_trials(tmp_path: Path, capsys) -> None:
+    from kdbench.bench._sweep._recipe import make_runtime
+    from kdbench.bench._sweep._trainable import TrainableSettings
+
+    runtime = make_runtime(1, 1.0, 0.0, None, None, str(tmp_path / "ray"), None, None, False)
+    assert runtime.artifacts is False and runtime.to_dict()["artifacts"] is False  # resume keeps it
+    assert TrainableSettings(("student_valid_auc",), "cpu", 1, None, artifacts=False).artifacts is False
+    with pytest.raises(SystemExit) as refused:  # argparse: one or the other
+        main(["sweep", "--no-artifacts", "--artifacts", str(tmp_path / "students")])
+    assert refused.value.code == 2
+    assert "--artifacts: not allowed with argument --no-artifacts" in capsys.readouterr().err
+    assert not (tmp_path / "students").exists()
+
+
 def test_stored_trials_are_picked_or_refused_in_one_line(trained, capsys) -> None:
     folder, url = trained["folder"], trained["url"]
     out = folder / "best.onnx"

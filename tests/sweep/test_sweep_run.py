@@ -152,6 +152,20 @@ def test_multi_objective_sweep_records_the_pareto_front(ray_runtime, ml100k, db_
     assert len(study.directions) == 2 and len(study.best_trials) == len(front)
 
 
+def test_a_sweep_with_no_artifacts_keeps_no_student(ray_runtime, ml100k, kdbench_home, db_url) -> None:
+    default = kdbench_home / "artifacts"  # where trials keep their students unless told otherwise
+    before = sorted(default.iterdir()) if default.is_dir() else []
+    run_sweep(
+        space="ci", trials=1, name="lean", db=db_url, scheduler="none", artifacts=False, progress="quiet"
+    )
+    with ResultStore(db_url, create=False) as store:
+        trials = store.trials(sweep="lean")
+        runtime = store.get_sweep("lean")["settings"]["runtime"]
+    assert list(trials["status"]) == ["completed"] and trials["artifact_path"].isna().all()
+    assert runtime["artifacts"] is False  # a resume keeps no student either
+    assert (sorted(default.iterdir()) if default.is_dir() else []) == before
+
+
 def test_gpus_asked_of_a_machine_without_any_are_refused_before_anything(ml100k, db_url) -> None:
     with pytest.raises(SweepError, match="this machine has 0 GPUs"):
         run_sweep(space="ci", trials=1, name="gpu", db=db_url, gpus_per_trial=0.25, progress="quiet")
