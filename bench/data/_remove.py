@@ -19,6 +19,7 @@ cache keys go with it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -147,47 +148,53 @@ def _has_name_record(root: Path, name: str) -> bool:
         return False
 
 
-def open_by(entry: Path) -> list[tuple[int, str]]:
-    """Processes (not this one) that have a file of ``entry`` mapped or open, as (pid, command line).
-    Linux only (``/proc``); elsewhere, and for processes this user may not inspect, nothing is found."""
-    proc, folder = Path("/proc"), str(entry.resolve())
-    found: list[tuple[int, str]] = []
-    if not proc.is_dir():
+def open_by(entries: Sequence[Path]) -> dict[Path, tuple[int, str]]:
+    """For each of ``entries`` that a process (not this one) has a file of mapped or open: one such process,
+    as (pid, command line). One pass over ``/proc`` whatever the number of entries. Linux only; elsewhere,
+    and for processes this user may not inspect, nothing is found."""
+    proc = Path("/proc")
+    prefixes = {str(entry.resolve()) + os.sep: entry for entry in entries}
+    found: dict[Path, tuple[int, str]] = {}
+    if not proc.is_dir() or not prefixes:
         return found
     for pid_dir in proc.iterdir():
         if not pid_dir.name.isdigit() or int(pid_dir.name) == os.getpid():
             continue
-        if _mentions(pid_dir, folder + os.sep):
-            try:
-                cmdline = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                cmdline = ""
-            found.append((int(pid_dir.name), cmdline.strip()))
+        for prefix in _open_prefixes(pid_dir, prefixes):
+            found.setdefault(prefixes[prefix], (int(pid_dir.name), _cmdline(pid_dir)))
     return found
 
 
-def _mentions(pid_dir: Path, prefix: str) -> bool:
+def _open_prefixes(pid_dir: Path, prefixes: dict[str, Path]) -> set[str]:
+    """Which of ``prefixes`` the process's mapped files (``maps``) and open files (``fd``) start with."""
+    paths: set[str] = set()
     try:
-        if any(prefix in line for line in (pid_dir / "maps").read_text(errors="replace").splitlines()):
-            return True
+        for line in (pid_dir / "maps").read_text(errors="replace").splitlines():
+            fields = line.split(maxsplit=5)
+            if len(fields) == 6:
+                paths.add(fields[5])
         for fd in (pid_dir / "fd").iterdir():
-            try:
-                if os.readlink(fd).startswith(prefix):
-                    return True
-            except OSError:
-                continue
+            with contextlib.suppress(OSError):
+                paths.add(os.readlink(fd))
     except OSError:  # gone meanwhile, or not ours to inspect
-        return False
-    return False
+        pass
+    return {prefix for path in paths for prefix in prefixes if path.startswith(prefix)}
+
+
+def _cmdline(pid_dir: Path) -> str:
+    try:
+        return (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def remove_entries(root: Path, selection: Selection) -> int:
     """Remove the selected entries, their cache keys and the selected names' records; return the bytes
     freed. Refused, with nothing removed, when a running process has one of the entries open."""
+    users = open_by([Path(meta["path"]) for meta in selection.metas])
     for meta in selection.metas:
-        users = open_by(Path(meta["path"]))
-        if users:
-            pid, cmdline = users[0]
+        if Path(meta["path"]) in users:
+            pid, cmdline = users[Path(meta["path"])]
             raise DatasetError(
                 f"dataset {meta['name']} ({meta['fingerprint']}) is open in process {pid} "
                 f"({cmdline[:80] or 'no command line'}): stop it first (a sweep or trial using it)"
