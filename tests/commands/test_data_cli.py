@@ -13,13 +13,7 @@ from kdbench.bench.cli import main
 from kdbench.bench.commands.data import dataset_info, list_datasets, prepare_dataset, schema_from_flags
 from tests.data._make import criteo_row, write_criteo
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    root = tmp_path / "kdbench_home"
-    monkeypatch.setenv("KDBENCH_HOME", str(root))
-    monkeypatch.setenv("COLUMNS", "200")
-    return root
+pytestmark = pytest.mark.usefixtures("home")  # conftest: a fresh $KDBENCH_HOME per test
 
 
 @pytest.fixture

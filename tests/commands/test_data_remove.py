@@ -16,13 +16,7 @@ from kdbench.bench.data import cached_datasets
 from kdbench.bench.data import prepare as prepare_dataset
 from tests.commands._census import census_csv
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "kdbench_home"
-    monkeypatch.setenv("KDBENCH_HOME", str(root))
-    monkeypatch.setenv("COLUMNS", "200")
-    return root
+pytestmark = pytest.mark.usefixtures("home")  # conftest: a fresh $KDBENCH_HOME per test
 
 
 SCHEMA = {

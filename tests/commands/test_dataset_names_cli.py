@@ -19,12 +19,7 @@ from tests.commands._census import census_csv
 FAST = {"max_epochs": 1, "patience": 1, "embedding_size": 4, "batch_size": 256}
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "kdbench_home"
-    monkeypatch.setenv("KDBENCH_HOME", str(root))
-    monkeypatch.setenv("COLUMNS", "200")
-    return root
+pytestmark = pytest.mark.usefixtures("home")  # conftest: a fresh $KDBENCH_HOME per test
 
 
 @pytest.fixture
