@@ -324,7 +324,7 @@ def remove_datasets(
 ) -> int:
     """Remove the cached datasets ``targets`` name (see ``kdbench.bench.data._remove``); returns 0."""
     from kdbench.bench.data._cache import datasets_root
-    from kdbench.bench.data._remove import is_stale, remove_entries, select_entries, split_seed_of
+    from kdbench.bench.data._remove import remove_entries, select_entries, split_seed_of
     from kdbench.bench.paths import kdbench_home
 
     console = console or output_console()
@@ -340,7 +340,7 @@ def remove_datasets(
         )
     for meta in selection.metas:
         file = _provenance(meta)["file"]
-        changed = " (changed since)" if file and is_stale(meta) else ""
+        changed = " (changed since)" if stale else ""  # what --stale selected it for
         table.add_row(
             meta["fingerprint"], meta["name"], str(split_seed_of(meta)), f"{meta['bytes'] / 2**20:,.1f}",
             f"{file}{changed}" if file else "(embedded)",
