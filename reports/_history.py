@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -9,9 +11,17 @@ import plotly.graph_objects as go
 from kdbench.reports._figures import COLORS, empty_figure, integer_ticks, new_figure, text
 from kdbench.reports._objective import Objective, best_so_far
 
-__all__ = ["HISTORY_COLUMNS", "history_data", "history_figure"]
+__all__ = ["HISTORY_COLUMNS", "ReferenceLine", "history_data", "history_figure"]
 
 HISTORY_COLUMNS = ("trial_id", "number", "status", "value", "best", "elapsed_s")
+REFERENCE_COLOR = "#555"
+
+
+class ReferenceLine(NamedTuple):
+    """A value to compare the history with (the default configuration's), drawn as a dashed line."""
+
+    value: float  # of the plotted objective
+    label: str  # "default configuration (trial 0)"
 
 
 def history_data(trials: pd.DataFrame, objective: Objective) -> pd.DataFrame:
@@ -40,11 +50,16 @@ def history_data(trials: pd.DataFrame, objective: Objective) -> pd.DataFrame:
 
 
 def history_figure(
-    histories: dict[str, pd.DataFrame], objective: Objective, *, by: str = "number"
+    histories: dict[str, pd.DataFrame],
+    objective: Objective,
+    *,
+    by: str = "number",
+    reference: ReferenceLine | None = None,
 ) -> go.Figure:
     """Best-so-far lines (one per group: a sweep, a code version) over ``by``: ``number`` or ``elapsed_s``.
 
-    With a single group each trial's own value is drawn as a dot under the line.
+    With a single group each trial's own value is drawn as a dot under the line; ``reference`` is drawn as a
+    horizontal dashed line across the plot, in the legend under its label.
     """
     x_title = "trial number" if by == "number" else "wall time since the first trial started (s)"
     title = f"Best {objective.label} so far vs {'trial' if by == 'number' else 'wall time'}"
@@ -79,5 +94,19 @@ def history_figure(
             name=f"best so far: {name}" if not single else "best so far",
             hovertemplate=f"{name}<br>{x_title}: %{{x:.4g}}<br>best {objective.label} %{{y:.4f}}"
             "<extra></extra>",
+        )
+    if reference is not None:
+        # A shape across the whole plot width ("x domain"): it spans every x range, one trial or a thousand.
+        fig.add_shape(
+            type="line",
+            xref="x domain",
+            x0=0,
+            x1=1,
+            yref="y",
+            y0=reference.value,
+            y1=reference.value,
+            line={"color": REFERENCE_COLOR, "width": 1.5, "dash": "dash"},
+            name=f"{text(reference.label)}: {reference.value:.4f}",
+            showlegend=True,
         )
     return fig

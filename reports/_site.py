@@ -24,6 +24,7 @@ from kdbench.reports._curves import trial_curves_data
 from kdbench.reports._format import is_missing
 from kdbench.reports._html import render
 from kdbench.reports._leaderboard import leaderboard_data
+from kdbench.reports._reference import default_reference, vs_default
 from kdbench.reports._regression import render_regression_index, render_regression_page
 from kdbench.reports._regression_history import render_regression_history
 from kdbench.reports._snapshot import Snapshot, dataset_labels, load_snapshot
@@ -120,6 +121,7 @@ def _index(snapshot: Snapshot, labels: dict[str, str], compares: list) -> str:
         # implicit sweeps (kdbench train's "adhoc") name no dataset: their trials do
         own = snapshot.trials[snapshot.trials["sweep"] == row["sweep"]]
         row["dataset"] = labels.get(row["dataset_fingerprint"]) or _first_label(own, labels)
+        row["vs_default"] = vs_default(own, default_reference(row["settings"], own))
         sweeps.append(row)
     return render(
         "index.html.j2",

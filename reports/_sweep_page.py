@@ -17,6 +17,13 @@ from kdbench.reports._objective import objective_of
 from kdbench.reports._params import parallel_data, parallel_figure, param_text, searched_params
 from kdbench.reports._pareto import COSTS, pareto_data, pareto_figure
 from kdbench.reports._problems import problem_trials
+from kdbench.reports._reference import (
+    default_reference,
+    reference_line,
+    reference_note,
+    warm_start_of,
+    warm_start_trial,
+)
 from kdbench.reports._teacher_student import teacher_student_data, teacher_student_figure
 
 __all__ = ["TOP_TRIALS", "render_sweep_page", "sweep_trial_rows"]
@@ -74,9 +81,11 @@ def render_sweep_page(
         for trial_id, n, v in scored.set_index("trial_id").loc[top, ["number", objective.metric]].itertuples()
     }
     importance = importance_data(trials, objective)
+    settings = sweep.get("settings")
+    line = reference_line(default_reference(settings, trials), trials, objective)
     figures = {
-        "history_number": history_figure({sweep["sweep"]: history}, objective, by="number"),
-        "history_time": history_figure({sweep["sweep"]: history}, objective, by="elapsed_s"),
+        "history_number": history_figure({sweep["sweep"]: history}, objective, by="number", reference=line),
+        "history_time": history_figure({sweep["sweep"]: history}, objective, by="elapsed_s", reference=line),
         "parallel": parallel_figure(parallel_data(trials, objective), objective),
         "importance": importance_figure(importance, objective),
         "pareto_flops": pareto_figure(pareto_data(trials, COSTS["flops"]), COSTS["flops"]),
@@ -100,5 +109,8 @@ def render_sweep_page(
         problems=problem_trials(trials, epochs).to_dict("records"),
         best=history["best"].iloc[-1] if len(history) else None,
         has_results=len(history) > 0,
+        warm_start=warm_start_of(settings),
+        default_trial=warm_start_trial(settings, trials),
+        default_note=reference_note(settings, trials),
     )
     return page, html

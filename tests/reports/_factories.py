@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kdbench.bench.recipes import recipe_for
 from kdbench.bench.store import ResultStore
 from tests.store import _factories as f
 
@@ -171,3 +172,109 @@ def _rename_sweep(store: ResultStore, old: str, new: str) -> None:
             conn.execute(rename, {"new": new, "old": old})
     finally:
         engine.dispose()
+
+
+# ---- warm-started sweeps: the default configuration evaluated first, as a reference ------------------------
+WARM_DATASET = "ds-ml100k-warm000001"
+WARM = "ml100k-outer-dagfm-crossnet-teacher-tpe-asha-warm-started-from-the-recipe-16-trials-2025-06-02"
+WARM_NEGATIVE = "ml100k-warm-started-best-by-validation-loses-on-test"
+WARM_DEFAULT_BEST = "ml100k-warm-started-nothing-beats-the-default"
+WARM_STOPPED = "ml100k-warm-started-default-stopped-early"
+NO_WARM = "ml100k-no-warm-start"
+WARM_SOURCE = "the ml-100k recipe"
+WARM_CHANGES = [
+    "max_epochs 40 -> 20 (clipped to the space's fixed value)",
+    "patience 5 -> 3 (the space's value)",
+]
+# The ml-100k recipe over the trial-config defaults, fitted to the space (max_epochs, patience fixed there).
+ML100K_DEFAULT: dict[str, Any] = {**recipe_for("ml-100k").values, "max_epochs": 20, "patience": 3}
+# WARM's trials: (student test AUC, student validation AUC, status, config changes from the default).
+# Trial 0 is the default; trial 11 is the best by validation AUC (test 0.8710: +0.0067 over the default's
+# 0.8643), trial 12 has the best test AUC but not the best validation AUC.
+WARM_TRIALS: list[tuple[float, float, str, dict[str, Any]]] = [
+    (0.8643, 0.8668, "completed", {}),
+    (0.8581, 0.8602, "completed", {"lr": 1e-2}),
+    (0.8612, 0.8637, "completed", {"depth": 2, "embedding_size": 8}),
+    (0.8550, 0.8571, "completed", {"weight_decay": 1e-4}),
+    (0.8598, 0.8619, "completed", {"interaction": "inner"}),
+    (0.5000, 0.5000, "failed", {"depth": 5, "lr": 5e-2}),
+    (0.8655, 0.8679, "completed", {"alpha": 0.5, "beta": 300.0}),
+    (0.8660, 0.8683, "completed", {"depth": 4}),
+    (0.8671, 0.8690, "completed", {"embedding_size": 32}),
+    (0.8400, 0.8420, "stopped", {"lr": 1e-4}),
+    (0.8702, 0.8721, "completed", {"depth": 4, "embedding_size": 32, "weight_decay": 3e-3}),
+    (0.8710, 0.8734, "completed", {"depth": 4, "embedding_size": 32, "weight_decay": 2e-3, "beta": 500.0}),
+    (0.8715, 0.8718, "completed", {"depth": 4, "embedding_size": 24, "weight_decay": 2e-3}),
+    (0.8633, 0.8660, "completed", {"alpha": 0.05}),
+    (0.8677, 0.8699, "completed", {"depth": 4, "lr": 2e-3}),
+    (0.8640, 0.8662, "completed", {"batch_size": 2048}),
+]
+
+
+def warm_result(test_auc: float, valid_auc: float, **overrides: Any) -> dict[str, Any]:
+    """A trial result of the ml-100k default config with ``overrides``, student AUCs as given."""
+    result = f.result(
+        auc=test_auc, dataset=WARM_DATASET, epochs_per_phase=3, **{**ML100K_DEFAULT, **overrides}
+    )
+    result["student"]["valid_auc"] = valid_auc
+    return result
+
+
+def warm_start_settings(default: dict[str, Any], changes: list[str] = WARM_CHANGES) -> dict[str, Any]:
+    """A sweep's settings as a warm-started sweep records them, for the default trial's ``default`` result."""
+    return {
+        "warm_start": {
+            "source": WARM_SOURCE,
+            "config": default["config"],
+            "config_hash": default["config_hash"],
+            "params": {k: default["config"][k] for k in ("lr", "weight_decay", "depth", "embedding_size")},
+            "changes": list(changes),
+        }
+    }
+
+
+# The other warm-started sweeps: the best by validation AUC loses to the default on test (-0.0012), the
+# default is the best trial, the default was stopped early (and its changes hold markup).
+WARM_NEGATIVE_TRIALS = [WARM_TRIALS[0], (0.8631, 0.8680, "completed", {"depth": 4}), WARM_TRIALS[1]]
+WARM_DEFAULT_BEST_TRIALS = [WARM_TRIALS[0], WARM_TRIALS[1], WARM_TRIALS[2]]
+WARM_STOPPED_TRIALS = [(0.8400, 0.8420, "stopped", {}), (0.8650, 0.8670, "completed", {"depth": 4})]
+
+
+def _warm_sweep(
+    store: ResultStore,
+    name: str,
+    env: int,
+    trials: list[tuple[float, float, str, dict[str, Any]]],
+    changes: list[str] = WARM_CHANGES,
+) -> None:
+    """A sweep whose trial 0 is its warm start (``trials[0]``), recorded in its settings."""
+    default = warm_result(*trials[0][:2], **trials[0][3])
+    store.create_sweep(
+        name,
+        **f.sweep_kwargs(dataset_fingerprint=WARM_DATASET, study_name=name, num_trials=len(trials)),
+        settings=warm_start_settings(default, changes),
+    )
+    for number, (test_auc, valid_auc, status, overrides) in enumerate(trials):
+        result = warm_result(test_auc, valid_auc, **overrides)
+        if status == "completed":
+            store.record_trial(name, number, result=result, environment_id=env)
+        else:
+            trial_id = f.start_trial(store, name, number, env, result)
+            store.record_epochs(trial_id, result["epochs"][:4])
+            store.finish_trial(trial_id, status=status)
+    store.finish_sweep(name, "completed")
+
+
+def fill_warm_start(store: ResultStore) -> None:
+    """Sweeps on one ml-100k dataset: the warm-started ones above and one without a warm start."""
+    env = store.record_environment(f.environment())
+    store.record_dataset(f.dataset_info(WARM_DATASET, source="ml-100k"))
+    _warm_sweep(store, WARM, env, WARM_TRIALS)
+    _warm_sweep(store, WARM_NEGATIVE, env, WARM_NEGATIVE_TRIALS)
+    _warm_sweep(store, WARM_DEFAULT_BEST, env, WARM_DEFAULT_BEST_TRIALS, changes=[])
+    _warm_sweep(store, WARM_STOPPED, env, WARM_STOPPED_TRIALS, changes=[EVIL])
+    store.create_sweep(NO_WARM, **f.sweep_kwargs(dataset_fingerprint=WARM_DATASET, study_name=NO_WARM))
+    for number, (test_auc, valid_auc, _, overrides) in enumerate(WARM_TRIALS[:4]):
+        result = warm_result(test_auc, valid_auc, **overrides)
+        store.record_trial(NO_WARM, number, result=result, environment_id=env)
+    store.finish_sweep(NO_WARM, "completed")

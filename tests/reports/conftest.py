@@ -8,7 +8,7 @@ import pytest
 
 from kdbench.bench.store import ResultStore
 from kdbench.bench.trial import run_trial
-from tests.reports._factories import fill_store
+from tests.reports._factories import fill_store, fill_warm_start
 
 TINY = {"embedding_size": 4, "depth": 2, "t_depth": 2, "max_epochs": 2, "patience": 1, "batch_size": 512}
 
@@ -41,17 +41,41 @@ def store_url(tmp_path_factory: pytest.TempPathFactory, real_results, synthetic)
     return url
 
 
+def _built_site(tmp_path_factory: pytest.TempPathFactory, url: str, name: str) -> Path:
+    from kdbench.reports import build_site
+
+    out = tmp_path_factory.mktemp(name)
+    build_site(url, out)
+    return out
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Path:
     """The built site's folder."""
-    from kdbench.reports import build_site
-
-    out = tmp_path_factory.mktemp("site")
-    build_site(store_url, out)
-    return out
+    return _built_site(tmp_path_factory, store_url, "site")
 
 
 @pytest.fixture
 def store(store_url: str):
     with ResultStore(store_url, create=False) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="session")
+def warm_store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A store of warm-started sweeps (and one without a warm start) on one ml-100k dataset."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('warm') / 'results.db'}"
+    with ResultStore(url) as store:
+        fill_warm_start(store)
+    return url
+
+
+@pytest.fixture(scope="session")
+def warm_site(tmp_path_factory: pytest.TempPathFactory, warm_store_url: str) -> Path:
+    return _built_site(tmp_path_factory, warm_store_url, "warm-site")
+
+
+@pytest.fixture
+def warm_store(warm_store_url: str):
+    with ResultStore(warm_store_url, create=False) as opened:
         yield opened
