@@ -26,6 +26,7 @@ import socket
 import time
 from typing import Any
 
+from kdbench.bench._sweep._budget import budget_spent
 from kdbench.bench._sweep._numbers import (
     count_finished,
     is_interrupted,
@@ -46,10 +47,13 @@ from kdbench.bench._sweep._recipe import (
     check_count,
     load_space,
     make_runtime,
+    parse_duration,
     scheduler_for,
     validate_recipe,
+    with_scheduler_resolved,
 )
 from kdbench.bench._sweep._tuner import tune_trials
+from kdbench.bench._sweep._warm import default_trial
 from kdbench.bench.errors import SweepError
 
 __all__ = ["OBJECTIVES", "SAMPLERS", "SCHEDULERS", "SweepSummary", "resume_sweep", "run_sweep"]
@@ -72,6 +76,10 @@ class SweepSummary:
     store_url: str
     study_name: str
     pareto_front: list[dict[str, Any]] | None = None
+    # The warm-start trial (the default configuration projected onto the space), when it completed.
+    default_number: int | None = None
+    default_student_valid_auc: float | None = None
+    default_student_test_auc: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -84,13 +92,15 @@ def run_sweep(
     dataset_path: str | None = None,
     dataset_schema: str | None = None,
     split_seed: int | None = None,
-    trials: int = 16,
+    trials: int | None = 16,
+    time_budget: str | float | None = None,
+    warm_start: bool = True,
     name: str | None = None,
     db: str | None = None,
     objective: str = "auc",
     sampler: str = "tpe",
     seed: int = 2022,
-    scheduler: str = "asha",
+    scheduler: str = "auto",
     grace_period: int = 2,
     reduction_factor: float = 3.0,
     concurrency: int = 2,
@@ -110,7 +120,8 @@ def run_sweep(
 
     ``name`` defaults to ``<space>-<dataset>-<UTC time>`` and names the Optuna study too. ``objective``: one
     of :data:`OBJECTIVES` (``auc``: maximise the student's valid AUC; ``auc+latency`` / ``auc+flops``:
-    multi-objective, needs ``scheduler="none"``). ``scheduler``: asha, median or none, on student epochs
+    multi-objective, needs ``scheduler="none"``). ``scheduler``: auto (ASHA from
+    ``EARLY_STOPPING_ROWS`` training rows on, else none), asha, median or none, on student epochs
     (``grace_period``, ``reduction_factor``). ``teacher_cache``: a folder every node can read and lock,
     ``"default"`` (``$KDBENCH_HOME/teachers``) or None (always train teachers). ``ray_storage``: Tune's
     results folder (default ``$KDBENCH_HOME/ray_results``). ``progress``: auto (live table on a terminal,
@@ -120,11 +131,18 @@ def run_sweep(
     ``kdbench.bench.batches.map_threshold()`` (default: the driver's own cache; docs/scale.md).
     Defaults suit a 2-core laptop. ``dataset`` is a source or a prepared dataset's name or fingerprint;
     ``split_seed`` (default: 2022, or the name's own) is recorded with the sweep.
+    ``warm_start``: the first trial is the recipe (or the trial-config defaults) projected onto the space
+    (``_sweep/_warm.py``). ``time_budget``: seconds, or ``90s`` / ``30m`` / ``2h``, after which no new trial
+    starts (running ones finish); with ``trials`` the sweep ends at whichever comes first, and ``trials=None``
+    runs until the budget is spent.
     """
+    from kdbench.bench._sweep._warm import warm_start_for
     from kdbench.bench.data import dataset_source, default_split_seed
     from kdbench.bench.recipes import recipe_for
 
-    check_count("trials", trials, minimum=1)
+    if trials is not None:
+        check_count("trials", trials, minimum=1)
+    budget = None if time_budget is None else parse_duration(time_budget)
     if split_seed is None:
         split_seed = default_split_seed(dataset)
     elif isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
@@ -145,6 +163,8 @@ def run_sweep(
         grace_period=grace_period,
         reduction_factor=reduction_factor,
         training_recipe=training_recipe,
+        warm_start=warm_start_for(space_obj, training_recipe) if warm_start else None,
+        time_budget_s=budget,
     )
     validate_recipe(recipe)
     runtime = make_runtime(
@@ -162,6 +182,7 @@ def run_sweep(
 
     check_url(db)  # the URL now; the database is created only once the data has prepared
     data = _prepare(recipe)
+    recipe = with_scheduler_resolved(recipe, data)
     store = _open_store(db, create=True)
     try:
         if store.get_sweep(name) is not None:
@@ -192,6 +213,7 @@ def resume_sweep(
 ) -> SweepSummary:
     """Continue sweep ``name`` in ``db`` with the space, data, objective, sampler and scheduler it was created
     with. Resources left None (and ``teacher_cache="stored"``) take the values it last ran with."""
+    from kdbench.bench._sweep._warm import WarmStart
     from kdbench.bench.config import TrialConfig
     from kdbench.bench.data import Recipe as TrainingRecipe
     from kdbench.bench.recipes import problems_under
@@ -217,11 +239,13 @@ def resume_sweep(
         except Exception as e:  # the stored YAML was valid when the sweep started
             raise SweepError(f"sweep {name!r}: its stored search space no longer loads: {e}") from e
         scheduler = row["scheduler"]
+        warm = settings.get("warm_start")  # absent: --no-warm-start, or a sweep from before warm starts
+        budget = (settings.get("time_budget") or {}).get("seconds")
         recipe = Recipe(
             name=name,
             space=space,
             dataset=settings["dataset"],
-            trials=int(row["num_trials"]),
+            trials=None if row["num_trials"] is None else int(row["num_trials"]),
             objective=settings["objective"],
             sampler=row["searcher"]["sampler"],
             seed=int(row["searcher"]["seed"]),
@@ -229,6 +253,8 @@ def resume_sweep(
             grace_period=int(scheduler.get("grace_period", 2)),
             reduction_factor=float(scheduler.get("reduction_factor", 3.0)),
             training_recipe=training_recipe,
+            warm_start=None if warm is None else WarmStart(**{**warm, "changes": tuple(warm["changes"])}),
+            time_budget_s=None if budget is None else float(budget),
         )
         last = settings["runtime"]
         runtime = make_runtime(
@@ -282,7 +308,8 @@ def _execute(
                 f"as {data.fingerprint}: resume with the same data"
             )
     existing = store.trials(sweep=recipe.name)
-    remaining = recipe.trials - count_finished(existing)
+    remaining = None if recipe.trials is None else recipe.trials - count_finished(existing)
+    deadline = _deadline(store, recipe, new=new)
     from kdbench.bench._sweep import _ray
 
     with _ray.connected(runtime.address, num_cpus=None, temp_dir=runtime.ray_temp_dir):
@@ -295,6 +322,7 @@ def _execute(
         run_record = {
             "started_at": dt.datetime.now(dt.UTC).isoformat(),
             "remaining": remaining,
+            "budget_left_s": None if deadline is None else round(deadline - time.time(), 1),
             "cluster": cluster,
             "runtime": runtime.to_dict(),
         }
@@ -307,27 +335,31 @@ def _execute(
                 recipe.name, {"runs": [*runs, run_record], "runtime": runtime.to_dict(), "driver": _driver()}
             )
         try:
-            status = _search(store, recipe, runtime, objectives, data, env_id, existing, remaining, progress,
-                             console)  # fmt: skip
+            status = _search(store, recipe, runtime, objectives, data, env_id, existing, remaining, deadline,
+                             progress, console)  # fmt: skip
         except BaseException as e:  # Ctrl-C twice, or a crash: the sweep must not stay "running"
+            _record_run_end(store, recipe.name, started)
             store.finish_sweep(recipe.name, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
             raise
+        _record_run_end(store, recipe.name, started)
         store.finish_sweep(recipe.name, status)
     return _summary(store, recipe, objectives, status, time.perf_counter() - started)
 
 
 def _search(
     store: Any, recipe: Recipe, runtime: Runtime, objectives: tuple[Objective, ...], data: Any, env_id: int,
-    existing: Any, remaining: int, progress: str, console: Any,
+    existing: Any, remaining: int | None, deadline: float | None, progress: str, console: Any,
 ) -> str:  # fmt: skip
-    """Tune the remaining trials (if any) on the study, then record the Pareto front; return the status."""
+    """Tune the remaining trials (if any, and budget is left) on the study, then record the Pareto front;
+    return the status."""
     optuna_storage = store.optuna_storage()
     outcomes = store_outcomes(existing, [o.metric for o in objectives])
     settle_running_optuna_trials(optuna_storage, recipe.name, outcomes)
     status = "completed"
-    if remaining > 0:
+    budget_left = deadline is None or deadline > time.time()
+    if (remaining is None or remaining > 0) and budget_left:
         status = tune_trials(store, recipe, runtime, objectives, data, env_id, existing, remaining,
-                             optuna_storage, progress, console)  # fmt: skip
+                             deadline, optuna_storage, progress, console)  # fmt: skip
     if len(objectives) > 1:
         from kdbench.bench._sweep._pareto import pareto_front
 
@@ -375,6 +407,8 @@ def _create_sweep(
             "driver": _driver(),
             "runs": [run_record],
             "recipe": recipe.training_recipe.to_dict() if recipe.training_recipe is not None else None,
+            "warm_start": None if recipe.warm_start is None else recipe.warm_start.to_dict(),
+            "time_budget": None if recipe.time_budget_s is None else {"seconds": recipe.time_budget_s},
             "trial_numbers": "0..trials-1 here; Optuna trials link back by user attr kdbench_number",
         },
     )
@@ -384,6 +418,27 @@ def _open_store(db: str | None, *, create: bool) -> Any:
     from kdbench.bench.store import open_writable
 
     return open_writable(db, create=create)  # before data, Ray or any trial work
+
+
+def _deadline(store: Any, recipe: Recipe, *, new: bool) -> float | None:
+    """The wall-clock time (``time.time()``) after which no new trial starts: the budget less what earlier
+    runs of the sweep spent; None without a budget."""
+    if recipe.time_budget_s is None:
+        return None
+    spent = 0.0
+    if not new:
+        row = store.get_sweep(recipe.name)
+        spent = budget_spent(row["settings"].get("runs", []), store.trials(sweep=recipe.name))
+    return time.time() + max(0.0, recipe.time_budget_s - spent)
+
+
+def _record_run_end(store: Any, name: str, started: float) -> None:
+    """Close this run's record with the seconds it spent (what a resume's time budget subtracts)."""
+    runs = store.get_sweep(name)["settings"].get("runs", [])
+    if runs:
+        last = {**runs[-1], "ended_at": dt.datetime.now(dt.UTC).isoformat(),
+                "spent_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+        store.update_sweep_settings(name, {"runs": [*runs[:-1], last]})
 
 
 def _driver() -> dict[str, Any]:
@@ -415,6 +470,7 @@ def _summary(
     done = trials[(trials["status"] == "completed") & trials["student_valid_auc"].notna()]
     best = done.loc[done["student_valid_auc"].idxmax()] if not done.empty else None
     settings = store.get_sweep(recipe.name)["settings"]
+    default = default_trial(trials, settings.get("warm_start"))
     return SweepSummary(
         name=recipe.name,
         status=status,
@@ -427,4 +483,7 @@ def _summary(
         store_url=store.url_redacted,
         study_name=recipe.name,
         pareto_front=settings.get("pareto_front") if len(objectives) > 1 else None,
+        default_number=None if default is None else int(default["number"]),
+        default_student_valid_auc=None if default is None else float(default["student_valid_auc"]),
+        default_student_test_auc=None if default is None else float(default["student_test_auc"]),
     )

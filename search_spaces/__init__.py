@@ -24,12 +24,14 @@ neither ``bench`` nor ``optuna`` at import time (Optuna is imported where a stud
 from kdbench.search_spaces._errors import Problem, SearchSpaceError
 from kdbench.search_spaces._load import available_spaces, load_space, parse_space
 from kdbench.search_spaces._params import Condition, Param
+from kdbench.search_spaces._project import Projection
 from kdbench.search_spaces._space import SearchSpace
 
 __all__ = [
     "Condition",
     "Param",
     "Problem",
+    "Projection",
     "SearchSpace",
     "SearchSpaceError",
     "available_spaces",

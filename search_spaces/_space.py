@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kdbench.search_spaces._params import Param, render
+from kdbench.search_spaces._project import Projection, project
 
 if TYPE_CHECKING:
     import optuna
@@ -70,6 +71,11 @@ class SearchSpace:
             raise ValueError(f"Optuna params {extra} are not active parameters of space {self.name!r}")
         config.update((k, list(v) if isinstance(v, list) else v) for k, v in self.fixed.items())
         return config
+
+    def project(self, start: Mapping[str, Any]) -> Projection:
+        """The point of this space nearest to the flat config ``start`` (clipped ranges, nearest choices,
+        the space's fixed values), with the Optuna params that ask for it: see :mod:`._project`."""
+        return project(self, start)
 
     def optuna_distributions(self) -> dict[str, optuna.distributions.BaseDistribution]:
         """Every Optuna parameter name the space can ask for, with its distribution (all branches)."""

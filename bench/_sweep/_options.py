@@ -19,6 +19,7 @@ from typing import Any
 from kdbench.bench.errors import SweepError
 
 __all__ = [
+    "EARLY_STOPPING_ROWS",
     "OBJECTIVES",
     "SAMPLERS",
     "SCHEDULERS",
@@ -27,6 +28,7 @@ __all__ = [
     "build_sampler",
     "build_scheduler",
     "objectives_for",
+    "resolve_scheduler",
 ]
 
 TIME_ATTR = "student_epoch"
@@ -55,7 +57,24 @@ OBJECTIVES: dict[str, tuple[Objective, ...]] = {
     "auc+flops": (_AUC, Objective("student_flops", "min")),
 }
 SAMPLERS = ("tpe", "random", "nsga2")
-SCHEDULERS = ("asha", "median", "none")
+SCHEDULERS = ("auto", "asha", "median", "none")
+# ``auto``: early stopping only where it pays. On small data the first student epochs do not rank trials by
+# where they end (docs/sweeps.md, "Which scheduler"): there a scheduler stops the trials that would have won.
+EARLY_STOPPING_ROWS = 500_000  # training rows from which ``auto`` picks ASHA
+
+
+def resolve_scheduler(name: str, *, train_rows: int, objectives: tuple[Objective, ...]) -> tuple[str, str]:
+    """The scheduler ``name`` stands for on data of ``train_rows`` training rows, and why (``auto`` only)."""
+    if name != "auto":
+        return name, ""
+    if len(objectives) > 1:
+        return "none", "auto: a multi-objective sweep runs every trial to its own early stop"
+    if train_rows < EARLY_STOPPING_ROWS:
+        return "none", (
+            f"auto: {train_rows:,} training rows < {EARLY_STOPPING_ROWS:,}, where early student epochs "
+            "do not predict a trial's end"
+        )
+    return "asha", f"auto: {train_rows:,} training rows >= {EARLY_STOPPING_ROWS:,}"
 
 
 def objectives_for(name: str) -> tuple[Objective, ...]:
@@ -64,8 +83,11 @@ def objectives_for(name: str) -> tuple[Objective, ...]:
     return OBJECTIVES[name]
 
 
-def build_sampler(name: str, *, seed: int, trials: int, multi_objective: bool) -> tuple[Any, dict[str, Any]]:
-    """An Optuna sampler and its settings (recorded with the sweep)."""
+def build_sampler(
+    name: str, *, seed: int, trials: int | None, multi_objective: bool
+) -> tuple[Any, dict[str, Any]]:
+    """An Optuna sampler and its settings (recorded with the sweep); ``trials`` None: a time-budgeted sweep
+    of no fixed length."""
     import optuna
 
     if name not in SAMPLERS:
@@ -76,8 +98,10 @@ def build_sampler(name: str, *, seed: int, trials: int, multi_objective: bool) -
         )
     if name == "tpe":
         # Optuna's default of 10 random start-up trials is most of a 16-trial budget; a quarter of it, at
-        # least 4, leaves TPE room to exploit. constant_liar keeps parallel workers off the same point.
-        startup = min(10, max(4, trials // 4))
+        # least 4, leaves TPE room to exploit. A time budget alone does not say how many trials will fit:
+        # 5, as a 20-trial sweep gets (with 10, a 150 s ml-100k budget of ~14 trials was mostly random).
+        # constant_liar keeps parallel workers off the same point.
+        startup = 5 if trials is None else min(10, max(4, trials // 4))
         settings = {"sampler": "tpe", "seed": seed, "n_startup_trials": startup, "constant_liar": True}
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True), settings
     if name == "random":
@@ -98,6 +122,8 @@ def build_scheduler(
 
     if name not in SCHEDULERS:
         raise SweepError(f"unknown scheduler {name!r}: use one of {', '.join(SCHEDULERS)}")
+    if name == "auto":  # resolved once the data is known (resolve_scheduler); checked here as either
+        name = "none" if len(objectives) > 1 else "asha"
     if name != "none" and len(objectives) > 1:
         raise SweepError(
             f"scheduler {name!r} ranks trials by one metric: a multi-objective sweep needs --scheduler none"

@@ -27,8 +27,9 @@ class Progress:
         self,
         *,
         sweep: str,
-        total: int,
+        total: int | None,
         already_finished: int,
+        deadline: float | None = None,
         best: tuple[float, int] | None,
         mode: str,
         console: Console,
@@ -37,6 +38,7 @@ class Progress:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.sweep, self.total, self.mode, self.console = sweep, total, mode, console
         self.already_finished = already_finished
+        self.deadline = deadline  # time.time() of the time budget's end (no new trial after it), or None
         self.best = best  # (student valid AUC, trial number)
         self.trials: dict[int, TrialEvent] = {}
         self.counts: dict[str, int] = {}
@@ -82,7 +84,10 @@ class Progress:
         if finished_here <= 0:
             return None
         per_trial = (time.monotonic() - self.started_at) / finished_here
-        return max(0, self.total - self.done) * per_trial
+        by_trials = None if self.total is None else max(0, self.total - self.done) * per_trial
+        by_budget = None if self.deadline is None else max(0.0, self.deadline - time.time()) + per_trial
+        known = [t for t in (by_trials, by_budget) if t is not None]
+        return min(known) if known else None
 
     def headline(self) -> str:
         parts = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
@@ -90,7 +95,8 @@ class Progress:
         best = f"best {self.best[0]:.4f} (trial {self.best[1]})" if self.best else "best -"
         eta = self.eta_seconds()
         return (
-            f"sweep {self.sweep}: {self.done}/{self.total} done{f' ({parts})' if parts else ''}, "
+            f"sweep {self.sweep}: {self.done}/{self.total if self.total is not None else '-'} done"
+            f"{f' ({parts})' if parts else ''}, "
             f"{running} running, {best}, elapsed {_duration(time.monotonic() - self.started_at)}, "
             f"ETA {_duration(eta) if eta is not None else '-'}"
         )

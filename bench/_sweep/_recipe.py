@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ class Recipe:
     name: str
     space: Any  # search_spaces.SearchSpace
     dataset: dict[str, Any]  # prepare() arguments: source, path, schema, split_seed
-    trials: int
+    trials: int | None  # trials to finish; None: as many as the time budget allows
     objective: str
     sampler: str
     seed: int
@@ -35,6 +36,12 @@ class Recipe:
     # The dataset's training recipe (bench.data.Recipe) every trial's config starts from, under the space's
     # fixed and sampled keys; None: the trial-config defaults (``--no-recipe``, csv/parquet, older sweeps).
     training_recipe: Any = None
+    # The first trial (_warm.WarmStart: the recipe projected onto the space); None: --no-warm-start.
+    warm_start: Any = None
+    # Seconds after which no new trial starts, over all runs of the sweep; None: no budget.
+    time_budget_s: float | None = None
+    # Why the scheduler is what it is, when ``auto`` chose it (recorded with the scheduler's settings).
+    scheduler_reason: str = ""
 
     def trial_config(self, suggested: dict[str, Any]) -> dict[str, Any]:
         """The effective trial config of one trial: the recipe overlaid by the space's values."""
@@ -67,6 +74,8 @@ class Runtime:
 
 def validate_recipe(recipe: Recipe) -> None:
     """Everything about the recipe that can be checked before touching data, Ray or the store."""
+    if recipe.trials is None and recipe.time_budget_s is None:
+        raise SweepError("a sweep needs --trials, --time-budget or both")
     objectives = objectives_for(recipe.objective)
     build_sampler(recipe.sampler, seed=recipe.seed, trials=recipe.trials, multi_objective=len(objectives) > 1)
     if recipe.scheduler not in SCHEDULERS:
@@ -155,6 +164,34 @@ def _check_this_machine(cpus: float, gpus: float) -> None:
             )
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)([smhd]))+")
+_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+
+
+def parse_duration(text: Any, flag: str = "--time-budget") -> float:
+    """Seconds in ``90s``, ``30m``, ``2h``, ``1h30m`` or a plain number of seconds; a :class:`SweepError` for
+    anything else, zero or negative."""
+    if isinstance(text, bool):
+        seconds = math.nan
+    elif isinstance(text, (int, float)):
+        seconds = float(text)
+    else:
+        value = str(text).strip().lower()
+        if re.fullmatch(r"\d+(?:\.\d+)?", value):
+            seconds = float(value)
+        elif _DURATION.fullmatch(value):
+            seconds = sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(value))
+        else:
+            seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise SweepError(
+            f"{flag} must be a positive duration such as 90s, 30m, 2h or 1h30m (a plain number is seconds), "
+            f"got {text!r}"
+        )
+    return seconds
+
+
 def check_count(flag: str, value: int, *, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise SweepError(f"--{flag} must be an integer >= {minimum}, got {value!r}")
@@ -180,23 +217,40 @@ def load_space(name: str, training_recipe: Any = None) -> Any:
 
 
 def scheduler_for(recipe: Recipe, objectives: tuple[Objective, ...]) -> tuple[Any, dict[str, Any]]:
-    return build_scheduler(
+    scheduler, settings = build_scheduler(
         recipe.scheduler,
         objectives=objectives,
-        max_student_epochs=max_student_epochs(recipe.space),
+        max_student_epochs=max_student_epochs(recipe.space, recipe.training_recipe),
         grace_period=recipe.grace_period,
         reduction_factor=recipe.reduction_factor,
     )
+    if recipe.scheduler_reason:
+        settings = {**settings, "chosen_by": recipe.scheduler_reason}
+    return scheduler, settings
 
 
-def max_student_epochs(space: Any) -> int:
-    """Distillation + finetuning epochs a trial of ``space`` can run at most (ASHA's max_t).
+def with_scheduler_resolved(recipe: Recipe, data: Any) -> Recipe:
+    """``recipe`` with ``auto`` replaced by the scheduler it stands for on ``data`` (a new sweep)."""
+    from kdbench.bench._sweep._options import objectives_for, resolve_scheduler
+
+    name, reason = resolve_scheduler(
+        recipe.scheduler, train_rows=len(data.train.y), objectives=objectives_for(recipe.objective)
+    )
+    return dataclasses.replace(recipe, scheduler=name, scheduler_reason=reason)
+
+
+def max_student_epochs(space: Any, training_recipe: Any = None) -> int:
+    """Distillation + finetuning epochs a trial of ``space`` can run at most (ASHA's max_t); a space that
+    leaves ``max_epochs`` to the dataset's recipe takes the recipe's.
 
     Reads only integer values: ``load_space`` has refused any other ``max_epochs`` before this runs.
     """
     from kdbench.bench.config import TrialConfig
 
     values = [space.fixed["max_epochs"]] if "max_epochs" in space.fixed else []
+    searched = any(p.key == "max_epochs" for p in space.params)
+    if not values and not searched and training_recipe is not None and "max_epochs" in training_recipe.values:
+        values = [training_recipe.values["max_epochs"]]
     for p in space.params:
         if p.key == "max_epochs":
             values += [p.high] if p.kind == "int" else [*p.choices, p.value]

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import time
 import warnings
 from typing import Any
 
@@ -19,6 +20,7 @@ from kdbench.bench._sweep._numbers import (
 )
 from kdbench.bench._sweep._options import Objective, build_sampler
 from kdbench.bench._sweep._recipe import Recipe, Runtime, scheduler_for
+from kdbench.bench._sweep._warm import enqueue_warm_start
 
 
 def tune_trials(
@@ -29,12 +31,14 @@ def tune_trials(
     data: Any,
     env_id: int,
     existing: Any,
-    remaining: int,
+    remaining: int | None,
+    deadline: float | None,
     optuna_storage: Any,
     progress: str,
     console: Any,
 ) -> str:
-    """Run ``remaining`` trials under Tune; return the sweep status (completed or interrupted)."""
+    """Run ``remaining`` trials (None: unbounded) under Tune, starting none after ``deadline`` (a
+    ``time.time()``; None: no budget); return the sweep status (completed or interrupted)."""
     from ray import tune
 
     from kdbench.bench._sweep._callback import StoreWriter
@@ -66,6 +70,9 @@ def tune_trials(
         storage=optuna_storage,
     )
     study_id = _study_id(optuna_storage, recipe.name)
+    searcher.deadline = deadline
+    if recipe.warm_start is not None:
+        enqueue_warm_start(optuna_storage, recipe.name, recipe.warm_start)
     # optuna-dashboard and optuna.load_study then say "student_valid_auc", not "Objective 0"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since Optuna 3.2
@@ -83,7 +90,8 @@ def tune_trials(
     with Progress(
         sweep=recipe.name,
         total=recipe.trials,
-        already_finished=recipe.trials - remaining,
+        already_finished=count_finished(existing),
+        deadline=deadline,
         best=best,
         mode=mode,
         console=console,
@@ -116,7 +124,7 @@ def tune_trials(
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
                 scheduler=scheduler,
-                num_samples=remaining,
+                num_samples=-1 if remaining is None else remaining,  # -1: until the budget ends it
                 max_concurrent_trials=runtime.concurrency,
                 reuse_actors=True,
                 trial_dirname_creator=_trial_dirname,
@@ -144,7 +152,9 @@ def tune_trials(
     now = store.trials(sweep=recipe.name)
     settle_running_optuna_trials(optuna_storage, recipe.name, store_outcomes(now, metrics))
     finished_now = count_finished(now)
-    return "interrupted" if interrupted or finished_now < recipe.trials else "completed"
+    budget_spent = deadline is not None and time.time() >= deadline
+    short = recipe.trials is not None and finished_now < recipe.trials and not budget_spent
+    return "interrupted" if interrupted or short else "completed"
 
 
 def _StoreFirstOptunaSearch(*args: Any, **kwargs: Any) -> Any:
@@ -159,6 +169,12 @@ def _StoreFirstOptunaSearch(*args: Any, **kwargs: Any) -> Any:
 
     class StoreFirstOptunaSearch(OptunaSearch):
         before_told: Any = None
+        deadline: float | None = None  # time.time() after which no trial starts (the time budget)
+
+        def suggest(self, trial_id: str) -> Any:
+            if self.deadline is not None and time.time() >= self.deadline:
+                return self.FINISHED  # Tune starts no new trial and ends once the running ones finish
+            return super().suggest(trial_id)
 
         def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
             if self.before_told is not None:

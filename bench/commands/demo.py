@@ -104,6 +104,10 @@ def demo(
             f"    best trial #{summary.best_number}: student valid AUC {summary.best_student_valid_auc:.4f}, "
             f"test AUC {summary.best_student_test_auc:.4f}"
         )
+        if summary.default_number is not None:
+            from kdbench.bench.commands.sweep import versus_default
+
+            console.print(f"    {versus_default(summary.to_dict())}")
     index = build_site(db, folder / "site")
     console.print(f"[bold]3/3 report[/bold] {index}")
     console.print(f"results database: {db} (open the study with: optuna-dashboard {db})")

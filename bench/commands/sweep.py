@@ -16,7 +16,7 @@ from kdbench.bench.console import output_console
 from kdbench.bench.errors import SweepError
 from kdbench.bench.outputs import check_output_file, write_json
 
-__all__ = ["print_summary", "register", "sweep"]
+__all__ = ["print_summary", "register", "sweep", "versus_default"]
 
 # Flags that define a sweep: fixed at creation, refused with --resume (defaults applied only for new sweeps).
 RECIPE_DEFAULTS: dict[str, Any] = {
@@ -25,11 +25,13 @@ RECIPE_DEFAULTS: dict[str, Any] = {
     "dataset_path": None,
     "dataset_schema": None,
     "split_seed": None,  # 2022, or the seed a prepared dataset name was prepared with
-    "trials": 16,
+    "trials": 16,  # None when --time-budget is given alone: as many as the budget allows
+    "time_budget": None,
+    "warm_start": True,
     "objective": "auc",
     "sampler": "tpe",
     "seed": 2022,
-    "scheduler": "asha",
+    "scheduler": "auto",
     "grace_period": 2,
     "reduction_factor": 3.0,
     "no_recipe": False,
@@ -38,7 +40,12 @@ RUNTIME_DEFAULTS: dict[str, Any] = {"concurrency": 2, "cpus_per_trial": 1.0, "gp
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from kdbench.bench._sweep._options import OBJECTIVES, SAMPLERS, SCHEDULERS  # light: no Ray, pandas or SQL
+    from kdbench.bench._sweep._options import (  # light: no Ray, pandas or SQL
+        EARLY_STOPPING_ROWS,
+        OBJECTIVES,
+        SAMPLERS,
+        SCHEDULERS,
+    )
 
     p = subparsers.add_parser(
         "sweep",
@@ -58,7 +65,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         help="seed of the dataset's 8:1:1 split (default: 2022, or the one a prepared name was made with)",
     )
-    what.add_argument("--trials", type=int, help="trials to finish (default: 16)")
+    what.add_argument(
+        "--trials", type=int, help="trials to finish (default: 16, or unlimited under --time-budget alone)"
+    )
+    what.add_argument(
+        "--time-budget",
+        metavar="DURATION",
+        help="start no trial after this long (90s, 30m, 2h; running ones finish); with --trials, whichever "
+        "comes first; a --resume gets what is left",
+    )
+    what.add_argument(
+        "--no-warm-start",
+        dest="warm_start",
+        action="store_const",
+        const=False,
+        help="do not evaluate the default configuration (the dataset's recipe projected onto the space) "
+        "as the first trial",
+    )
     what.add_argument(
         "--objective",
         choices=list(OBJECTIVES),
@@ -68,7 +91,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--sampler", choices=SAMPLERS, help="Optuna sampler (default: tpe)")
     what.add_argument("--seed", type=int, help="sampler seed (default: 2022)")
     what.add_argument(
-        "--scheduler", choices=SCHEDULERS, help="early stopping on student epochs (default: asha)"
+        "--scheduler",
+        choices=SCHEDULERS,
+        help=f"early stopping on student epochs (default: auto: ASHA from {EARLY_STOPPING_ROWS:,} training "
+        "rows on, else none)",
     )
     what.add_argument("--grace-period", type=int, help="student epochs before a trial may be stopped (2)")
     what.add_argument("--reduction-factor", type=float, help="ASHA's reduction factor (default: 3)")
@@ -194,6 +220,8 @@ def sweep(
         result = resume_sweep(name=resume, **runtime, teacher_cache=cache, **common)
     else:
         recipe = {k: v if options.get(k) is None else options[k] for k, v in RECIPE_DEFAULTS.items()}
+        if options.get("time_budget") is not None and options.get("trials") is None:
+            recipe["trials"] = None  # the budget alone ends the sweep
         runtime = {k: v if runtime[k] is None else runtime[k] for k, v in RUNTIME_DEFAULTS.items()}
         if recipe["objective"] != "auc" and options.get("scheduler") is None:
             recipe["scheduler"] = "none"  # schedulers rank by one metric: see docs/sweeps.md
@@ -208,6 +236,21 @@ def sweep(
     return summary
 
 
+def versus_default(summary: dict[str, Any]) -> str:
+    """How the best trial compares with the default configuration (the warm-start trial)."""
+    number = summary["default_number"]
+    if summary["best_number"] == number:
+        return (
+            f"the default configuration (trial {number}) is the best trial: the search found nothing better"
+        )
+    gain = summary["best_student_test_auc"] - summary["default_student_test_auc"]
+    return (
+        f"best: {gain:+.4f} test AUC over the default configuration "
+        f"(trial {number}: valid {summary['default_student_valid_auc']:.4f}, "
+        f"test {summary['default_student_test_auc']:.4f})"
+    )
+
+
 def print_summary(console: Console, summary: dict[str, Any]) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary["trials"].items())) or "no trials"
     console.print(f"sweep {summary['name']} {summary['status']}: {counts} in {summary['wall_seconds']:.0f} s")
@@ -218,6 +261,8 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
             f"test AUC {summary['best_student_test_auc']:.4f}"
         )
         console.print(f"best config: {json.dumps(summary['best_config'])}")
+        if summary.get("default_number") is not None:
+            console.print(versus_default(summary))
     for point in summary.get("pareto_front") or []:
         console.print(
             "pareto: "

@@ -441,6 +441,12 @@ case("sweep-reduction-factor-nan", "reduction", "sweep --reduction-factor nan")
 case("sweep-objective-unknown", "--objective", "sweep --objective speed")
 case("sweep-sampler-unknown", "--sampler", "sweep --sampler grid")
 case("sweep-multi-objective-asha", "scheduler", "sweep --objective auc+latency --scheduler asha")
+case("sweep-time-budget-no-unit", "--time-budget", "sweep --time-budget 30x")
+case("sweep-time-budget-zero", "--time-budget", "sweep --time-budget 0s")
+case("sweep-time-budget-negative", "--time-budget", "sweep --time-budget -5m")
+case("sweep-time-budget-words", "--time-budget", "sweep --time-budget soon")
+case("sweep-time-budget-infinite", "--time-budget", "sweep --time-budget inf")
+case("sweep-resume-time-budget", "--time-budget", "sweep --resume some-sweep --time-budget 30m")
 S = "sweep --space"
 SW = ("sweep", *CSV, *FRESH_DB)  # a good sweep but for the flag under test
 case("sweep-space-unknown", "nosuchspace", S, "nosuchspace")

@@ -18,8 +18,8 @@ def test_show_function_prints_the_table() -> None:
     assert space_command.show(name="quick", out=out) == 0
     text = out.getvalue()
     assert text.startswith("space quick")
-    assert "t_depth|teacher=crossnet" in text and "t_cin|teacher=cin" in text
-    assert "max_epochs" in text and "= 20" in text
+    assert "one of crossnet | dcnv2" in text and "teacher = crossnet" in text
+    assert "student_mlp" in text and "seed" in text and "= 2022" in text
 
 
 def test_show_yaml_prints_the_source() -> None:

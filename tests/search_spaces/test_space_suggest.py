@@ -35,8 +35,10 @@ NESTED = textwrap.dedent(
 
 
 def _branch_ok(config: dict) -> None:
-    """A config has exactly its teacher's keys (every shipped space searches all of them on its branch)."""
-    assert set(config) & TEACHER_ONLY == set(TEACHER_KEYS[config["teacher"]]), config
+    """A config holds only its own teacher's keys (quick leaves DCN-V2's to the trial-config defaults)."""
+    assert set(config) & TEACHER_ONLY <= set(TEACHER_KEYS[config["teacher"]]), config
+    if config["teacher"] == "crossnet":
+        assert "t_depth" in config
 
 
 def _teachers(space) -> set[str]:
@@ -83,7 +85,7 @@ def test_branches_never_mix_under_tpe(name: str, group: bool) -> None:
             key, _, branch = name.partition("|")
             if key in TEACHER_ONLY:
                 assert branch == f"teacher={teacher}" and key in TEACHER_KEYS[teacher], name
-        if teacher == "crossnet":
+        if teacher == "crossnet" and name == "default":  # quick fixes it (value: 3), so Optuna never sees it
             assert "t_depth|teacher=crossnet" in trial.params
         if teacher == "cin":
             assert trial.params["t_cin|teacher=cin"] in {
@@ -211,11 +213,12 @@ def test_space_metadata() -> None:
     assert space.name == "quick" and space.description
     assert len(space.hash) == 64 and int(space.hash, 16) >= 0
     assert parse_space(space.text).hash == space.hash
-    assert dict(space.fixed)["max_epochs"] == 20
+    assert dict(space.fixed)["seed"] == 2022
     with pytest.raises(TypeError):
-        space.fixed["max_epochs"] = 1  # read-only view
+        space.fixed["seed"] = 1  # read-only view
     table = space.describe()
-    assert "t_depth|teacher=crossnet" in table and "teacher = cin" in table and "= 2048" in table
+    assert "t_depth|teacher=crossnet" not in table  # a fixed value on one branch is not searched
+    assert "teacher = crossnet" in table and "= 2022" in table and "one of crossnet | dcnv2" in table
 
 
 @settings(max_examples=40, deadline=None)

@@ -27,3 +27,12 @@ def test_demo_sweeps_without_early_stopping_and_builds_the_site(ray_runtime, ml1
     page = index.read_text()
     assert sweep["name"] in page and "Leaderboard" in page
     assert "3/3 report" in out.getvalue()
+    # the first trial is the default configuration, and the demo says how its best compares with it
+    assert sweep["default_number"] is not None
+    said = out.getvalue()
+    if sweep["best_number"] == sweep["default_number"]:
+        assert f"the default configuration (trial {sweep['default_number']}) is the best trial" in said
+    else:
+        gain = sweep["best_student_test_auc"] - sweep["default_student_test_auc"]
+        assert f"best: {gain:+.4f} test AUC over the default configuration" in said
+    assert "vs default" in page

@@ -22,7 +22,9 @@ FINISHED = {"completed", "stopped", "failed"}
 def ci_sweep(ray_runtime, ml100k, tmp_path_factory):
     """One 4-trial ci sweep (TPE, ASHA, concurrency 2) shared by the tests that read it."""
     url = f"sqlite:///{tmp_path_factory.mktemp('ci_sweep') / 'kd.db'}"
-    summary = run_sweep(space="ci", dataset="ml-100k", trials=4, name="ci4", db=url, progress="quiet")
+    summary = run_sweep(
+        space="ci", dataset="ml-100k", trials=4, name="ci4", db=url, progress="quiet", scheduler="asha"
+    )
     return url, summary
 
 
@@ -98,7 +100,8 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
         "fixed: {max_epochs: 1, patience: 1, teacher: crossnet, t_depth: 1, embedding_size: 4}\n"
         "params:\n  depth: {choices: [0, 1]}\n"  # depth 0 is a ConfigError inside the trial
     )
-    # Random sampler, seed 7: depths 1, 1, 0, 0 (asked one after another in the driver, so deterministic).
+    # Random sampler, seed 7: depths 1, 1, 0, 0 (asked one after another in the driver, so deterministic;
+    # no warm start, which would take the first place with depth 1).
     summary = run_sweep(
         space=str(space),
         trials=4,
@@ -108,6 +111,7 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
         seed=7,
         scheduler="none",
         progress="quiet",
+        warm_start=False,
     )
     with ResultStore(db_url, create=False) as store:
         trials = store.trials(sweep="broken")

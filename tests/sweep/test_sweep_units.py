@@ -392,8 +392,12 @@ def test_sweep_and_space_commands_give_the_same_verdict(
 
 
 def test_max_student_epochs_reads_the_checked_space() -> None:
-    assert max_student_epochs(load_space("quick")) == 2 * 20
-    assert max_student_epochs(load_space("ci")) == 2 * 2
+    from kdbench.bench.recipes import recipe_for
+
+    assert max_student_epochs(load_space("ci")) == 2 * 2  # fixed by the space, whatever the recipe
+    assert max_student_epochs(load_space("ci"), recipe_for("ml-100k")) == 2 * 2
+    assert max_student_epochs(load_space("quick")) == 2 * 30  # left to the recipe; none: the defaults'
+    assert max_student_epochs(load_space("quick"), recipe_for("ml-100k")) == 2 * 40
 
 
 def test_each_trial_config_is_the_recipe_under_the_spaces_values() -> None:
@@ -431,3 +435,17 @@ def test_rays_token_auth_notice_is_dropped_but_its_disabled_warning_stays(caplog
     assert [r.getMessage()[:36] for r in caplog.records] == ["Token authentication is disabled for"]
     logger.warning("Token authentication is enabled for this Ray cluster.")  # outside a sweep's ray.init
     assert len(caplog.records) == 2
+
+
+def test_auto_scheduler_stops_early_only_on_big_data() -> None:
+    from kdbench.bench._sweep._options import EARLY_STOPPING_ROWS, resolve_scheduler
+
+    auc, pareto = OBJECTIVES["auc"], OBJECTIVES["auc+latency"]
+    name, why = resolve_scheduler("auto", train_rows=58_284, objectives=auc)
+    assert name == "none" and why.startswith("auto: 58,284 training rows <")
+    assert resolve_scheduler("auto", train_rows=EARLY_STOPPING_ROWS, objectives=auc)[0] == "asha"
+    assert resolve_scheduler("auto", train_rows=36_000_000, objectives=pareto)[0] == "none"
+    assert resolve_scheduler("median", train_rows=10, objectives=auc) == ("median", "")
+    # checked before the data is known as the scheduler it may become
+    with pytest.raises(SweepError, match="grace"):
+        build_scheduler("auto", objectives=auc, max_student_epochs=16, grace_period=0, reduction_factor=3)
