@@ -50,7 +50,6 @@ from kdbench.bench._sweep._recipe import (
     parse_duration,
     scheduler_for,
     validate_recipe,
-    with_scheduler_resolved,
 )
 from kdbench.bench._sweep._tuner import tune_trials
 from kdbench.bench._sweep._warm import default_trial
@@ -100,7 +99,7 @@ def run_sweep(
     objective: str = "auc",
     sampler: str = "tpe",
     seed: int = 2022,
-    scheduler: str = "auto",
+    scheduler: str = "none",
     grace_period: int = 2,
     reduction_factor: float = 3.0,
     concurrency: int = 2,
@@ -120,9 +119,9 @@ def run_sweep(
 
     ``name`` defaults to ``<space>-<dataset>-<UTC time>`` and names the Optuna study too. ``objective``: one
     of :data:`OBJECTIVES` (``auc``: maximise the student's valid AUC; ``auc+latency`` / ``auc+flops``:
-    multi-objective, needs ``scheduler="none"``). ``scheduler``: auto (ASHA from
-    ``EARLY_STOPPING_ROWS`` training rows on, else none), asha, median or none, on student epochs
-    (``grace_period``, ``reduction_factor``). ``teacher_cache``: a folder every node can read and lock,
+    multi-objective, needs ``scheduler="none"``). ``scheduler``: none (the default:
+    early student epochs did not predict a trial's end on any dataset measured), asha or median, on student
+    epochs (``grace_period``, ``reduction_factor``). ``teacher_cache``: a folder every node can read and lock,
     ``"default"`` (``$KDBENCH_HOME/teachers``) or None (always train teachers). ``ray_storage``: Tune's
     results folder (default ``$KDBENCH_HOME/ray_results``). ``progress``: auto (live table on a terminal,
     a line per trial elsewhere), live, lines or quiet. Every trial's config starts from the dataset's
@@ -182,7 +181,6 @@ def run_sweep(
 
     check_url(db)  # the URL now; the database is created only once the data has prepared
     data = _prepare(recipe)
-    recipe = with_scheduler_resolved(recipe, data)
     store = _open_store(db, create=True)
     try:
         if store.get_sweep(name) is not None:

@@ -40,8 +40,6 @@ class Recipe:
     warm_start: Any = None
     # Seconds after which no new trial starts, over all runs of the sweep; None: no budget.
     time_budget_s: float | None = None
-    # Why the scheduler is what it is, when ``auto`` chose it (recorded with the scheduler's settings).
-    scheduler_reason: str = ""
 
     def trial_config(self, suggested: dict[str, Any]) -> dict[str, Any]:
         """The effective trial config of one trial: the recipe overlaid by the space's values."""
@@ -217,26 +215,13 @@ def load_space(name: str, training_recipe: Any = None) -> Any:
 
 
 def scheduler_for(recipe: Recipe, objectives: tuple[Objective, ...]) -> tuple[Any, dict[str, Any]]:
-    scheduler, settings = build_scheduler(
+    return build_scheduler(
         recipe.scheduler,
         objectives=objectives,
         max_student_epochs=max_student_epochs(recipe.space, recipe.training_recipe),
         grace_period=recipe.grace_period,
         reduction_factor=recipe.reduction_factor,
     )
-    if recipe.scheduler_reason:
-        settings = {**settings, "chosen_by": recipe.scheduler_reason}
-    return scheduler, settings
-
-
-def with_scheduler_resolved(recipe: Recipe, data: Any) -> Recipe:
-    """``recipe`` with ``auto`` replaced by the scheduler it stands for on ``data`` (a new sweep)."""
-    from kdbench.bench._sweep._options import objectives_for, resolve_scheduler
-
-    name, reason = resolve_scheduler(
-        recipe.scheduler, train_rows=len(data.train.y), objectives=objectives_for(recipe.objective)
-    )
-    return dataclasses.replace(recipe, scheduler=name, scheduler_reason=reason)
 
 
 def max_student_epochs(space: Any, training_recipe: Any = None) -> int:

@@ -31,7 +31,7 @@ RECIPE_DEFAULTS: dict[str, Any] = {
     "objective": "auc",
     "sampler": "tpe",
     "seed": 2022,
-    "scheduler": "auto",
+    "scheduler": "none",
     "grace_period": 2,
     "reduction_factor": 3.0,
     "no_recipe": False,
@@ -40,12 +40,7 @@ RUNTIME_DEFAULTS: dict[str, Any] = {"concurrency": 2, "cpus_per_trial": 1.0, "gp
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from kdbench.bench._sweep._options import (  # light: no Ray, pandas or SQL
-        EARLY_STOPPING_ROWS,
-        OBJECTIVES,
-        SAMPLERS,
-        SCHEDULERS,
-    )
+    from kdbench.bench._sweep._options import OBJECTIVES, SAMPLERS, SCHEDULERS  # light: no Ray, pandas or SQL
 
     p = subparsers.add_parser(
         "sweep",
@@ -93,8 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument(
         "--scheduler",
         choices=SCHEDULERS,
-        help=f"early stopping on student epochs (default: auto: ASHA from {EARLY_STOPPING_ROWS:,} training "
-        "rows on, else none)",
+        help="early stopping on student epochs (default: none; docs/sweeps.md says why)",
     )
     what.add_argument("--grace-period", type=int, help="student epochs before a trial may be stopped (2)")
     what.add_argument("--reduction-factor", type=float, help="ASHA's reduction factor (default: 3)")

@@ -437,15 +437,12 @@ def test_rays_token_auth_notice_is_dropped_but_its_disabled_warning_stays(caplog
     assert len(caplog.records) == 2
 
 
-def test_auto_scheduler_stops_early_only_on_big_data() -> None:
-    from kdbench.bench._sweep._options import EARLY_STOPPING_ROWS, resolve_scheduler
+def test_no_scheduler_by_default() -> None:
+    """Early student epochs did not rank trials on any dataset measured: a sweep stops none unless asked."""
+    import inspect
 
-    auc, pareto = OBJECTIVES["auc"], OBJECTIVES["auc+latency"]
-    name, why = resolve_scheduler("auto", train_rows=58_284, objectives=auc)
-    assert name == "none" and why.startswith("auto: 58,284 training rows <")
-    assert resolve_scheduler("auto", train_rows=EARLY_STOPPING_ROWS, objectives=auc)[0] == "asha"
-    assert resolve_scheduler("auto", train_rows=36_000_000, objectives=pareto)[0] == "none"
-    assert resolve_scheduler("median", train_rows=10, objectives=auc) == ("median", "")
-    # checked before the data is known as the scheduler it may become
-    with pytest.raises(SweepError, match="grace"):
-        build_scheduler("auto", objectives=auc, max_student_epochs=16, grace_period=0, reduction_factor=3)
+    from kdbench.bench._sweep._options import SCHEDULERS
+    from kdbench.bench.commands.sweep import RECIPE_DEFAULTS
+
+    assert SCHEDULERS[0] == "none" and RECIPE_DEFAULTS["scheduler"] == "none"
+    assert inspect.signature(run_sweep).parameters["scheduler"].default == "none"
