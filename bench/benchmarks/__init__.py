@@ -1,3 +1,3 @@
 """The measuring scripts, apart from the engine's rooms: each is ``python -m kdbench.bench.benchmarks.NAME``
-(``trial``, ``prepare``, ``sweep``, ``report``, ``zoo``, ``scale``, ``chain``) and prints figures measured
-side by side."""
+(``trial``, ``prepare``, ``sweep``, ``search``, ``report``, ``zoo``, ``scale``, ``chain``) and prints figures
+measured side by side; ``planted`` writes the seeded tables with planted interactions some of them use."""
