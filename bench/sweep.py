@@ -132,8 +132,8 @@ def run_sweep(
     ``split_seed`` (default: 2022, or the name's own) is recorded with the sweep.
     ``warm_start``: the first trial is the recipe (or the trial-config defaults) projected onto the space
     (``_sweep/_warm.py``). ``time_budget``: seconds, or ``90s`` / ``30m`` / ``2h``, after which no new trial
-    starts (running ones finish); with ``trials`` the sweep ends at whichever comes first, and ``trials=None``
-    runs until the budget is spent.
+    starts (running ones get a tenth of the budget, at least 30 s, more, then are stopped); with ``trials``
+    the sweep ends at whichever comes first, and ``trials=None`` runs until the budget is spent.
     """
     from kdbench.bench._sweep._warm import warm_start_for
     from kdbench.bench.data import dataset_source, default_split_seed

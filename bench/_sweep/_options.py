@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from typing import Any
 
 from kdbench.bench.errors import SweepError
@@ -24,6 +25,7 @@ __all__ = [
     "SCHEDULERS",
     "TIME_ATTR",
     "Objective",
+    "budget_grace",
     "build_sampler",
     "build_scheduler",
     "objectives_for",
@@ -59,6 +61,12 @@ SCHEDULERS = ("none", "asha", "median")  # the first is the default
 # No scheduler by default: on every dataset measured (ml-100k, a planted 800,000-row table) a trial's first
 # student epochs do not rank trials by where they end, so a scheduler stops the trials that would have won
 # (docs/sweeps.md, "Which scheduler").
+
+
+def budget_grace(budget_s: float) -> float:
+    """How long past a time budget's end its running trials may go on before they are stopped: a tenth of
+    the budget, at least 30 s (a trial that is nearly done finishes; a long one does not hold the sweep)."""
+    return max(30.0, 0.1 * budget_s)
 
 
 def objectives_for(name: str) -> tuple[Objective, ...]:
@@ -131,14 +139,19 @@ def build_scheduler(
 
 
 def _Recording(base: type) -> type:
-    """``base`` plus ``stopped``: the ids of the trials this scheduler told Tune to stop."""
+    """``base`` plus ``stopped``: the ids of the trials this scheduler told Tune to stop; and ``stop_after``:
+    a ``time.time()`` after which every trial is stopped at its next report (a time budget's end)."""
 
     class Recording(base):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.stopped: set[str] = set()
+            self.stop_after: float | None = None
 
         def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
+            if self.stop_after is not None and time.time() > self.stop_after:
+                self.stopped.add(trial.trial_id)  # filed as stopped, like a trial the scheduler stopped
+                return self.STOP
             action = super().on_trial_result(tune_controller, trial, result)
             if action == self.STOP:
                 self.stopped.add(trial.trial_id)

@@ -18,7 +18,7 @@ from kdbench.bench._sweep._numbers import (
     settle_running_optuna_trials,
     store_outcomes,
 )
-from kdbench.bench._sweep._options import Objective, build_sampler
+from kdbench.bench._sweep._options import Objective, budget_grace, build_sampler
 from kdbench.bench._sweep._recipe import Recipe, Runtime, scheduler_for
 from kdbench.bench._sweep._warm import enqueue_warm_start
 
@@ -59,6 +59,8 @@ def tune_trials(
         recipe.sampler, seed=recipe.seed + history, trials=recipe.trials, multi_objective=len(objectives) > 1
     )
     scheduler, _ = scheduler_for(recipe, objectives)
+    if deadline is not None:
+        scheduler.stop_after = deadline + budget_grace(recipe.time_budget_s)
     metrics = [o.metric for o in objectives]
     modes = [o.mode for o in objectives]
     searcher = _StoreFirstOptunaSearch(

@@ -66,8 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument(
         "--time-budget",
         metavar="DURATION",
-        help="start no trial after this long (90s, 30m, 2h; running ones finish); with --trials, whichever "
-        "comes first; a --resume gets what is left",
+        help="start no trial after this long (90s, 30m, 2h; running ones get a tenth of it more, then stop); "
+        "with --trials, whichever comes first; a --resume gets what is left",
     )
     what.add_argument(
         "--no-warm-start",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import optuna
 import pandas as pd
@@ -109,6 +110,22 @@ def test_bad_durations_are_refused_in_one_line(text) -> None:
     with pytest.raises(SweepError, match=r"--time-budget must be a positive duration") as caught:
         parse_duration(text)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["none", "asha", "median"])
+def test_trials_still_running_past_the_budget_and_its_grace_are_stopped_and_filed_so(name) -> None:
+    from types import SimpleNamespace
+
+    from kdbench.bench._sweep._options import OBJECTIVES, budget_grace, build_scheduler
+
+    scheduler, _ = build_scheduler(name, objectives=OBJECTIVES["auc"], max_student_epochs=80, grace_period=2,
+                                   reduction_factor=3.0)  # fmt: skip
+    trial = SimpleNamespace(trial_id="a1b2c3d4_00007")
+    result = {"student_valid_auc": 0.86, "student_epoch": 1, "training_iteration": 3, "time_total_s": 9.0}
+    scheduler.stop_after = time.time() - 1  # the budget and its grace are over
+    assert scheduler.on_trial_result(None, trial, result) == scheduler.STOP
+    assert trial.trial_id in scheduler.stopped  # the store writer files it as stopped
+    assert budget_grace(150) == 30 and budget_grace(1800) == 180
 
 
 def test_budget_spent_adds_recorded_runs_and_bounds_a_killed_one_by_the_store() -> None:
