@@ -79,7 +79,8 @@ class Progress:
         return self.already_finished + sum(n for status, n in self.counts.items() if status != "interrupted")
 
     def eta_seconds(self) -> float | None:
-        """Remaining trials times the mean time per finished trial of this run (concurrency included)."""
+        """Remaining trials times the mean time per finished trial of this run (concurrency included); under
+        a time budget at most what is left of it plus one such trial."""
         finished_here = self.done - self.already_finished
         if finished_here <= 0:
             return None

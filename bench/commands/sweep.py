@@ -217,8 +217,6 @@ def sweep(
         if options.get("time_budget") is not None and options.get("trials") is None:
             recipe["trials"] = None  # the budget alone ends the sweep
         runtime = {k: v if runtime[k] is None else runtime[k] for k, v in RUNTIME_DEFAULTS.items()}
-        if recipe["objective"] != "auc" and options.get("scheduler") is None:
-            recipe["scheduler"] = "none"  # schedulers rank by one metric: see docs/sweeps.md
         if recipe["objective"] != "auc" and options.get("sampler") is None:
             recipe["sampler"] = "tpe"
         cache = None if no_teacher_cache else (teacher_cache or "default")
