@@ -20,7 +20,7 @@ from kdbench.bench.errors import KdbenchError
 __all__ = ["build_parser", "main", "one_line"]
 
 # Explicit registry: the order is the order of ``kdbench --help``.
-COMMAND_GROUPS = ("demo", "train", "sweep", "data", "space", "report", "regress", "db", "student")
+COMMAND_GROUPS = ("demo", "train", "baseline", "sweep", "data", "space", "report", "regress", "db", "student")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from kdbench.search_spaces import SearchSpaceError as _SpaceError  # loads yaml only, not optuna
 
 __all__ = [
+    "BaselineError",
     "ConfigError",
     "DatasetError",
     "KdbenchError",
@@ -60,3 +61,7 @@ class ReportError(KdbenchError):
 
 class RegressionError(KdbenchError):
     """A regression suite or baseline is malformed or missing."""
+
+
+class BaselineError(KdbenchError):
+    """A baseline cannot be fitted on a dataset (a training split with one class, ...)."""

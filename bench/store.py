@@ -31,6 +31,7 @@ from kdbench.bench._store import _migrations, _queries, _writes
 from kdbench.bench._store._engine import connect, engine_kwargs, failure
 from kdbench.bench._store._names import SWEEP_NAME_MAX, SWEEP_NAME_RULE, check_sweep_name
 from kdbench.bench._store._queries import (
+    BASELINE_COLUMNS,
     EPOCH_COLUMNS,
     LEADERBOARD_COLUMNS,
     METRIC_COLUMNS,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADHOC_SWEEP",
+    "BASELINE_COLUMNS",
     "DEFAULT_URL",
     "EPOCH_COLUMNS",
     "LEADERBOARD_COLUMNS",
@@ -128,7 +130,7 @@ def upgrade_database(url: str | None = None) -> tuple[int, int]:
 
 
 class ResultStore:
-    """Sweeps, trials, epochs, phases, environments, datasets and regression runs in one database.
+    """Sweeps, trials, epochs, phases, environments, datasets, baselines and regression runs in one database.
 
     ``ResultStore(url=None, *, create=True)``: validates ``url`` and connects at once; an unknown driver, an
     unreachable server, a SQLite path in a missing folder or a file that is not a database raise
@@ -352,6 +354,12 @@ class ResultStore:
             cases=cases, tag=tag, baseline=baseline,
         )  # fmt: skip
 
+    def record_baselines(self, results: list[dict[str, Any]], *, environment_id: int | None = None) -> None:
+        """Store baseline results (``BaselineResult.to_dict()``, ``kdbench.bench.baselines``), one row per
+        (dataset fingerprint, model) in one transaction: recording a model's baseline again replaces its row.
+        Non-finite metrics (a split with one class) are stored as missing."""
+        self._write(_writes.record_baselines, results, environment_id=environment_id)
+
     # ---- reads ------------------------------------------------------------------------------------------
     def sweeps(self) -> pd.DataFrame:
         """One row per sweep (:data:`SWEEP_COLUMNS`) with trial counts by status."""
@@ -400,6 +408,12 @@ class ResultStore:
     def datasets(self) -> pd.DataFrame:
         with self._read() as s:
             return _queries.datasets(s)
+
+    def baselines(self, dataset: str | None = None) -> pd.DataFrame:
+        """One row per (dataset, baseline model) (:data:`BASELINE_COLUMNS`; ``params`` and ``result`` as
+        recorded); ``dataset`` matches a dataset fingerprint or source name."""
+        with self._read() as s:
+            return _queries.baselines(s, dataset=dataset)
 
     def regression_runs(self) -> pd.DataFrame:
         with self._read() as s:

@@ -55,7 +55,15 @@ from kdbench.bench._sweep._tuner import tune_trials
 from kdbench.bench._sweep._warm import default_trial
 from kdbench.bench.errors import SweepError
 
-__all__ = ["OBJECTIVES", "SAMPLERS", "SCHEDULERS", "SweepSummary", "resume_sweep", "run_sweep"]
+__all__ = [
+    "OBJECTIVES",
+    "SAMPLERS",
+    "SCHEDULERS",
+    "SweepSummary",
+    "fit_recipe_to_data",
+    "resume_sweep",
+    "run_sweep",
+]
 
 PROGRESS_MODES = ("auto", "live", "lines", "quiet")
 
@@ -125,7 +133,8 @@ def run_sweep(
     ``"default"`` (``$KDBENCH_HOME/teachers``) or None (always train teachers). ``ray_storage``: Tune's
     results folder (default ``$KDBENCH_HOME/ray_results``). ``progress``: auto (live table on a terminal,
     a line per trial elsewhere), live, lines or quiet. Every trial's config starts from the dataset's
-    recipe (``kdbench.bench.recipes``; recorded with the sweep) under the space's keys, unless ``no_recipe``.
+    recipe (``kdbench.bench.recipes.recipe_for_data``: its source's, or one fitted to the data's size;
+    recorded with the sweep) under the space's keys, unless ``no_recipe``.
     ``data_cache``: a datasets folder every node can read, from which workers map a dataset above
     ``kdbench.bench.batches.map_threshold()`` (default: the driver's own cache; docs/scale.md).
     Defaults suit a 2-core laptop. ``dataset`` is a source or a prepared dataset's name or fingerprint;
@@ -181,6 +190,8 @@ def run_sweep(
 
     check_url(db)  # the URL now; the database is created only once the data has prepared
     data = _prepare(recipe)
+    if not no_recipe:
+        recipe = fit_recipe_to_data(recipe, space, data.info())
     store = _open_store(db, create=True)
     try:
         if store.get_sweep(name) is not None:
@@ -191,6 +202,23 @@ def run_sweep(
         return _execute(store, recipe, runtime, data, new=True, progress=progress, console=console)
     finally:
         store.close()
+
+
+def fit_recipe_to_data(recipe: Recipe, space: str, info: dict[str, Any]) -> Recipe:
+    """``recipe`` with the training recipe that fits the prepared data (``recipe_for_data``: a source's own
+    for data of its reference size, else one fitted to its size), the space checked against it and the warm
+    start projected from it; ``recipe`` itself when the source's recipe fits."""
+    from kdbench.bench._sweep._warm import warm_start_for
+    from kdbench.bench.recipes import recipe_for_data
+
+    fitted = recipe_for_data(info)
+    if fitted is recipe.training_recipe:
+        return recipe
+    space_obj = load_space(space, fitted)
+    warm = warm_start_for(space_obj, fitted) if recipe.warm_start is not None else None
+    fitted_recipe = dataclasses.replace(recipe, space=space_obj, training_recipe=fitted, warm_start=warm)
+    validate_recipe(fitted_recipe)
+    return fitted_recipe
 
 
 def resume_sweep(
@@ -227,7 +255,11 @@ def resume_sweep(
         _check_driver_gone(row)
         settings = row["settings"]
         stored = settings.get("recipe")  # None: --no-recipe, a source without one, or an older sweep
-        training_recipe = None if stored is None else TrainingRecipe(stored["name"], stored["values"], "")
+        training_recipe = (
+            None
+            if stored is None
+            else TrainingRecipe(stored["name"], stored["values"], stored.get("rationale", ""))
+        )
         try:
             space = parse_space(
                 row["space_yaml"], source=f"sweep {name}", default_name=row["space_name"],

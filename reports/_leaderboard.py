@@ -1,5 +1,6 @@
 """The leaderboard: per dataset, the best configurations across all sweeps (seeds of a configuration
-grouped: mean ± std), with what each costs next to its teacher."""
+grouped: mean ± std), with what each costs next to its teacher, and the dataset's baselines (LR, GBDT)
+ranked among them by test AUC."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from kdbench.reports._baselines import baseline_rows, between
 from kdbench.reports._params import config_label, param_text
 
 __all__ = ["LEADERBOARD_ROW_COLUMNS", "LeaderboardTable", "leaderboard_data"]
@@ -37,6 +39,9 @@ LEADERBOARD_ROW_COLUMNS = (
     "finished_at",
     "git_sha",
     "git_dirty",
+    "kind",  # "student", or "baseline" for a plain model on the same split
+    "position",  # where the row stands: a student's rank; a baseline between the ranks around it (3.5)
+    "chosen",  # a baseline's hyperparameters in words
 )
 
 
@@ -47,13 +52,19 @@ class LeaderboardTable(NamedTuple):
 
 
 def leaderboard_data(
-    leaderboard: pd.DataFrame, trials: pd.DataFrame, labels: dict[str, str]
+    leaderboard: pd.DataFrame,
+    trials: pd.DataFrame,
+    labels: dict[str, str],
+    baselines: pd.DataFrame | None = None,
 ) -> list[LeaderboardTable]:
     """One table per dataset from ``ResultStore.leaderboard()`` (ranked by student test AUC; the best seed's
     trial stands for its configuration) and ``trials()`` (for the seed statistics of the other columns).
 
     ``gap`` is the mean student test AUC minus the mean teacher test AUC over the configuration's seeds;
     ``params_pct`` and ``flops_pct`` are the student's share of its teacher's (interaction layers only).
+    ``baselines`` (``ResultStore.baselines()``) adds a row per baseline of the table's dataset (``kind``
+    ``"baseline"``, no rank, ``auc_mean`` its test AUC), placed after the students whose mean test AUC is at
+    least its own.
     """
     if leaderboard.empty:
         return []
@@ -95,6 +106,9 @@ def leaderboard_data(
             "finished_at": board["finished_at"],
             "git_sha": board["git_sha"],
             "git_dirty": board["git_dirty"],
+            "kind": "student",
+            "position": board["rank"].astype("float64"),
+            "chosen": "",
             "dataset_fingerprint": board["dataset_fingerprint"],
         }
     )
@@ -102,8 +116,33 @@ def leaderboard_data(
     for fingerprint, group in rows.groupby("dataset_fingerprint", sort=True, dropna=False):
         group = group.assign(differs=_differences(board.loc[group.index]))
         group = group.sort_values("rank").drop(columns="dataset_fingerprint").reset_index(drop=True)
+        group = _with_baselines(group, baseline_rows(baselines, fingerprint))
         tables.append(LeaderboardTable(str(fingerprint), labels.get(fingerprint, str(fingerprint)), group))
     return sorted(tables, key=lambda t: t.dataset)
+
+
+def _with_baselines(group: pd.DataFrame, found: list[dict]) -> pd.DataFrame:
+    """``group`` (students, by rank) with a row per baseline where its test AUC ranks it."""
+    if not found:
+        return group
+    students = list(group["auc_mean"])
+    rows = []
+    for k, b in enumerate(found):
+        after = between(students, b["test_auc"])
+        rows.append(
+            {
+                "rank": pd.NA, "trial_id": pd.NA, "config_family": "", "label": b["label"], "teacher": None,
+                "interaction": None, "n_seeds": pd.NA, "n_trials": pd.NA, "differs": "",
+                "auc_mean": b["test_auc"], "auc_std": np.nan, "logloss_mean": b["test_logloss"],
+                "logloss_std": np.nan, "teacher_auc": np.nan, "gap": np.nan, "params_pct": np.nan,
+                "flops_pct": np.nan, "latency_ms_b1": b["latency_ms_b1"],
+                "latency_ms_b4096": b["latency_ms_b4096"], "wall_seconds": b["fit_seconds"], "sweep": None,
+                "finished_at": b["created_at"], "git_sha": None, "git_dirty": None, "kind": "baseline",
+                "position": after + 0.5 + 0.01 * k, "chosen": b["chosen"],
+            }
+        )  # fmt: skip
+    both = pd.concat([group.astype(object), pd.DataFrame(rows, columns=group.columns)], ignore_index=True)
+    return both.sort_values("position", kind="stable").reset_index(drop=True).infer_objects()
 
 
 # Config keys the label already shows (config_label), and the seed (grouped into the row).

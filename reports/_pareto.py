@@ -1,9 +1,9 @@
 """Accuracy against cost: student test AUC vs FLOPs or latency, with the Pareto front (no trial both cheaper
-and better)."""
+and better), and on the latency plot the dataset's baselines (LR, GBDT) as markers of their own."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -12,19 +12,21 @@ import plotly.graph_objects as go
 from kdbench.reports._figures import empty_figure, new_figure, text
 from kdbench.reports._params import config_label
 
-__all__ = ["COSTS", "Cost", "pareto_data", "pareto_figure", "pareto_front"]
+__all__ = ["COSTS", "Cost", "pareto_baselines", "pareto_data", "pareto_figure", "pareto_front"]
 
 
 class Cost(NamedTuple):
     column: str
     label: str  # axis title, with its unit
     log: bool
+    baseline_column: str | None = None  # the baselines' figure on this axis (they count no FLOPs)
 
 
 COSTS = {
     "flops": Cost("student_flops", "student FLOPs (multiply-adds per sample, log scale)", True),
-    "latency": Cost("student_latency_ms_b1", "student latency, batch of 1 (ms)", False),
+    "latency": Cost("student_latency_ms_b1", "student latency, batch of 1 (ms)", False, "latency_ms_b1"),
 }
+_BASELINE_MARKERS = {"gbdt": ("diamond", "#444444"), "lr": ("square-open", "#444444")}
 
 
 def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -58,12 +60,33 @@ def pareto_data(trials: pd.DataFrame, cost: Cost) -> pd.DataFrame:
     return out
 
 
-def pareto_figure(data: pd.DataFrame, cost: Cost) -> go.Figure:
+def pareto_baselines(baselines: list[dict[str, Any]], cost: Cost) -> pd.DataFrame:
+    """The baselines (``reports._baselines.baseline_rows``) with both a test AUC and a figure on ``cost``'s
+    axis: ``model``, ``label``, ``auc``, ``cost``, ``chosen``. Empty on an axis they have no figure for."""
+    columns = ["model", "label", "auc", "cost", "chosen"]
+    if cost.baseline_column is None:
+        return pd.DataFrame(columns=columns)
+    rows = [
+        {"model": b["model"], "label": b["label"], "auc": float(b["test_auc"]),
+         "cost": float(b[cost.baseline_column]), "chosen": b["chosen"]}
+        for b in baselines
+        if not pd.isna(b["test_auc"]) and not pd.isna(b[cost.baseline_column])
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def pareto_figure(data: pd.DataFrame, cost: Cost, baselines: pd.DataFrame | None = None) -> go.Figure:
+    """Trials as points, the Pareto front as a step line; ``baselines`` (:func:`pareto_baselines`) as one
+    marker each, outside the front: they are the yardstick, not contenders."""
     title = f"Student test AUC vs {cost.label.split(' (')[0].split(',')[0].replace('student ', '')}"
     if data.empty:
         return empty_figure(title, "no completed trial with both values")
-    fig = new_figure(title, cost.label, "student test AUC")
-    if cost.log:
+    # Baselines can be orders of magnitude slower than the students (GBDT: milliseconds a row): a log axis
+    # keeps the students apart.
+    log = cost.log or (baselines is not None and not baselines.empty)
+    axis = cost.label if log == cost.log else cost.label.replace(")", ", log scale)")
+    fig = new_figure(title, axis, "student test AUC")
+    if log:
         fig.update_xaxes(type="log")
     hover = (
         "trial %{customdata[0]}: %{customdata[1]}<br>AUC %{y:.4f}<br>"
@@ -91,4 +114,16 @@ def pareto_figure(data: pd.DataFrame, cost: Cost) -> go.Figure:
         customdata=front[["number", "label"]],
         hovertemplate=hover,
     )
+    for b in [] if baselines is None else baselines.to_dict("records"):
+        symbol, color = _BASELINE_MARKERS.get(b["model"], ("x", "#444444"))
+        fig.add_scatter(
+            x=[b["cost"]],
+            y=[b["auc"]],
+            mode="markers",
+            name=text(b["label"]),
+            marker={"symbol": symbol, "size": 12, "color": color, "line": {"width": 2, "color": color}},
+            hovertemplate=f"{text(b['label'])} ({text(b['chosen'])})<br>AUC %{{y:.4f}}<br>"
+            + cost.label.split(" (")[0].replace("student ", "")
+            + " %{x:.4g}<extra></extra>",
+        )
     return fig

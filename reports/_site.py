@@ -19,6 +19,7 @@ import pandas as pd
 from kdbench.bench.errors import ReportError
 from kdbench.bench.store import ResultStore
 from kdbench.reports import _paths
+from kdbench.reports._baselines import baseline_rows
 from kdbench.reports._compare import comparisons, render_compare_page
 from kdbench.reports._curves import trial_curves_data
 from kdbench.reports._format import is_missing
@@ -80,7 +81,10 @@ def render_pages(snapshot: Snapshot) -> Iterator[tuple[str, str]]:
         trials = trials_by_sweep.get(sweep["sweep"], empty_trials)
         epochs = snapshot.epochs[snapshot.epochs["trial_id"].isin(trials["trial_id"])]
         label = labels.get(sweep["dataset_fingerprint"], _first_label(trials, labels))
-        yield render_sweep_page(sweep, snapshot.sweep_details.get(sweep["sweep"], {}), trials, epochs, label)
+        baselines = baseline_rows(snapshot.baselines, _one_dataset(sweep, trials))
+        yield render_sweep_page(
+            sweep, snapshot.sweep_details.get(sweep["sweep"], {}), trials, epochs, label, baselines
+        )
     environments = dict(
         zip(snapshot.environments["environment_id"], snapshot.environments["data"], strict=True)
     )
@@ -95,6 +99,7 @@ def render_pages(snapshot: Snapshot) -> Iterator[tuple[str, str]]:
             datasets.get(trial["dataset_fingerprint"]),
             labels.get(trial["dataset_fingerprint"], "unknown dataset"),
             snapshot.url,
+            baseline_rows(snapshot.baselines, trial["dataset_fingerprint"]),
         )
     for comparison in compares:
         yield render_compare_page(snapshot.trials, comparison, labels[comparison.dataset_fingerprint])
@@ -107,6 +112,15 @@ def render_pages(snapshot: Snapshot) -> Iterator[tuple[str, str]]:
             yield render_regression_page(
                 run, cases.get(run["run_id"], snapshot.regression_cases.iloc[:0]), env
             )
+
+
+def _one_dataset(sweep: pd.Series, trials: pd.DataFrame) -> str | None:
+    """The one dataset a sweep ran on (its own, else its trials' when they share one); None for several:
+    baselines of one dataset would mislead among another's trials."""
+    found = set(trials["dataset_fingerprint"].dropna().unique())
+    if not is_missing(sweep["dataset_fingerprint"]):
+        found.add(sweep["dataset_fingerprint"])
+    return found.pop() if len(found) == 1 else None
 
 
 def _first_label(trials: pd.DataFrame, labels: dict[str, str]) -> str:
@@ -127,7 +141,7 @@ def _index(snapshot: Snapshot, labels: dict[str, str], compares: list) -> str:
         "index.html.j2",
         _paths.INDEX,
         title="kdbench leaderboard",
-        tables=leaderboard_data(snapshot.leaderboard, snapshot.trials, labels),
+        tables=leaderboard_data(snapshot.leaderboard, snapshot.trials, labels, snapshot.baselines),
         sweeps=sweeps,
         compares=[
             {"page": c.page, "dataset": labels[c.dataset_fingerprint], "what": c.by, "n": len(c.groups)}

@@ -20,6 +20,7 @@ class Snapshot(NamedTuple):
     epochs: pd.DataFrame
     leaderboard: pd.DataFrame  # ranked by student test AUC
     datasets: pd.DataFrame
+    baselines: pd.DataFrame  # ResultStore.baselines(): one row per (dataset, baseline model)
     environments: pd.DataFrame
     regression_runs: pd.DataFrame
     regression_cases: pd.DataFrame
@@ -38,6 +39,7 @@ def load_snapshot(store: ResultStore) -> Snapshot:
         epochs=store.epochs(),
         leaderboard=exact_params(store.leaderboard()),
         datasets=store.datasets(),
+        baselines=store.baselines(),
         environments=store.environments(),
         regression_runs=store.regression_runs(),
         regression_cases=store.regression_cases(),

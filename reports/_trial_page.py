@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from kdbench.reports import _paths
+from kdbench.reports._baselines import missing_hint, versus_gbdt
 from kdbench.reports._curves import trial_curves_figure
 from kdbench.reports._figures import embed
 from kdbench.reports._format import is_missing
@@ -73,11 +74,13 @@ def render_trial_page(
     dataset: dict[str, Any] | None,
     dataset_label: str,
     store_url: str | None = None,
+    baselines: list[dict[str, Any]] = (),
 ) -> tuple[str, str]:
     """``(site path, html)`` of a trial's page: one figure, one template render (sites have thousands).
 
     ``phases``: the trial's ``phases()`` rows as dicts; ``curves``: its rows of ``trial_curves_data``;
-    ``store_url``: the database the site was built from (for the export command).
+    ``store_url``: the database the site was built from (for the export and baseline commands);
+    ``baselines``: its dataset's (``reports._baselines.baseline_rows``), for "vs GBDT".
     """
     page = _paths.trial_page(trial["trial_id"])
     config = trial["config"] if isinstance(trial["config"], dict) else {}
@@ -99,6 +102,8 @@ def render_trial_page(
             threads=None if is_missing(trial.get("train_threads")) else int(trial["train_threads"]),
         ),
         artifact=_artifact(trial, store_url),
+        versus=versus_gbdt(trial["student_test_auc"], list(baselines)),
+        baseline_hint=missing_hint(trial["dataset_fingerprint"], store_url),
         figure=embed(trial_curves_figure(curves), "fig-curves") if len(curves) else None,
     )
     return page, html

@@ -7,6 +7,7 @@ PostgreSQL and SQLite; MySQL commits each ALTER, so its steps are written to be 
 convert; they never drop user data.
 
 - 1 -> 2: free-text columns from VARCHAR(256) to TEXT (:mod:`kdbench.bench._store._upgrade_v1`).
+- 2 -> 3: the baselines' table, ``kd_baseline`` (:mod:`kdbench.bench._store._upgrade_v2`).
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
-from kdbench.bench._store import _upgrade_v1
+from kdbench.bench._store import _upgrade_v1, _upgrade_v2
 from kdbench.bench._store._schema import TABLE_PREFIX, Base, Meta
 from kdbench.bench._store._urls import redact
 from kdbench.bench.errors import StoreError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "prepare", "read_version", "upgrade"]
 
-SCHEMA_VERSION = 2
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _upgrade_v1.to_v2}
+SCHEMA_VERSION = 3
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _upgrade_v1.to_v2, 2: _upgrade_v2.to_v3}
 
 _VERSION_KEY = "schema_version"
 _PG_LOCK_KEY = 0x6B64_6265  # "kdbe": serialises schema creation/upgrade between processes

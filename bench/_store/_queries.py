@@ -11,6 +11,7 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from kdbench.bench._store._schema import (
+    Baseline,
     Dataset,
     Environment,
     Epoch,
@@ -23,12 +24,14 @@ from kdbench.bench._store._schema import (
 from kdbench.bench.errors import StoreError
 
 __all__ = [
+    "BASELINE_COLUMNS",
     "EPOCH_COLUMNS",
     "LEADERBOARD_COLUMNS",
     "METRIC_COLUMNS",
     "PHASE_COLUMNS",
     "SWEEP_COLUMNS",
     "TRIAL_COLUMNS",
+    "baselines",
     "datasets",
     "environment",
     "environments",
@@ -75,6 +78,9 @@ DATASET_COLUMNS = ("fingerprint", "source", "protocol", "rows", "positives", "fi
                    "split_sizes", "created_at")  # fmt: skip
 ENVIRONMENT_COLUMNS = ("environment_id", "git_sha", "git_dirty", "python", "torch", "ray", "optuna", "cpu",
                        "gpu", "host", "created_at", "data")  # fmt: skip
+BASELINE_COLUMNS = ("dataset_fingerprint", "dataset_source", "model", "valid_auc", "valid_logloss",
+                    "test_auc", "test_logloss", "fit_seconds", "latency_ms_b1", "latency_ms_b4096", "seed",
+                    "params", "environment_id", "created_at", "result")  # fmt: skip
 REGRESSION_COLUMNS = ("run_id", "suite", "tag", "baseline", "created_at", "git_sha", "git_dirty",
                       "environment_id", "n_cases", "summary")  # fmt: skip
 
@@ -88,7 +94,8 @@ _DTYPES = {
                      "student_epochs"), _INT),
     **dict.fromkeys(("teacher_cache_hit", "git_dirty"), "boolean"),
     **dict.fromkeys(("wall_seconds", "train_loss", "valid_auc", "valid_logloss", "test_auc", "test_logloss",
-                     "seconds", "samples_per_s", "mean", "std", "best"), "float64"),
+                     "seconds", "samples_per_s", "mean", "std", "best", "fit_seconds", "latency_ms_b1",
+                     "latency_ms_b4096"), "float64"),
 }  # fmt: skip
 _TIMES = ("created_at", "finished_at", "started_at", "recorded_at")
 # Metrics where smaller is better; everything else (AUC) sorts descending.
@@ -295,6 +302,20 @@ def datasets(s: Session) -> pd.DataFrame:
         for d in s.scalars(select(Dataset).order_by(Dataset.created_at))
     ]
     return _frame(rows, DATASET_COLUMNS)
+
+
+def baselines(s: Session, dataset: str | None = None) -> pd.DataFrame:
+    """One row per (dataset, baseline model); ``dataset`` matches a fingerprint or a dataset source name."""
+    query = (
+        select(Baseline, Dataset.source)
+        .outerjoin(Dataset, Baseline.dataset_fingerprint == Dataset.fingerprint)
+        .order_by(Baseline.dataset_fingerprint, Baseline.model)
+    )
+    if dataset is not None:
+        query = query.where(or_(Baseline.dataset_fingerprint == dataset, Dataset.source == dataset))
+    own = [c for c in BASELINE_COLUMNS if c != "dataset_source"]
+    rows = [{**{c: getattr(b, c) for c in own}, "dataset_source": source} for b, source in s.execute(query)]
+    return _frame(rows, BASELINE_COLUMNS)
 
 
 def regression_runs(s: Session) -> pd.DataFrame:

@@ -38,6 +38,7 @@ __all__ = [
     "INDEXED_TEXT",
     "TABLE_PREFIX",
     "Base",
+    "Baseline",
     "Dataset",
     "Environment",
     "Epoch",
@@ -252,3 +253,27 @@ class RegressionCase(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str | None]
     data: Mapped[dict[str, Any]]
+
+
+class Baseline(Base):
+    """A plain model (``kdbench.bench.baselines``: ``lr``, ``gbdt``) on a dataset's split, one row per
+    (dataset fingerprint, model): fitting again replaces it. Flat metrics for queries, the full
+    ``BaselineResult`` JSON next to them (schema version 3)."""
+
+    __tablename__ = "kd_baseline"
+    __table_args__ = (UniqueConstraint("dataset_fingerprint", "model", name="kd_baseline_dataset_model"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_fingerprint: Mapped[str] = mapped_column(String(128))
+    model: Mapped[str] = mapped_column(String(32))
+    valid_auc: Mapped[float | None]
+    valid_logloss: Mapped[float | None]
+    test_auc: Mapped[float | None]
+    test_logloss: Mapped[float | None]
+    fit_seconds: Mapped[float | None]
+    latency_ms_b1: Mapped[float | None]
+    latency_ms_b4096: Mapped[float | None]
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    params: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any]]
+    environment_id: Mapped[int | None] = mapped_column(ForeignKey("kd_environment.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

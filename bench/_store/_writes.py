@@ -16,6 +16,7 @@ from kdbench.bench._store._engine import plain
 from kdbench.bench._store._names import check_sweep_name
 from kdbench.bench._store._schema import (
     Base,
+    Baseline,
     Dataset,
     Environment,
     Epoch,
@@ -38,6 +39,7 @@ __all__ = [
     "create_sweep",
     "finish_sweep",
     "finish_trial",
+    "record_baselines",
     "record_dataset",
     "record_environment",
     "record_epochs",
@@ -69,6 +71,8 @@ PHASE_KEYS = ("name", "epochs", "best_epoch", "valid_auc", "valid_logloss", "tes
 RESULT_KEYS = ("config", "config_hash", "config_family", "dataset_fingerprint", "seed", "device",
                "wall_seconds", "teacher_cache_hit", "embedding_params", "teacher", "student", "phases",
                "epochs")  # fmt: skip
+BASELINE_KEYS = ("model", "dataset_fingerprint", "valid_auc", "valid_logloss", "test_auc", "test_logloss",
+                 "params", "fit_seconds", "latency_ms_b1", "latency_ms_b4096", "seed")  # fmt: skip
 MODEL_KEYS = ("test_auc", "test_logloss", "valid_auc", "valid_logloss", "params", "flops", "latency_ms_b1",
               "latency_ms_b4096")  # fmt: skip
 
@@ -326,6 +330,32 @@ def record_regression_run(
         name = case.get("name", case.get("case"))
         s.add(RegressionCase(run_id=run.id, position=position, name=_text(name), data=plain(dict(case))))
     return run.id
+
+
+# ---- baselines ---------------------------------------------------------------------------------------------
+def record_baselines(s: Session, results: Iterable[Mapping[str, Any]], *, environment_id: int | None) -> None:
+    """Upsert each ``BaselineResult.to_dict()`` by (dataset fingerprint, model): a refit replaces the row."""
+    if environment_id is not None and s.get(Environment, environment_id) is None:
+        raise StoreError(f"no environment with id {environment_id} (record_environment first)")
+    for result in results:
+        _require(result, BASELINE_KEYS, "baseline result")
+        if not isinstance(result["params"], Mapping):
+            kind = type(result["params"]).__name__
+            raise StoreError(f"baseline result's 'params' must be a dict, got {kind}")
+        fingerprint, model = str(result["dataset_fingerprint"]), str(result["model"])
+        row = s.scalar(
+            select(Baseline).where(Baseline.dataset_fingerprint == fingerprint, Baseline.model == model)
+        )
+        if row is None:
+            row = Baseline(dataset_fingerprint=fingerprint, model=model)
+            s.add(row)
+        for name in ("valid_auc", "valid_logloss", "test_auc", "test_logloss", "fit_seconds", "latency_ms_b1",
+                     "latency_ms_b4096"):  # fmt: skip
+            setattr(row, name, _num(result[name]))
+        row.seed = _int(result["seed"])
+        row.params, row.result = plain(dict(result["params"])), plain(dict(result))
+        row.environment_id, row.created_at = environment_id, utcnow()
+        s.flush()  # the next result of the same key finds this row
 
 
 # ---- small helpers -----------------------------------------------------------------------------------------

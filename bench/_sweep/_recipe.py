@@ -34,7 +34,8 @@ class Recipe:
     grace_period: int
     reduction_factor: float
     # The dataset's training recipe (bench.data.Recipe) every trial's config starts from, under the space's
-    # fixed and sampled keys; None: the trial-config defaults (``--no-recipe``, csv/parquet, older sweeps).
+    # fixed and sampled keys (the one that fits the prepared data); None: the trial-config defaults
+    # (``--no-recipe``, older sweeps).
     training_recipe: Any = None
     # The first trial (_warm.WarmStart: the recipe projected onto the space); None: --no-warm-start.
     warm_start: Any = None

@@ -1,5 +1,5 @@
 """``kdbench data``: prepare a dataset (fetch, parse, encode, split, cache), list sources and cache, show one
-(with its source's training recipe), remove prepared ones.
+(with the training recipe that fits it), remove prepared ones.
 
 Each subcommand is a thin parser over a keyword-only function (``prepare_dataset``, ``list_datasets``,
 ``dataset_info``, ``remove_datasets``) that tests call directly.
@@ -265,7 +265,7 @@ def prepare_dataset(
     meta = next((m for m in cached_datasets(home) if m["fingerprint"] == dataset.fingerprint), info)
     if as_json:
         extra = {"seconds": round(seconds, 3), "path": str(dataset.path), **_provenance(meta)}
-        console.print_json(json.dumps({**info, **extra, "recipe": _recipe_json(info["source"])}))
+        console.print_json(json.dumps({**info, **extra, "recipe": _recipe_json(info)}))
     else:
         _print_info(console, meta, seconds=seconds, path=str(dataset.path))
     return info
@@ -386,7 +386,7 @@ def dataset_info(
             info["dense_fields"] = meta["dense_fields"]
         if as_json:
             extra = {"path": meta["path"], "created": meta.get("created"), **_provenance(meta)}
-            console.print_json(json.dumps({**info, **extra, "recipe": _recipe_json(meta["source"])}))
+            console.print_json(json.dumps({**info, **extra, "recipe": _recipe_json(meta)}))
         else:
             _print_info(console, meta, path=meta["path"])
     return 0
@@ -454,24 +454,20 @@ def _print_info(console: Console, meta: dict[str, Any], *, seconds: float | None
         fields.add_row(field, rule, f"{size:,}")
     console.print(fields)
     console.print(f"fingerprint {meta['fingerprint']}")
-    _print_recipe(console, meta["source"])
+    _print_recipe(console, meta)
 
 
-def _recipe_json(source: str) -> dict[str, Any] | None:
-    from kdbench.bench.recipes import recipe_for
+def _recipe_json(meta: dict[str, Any]) -> dict[str, Any]:
+    from kdbench.bench.recipes import recipe_for_data
 
-    recipe = recipe_for(source)
-    return None if recipe is None else {**recipe.to_dict(), "rationale": recipe.rationale}
+    return recipe_for_data(meta).to_dict()
 
 
-def _print_recipe(console: Console, source: str) -> None:
-    """The training settings `kdbench train` starts from on this source, and why."""
-    from kdbench.bench.recipes import recipe_for
+def _print_recipe(console: Console, meta: dict[str, Any]) -> None:
+    """The training settings `kdbench train` starts from on this dataset, and why."""
+    from kdbench.bench.recipes import recipe_for_data
 
-    recipe = recipe_for(source)
-    if recipe is None:
-        console.print("recipe: none (`kdbench train` starts from the trial config defaults)")
-        return
+    recipe = recipe_for_data(meta)
     values = " ".join(f"{key}={json.dumps(value)}" for key, value in recipe.to_dict()["values"].items())
     console.print(f"recipe {recipe.name}: {values}", highlight=False)
     console.print(f"  {recipe.rationale}", highlight=False)

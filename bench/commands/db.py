@@ -75,8 +75,8 @@ def upgrade(*, db: str | None = None) -> tuple[int, int]:
 
 
 def export(*, db: str | None = None, format: str = "csv", out: str | Path) -> list[Path]:
-    """Write one file per table (sweeps, trials, phases, epochs, datasets, environments, regression runs and
-    cases) into ``out``; dict and list cells become JSON text. Returns the paths written."""
+    """Write one file per table (sweeps, trials, phases, epochs, datasets, baselines, environments, regression
+    runs and cases) into ``out``; dict and list cells become JSON text. Returns the paths written."""
     if format not in EXPORT_FORMATS:
         raise StoreError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}")
     if not str(out).strip():
@@ -111,6 +111,7 @@ def _tables(store: ResultStore) -> dict[str, pd.DataFrame]:
         "phases": store.phases(),
         "epochs": store.epochs(),
         "datasets": store.datasets(),
+        "baselines": store.baselines(),
         "environments": store.environments(),
         "regression_runs": store.regression_runs(),
         "regression_cases": store.regression_cases(),

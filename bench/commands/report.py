@@ -1,12 +1,21 @@
-"""``kdbench report``: build the static report site from a results database, optionally serve it."""
+"""``kdbench report``: build the static report site from a results database, optionally serve it.
+
+Before the build it adds the baselines (``kdbench baseline``) that the leaderboards' datasets lack, for those
+whose data is in this machine's dataset cache, and records them in the database; a dataset prepared
+elsewhere gets a one-line note with the command to run there. The site itself only reads the database.
+"""
 
 from __future__ import annotations
 
 import argparse
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kdbench.bench.errors import ReportError
+from kdbench.bench.errors import ReportError, StoreError
+
+if TYPE_CHECKING:
+    from kdbench.bench.store import ResultStore
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_PORT", "register", "report"]
 
@@ -18,8 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "report",
         help="build the HTML report site (leaderboard, sweeps, trials, comparisons)",
-        description="Build a static HTML site from a results database (read only): a leaderboard, a page per "
-        "sweep, trial, comparison and regression run. It works offline and can be zipped or published.",
+        description="Build a static HTML site from a results database: a leaderboard, a page per sweep, "
+        "trial, comparison and regression run. It works offline and can be zipped or published. First the "
+        "LR and GBDT baselines the leaderboards' datasets lack are computed (for datasets in this machine's "
+        "cache) and recorded in the database; --no-baselines skips that and only reads it.",
     )
     p.add_argument("--db", metavar="URL", help="results database URL (default: sqlite:///kdbench.db)")
     p.add_argument(
@@ -27,24 +38,89 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--serve", action="store_true", help="then serve it on 127.0.0.1 until Ctrl-C")
     p.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="compute no missing baseline first: the database is only read",
+    )
+    p.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port for --serve (default: {DEFAULT_PORT})"
     )
     p.set_defaults(func=_run)
 
 
 def report(
-    *, db: str | None = None, out: str | Path = DEFAULT_OUT, serve: bool = False, port: int = DEFAULT_PORT
+    *,
+    db: str | None = None,
+    out: str | Path = DEFAULT_OUT,
+    serve: bool = False,
+    port: int = DEFAULT_PORT,
+    baselines: bool = True,
 ) -> Path:
-    """Build the site of ``db`` into ``out``; return its index.html. ``serve``: then serve it until Ctrl-C."""
+    """Build the site of ``db`` into ``out``; return its index.html. ``serve``: then serve it until Ctrl-C.
+
+    With ``baselines``, first :func:`add_missing_baselines` (after the port and folder checks, so a bad
+    ``--out`` or ``--port`` costs no fit).
+    """
     from kdbench import reports
+    from kdbench.bench.store import ResultStore
 
     if serve:
         _check_port(port)  # before the build: a port that cannot be served on must not cost a site
+    reports.check_site_folder(Path(out))
+    if baselines:
+        with ResultStore(db, create=False) as store:
+            add_missing_baselines(store)
     index = reports.build_site(db, out)
     print(f"report written: {index}")
     if serve:
         reports.serve(out, port)
     return index
+
+
+def add_missing_baselines(store: ResultStore) -> list[str]:
+    """Compute and record the baselines of every dataset with a completed trial in ``store`` that has none
+    (or lacks a model), one line each; returns the fingerprints done.
+
+    Only datasets in this machine's cache are fitted (``kdbench.bench.data.cached_datasets``: nothing is
+    downloaded or prepared); the others get a note naming ``kdbench baseline --dataset FP --db URL``. A
+    database that takes no writes gets a note, and the site is built without them.
+    """
+    from kdbench.bench.baselines import MODELS
+    from kdbench.bench.commands.baseline import fetch_baselines, record_baselines
+    from kdbench.bench.data import cached_datasets, open_dataset
+
+    trials = store.trials()
+    shown = trials.loc[trials["status"] == "completed", "dataset_fingerprint"].dropna().unique()
+    stored = store.baselines().groupby("dataset_fingerprint")["model"].agg(set).to_dict()
+    missing = sorted(str(fp) for fp in shown if not set(MODELS) <= stored.get(fp, set()))
+    if not missing:
+        return []
+    local = {entry["fingerprint"] for entry in cached_datasets()}
+    if any(fp in local for fp in missing):
+        try:
+            store.check_writable()
+        except StoreError as e:
+            print(f"no baselines added: {store.url_redacted} takes no writes ({e})")
+            return []
+    done = []
+    for fingerprint in missing:
+        if fingerprint not in local:
+            print(
+                f"no baselines for dataset {fingerprint}: it is not in this machine's dataset cache; where "
+                f"it is, run `kdbench baseline --dataset {fingerprint} --db {store.url_redacted}`"
+            )
+            continue
+        data = open_dataset(fingerprint)
+        results, seconds = fetch_baselines(data)
+        record_baselines(store, data, results)
+        what = f"{data.name} (fingerprint {fingerprint})"
+        print(
+            f"added the baselines of {what} from this machine's cache"
+            if seconds is None
+            else f"computed baselines for {what} in {seconds:.1f} s"
+        )
+        done.append(fingerprint)
+    return done
 
 
 def _check_port(port: int) -> None:
@@ -64,5 +140,5 @@ def _check_port(port: int) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    report(db=args.db, out=args.out, serve=args.serve, port=args.port)
+    report(db=args.db, out=args.out, serve=args.serve, port=args.port, baselines=not args.no_baselines)
     return 0

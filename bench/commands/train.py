@@ -1,7 +1,8 @@
 """``kdbench train``: one full KD trial with a live line per epoch, a phase table and a cost table.
 
 The config is composed in layers, later ones winning: the trial config defaults, the dataset's recipe
-(``kdbench.bench.recipes``; ``--no-recipe`` skips it), the ``--config`` file, the ``--set`` pairs.
+(its source's, or one fitted to the data's size: ``kdbench.bench.recipes.recipe_for_data``; ``--no-recipe``
+skips it), the ``--config`` file, the ``--set`` pairs.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="run one teacher -> distillation -> finetuning trial",
         description=(
-            "Run one full KD-DAGFM trial. The config starts from the dataset's recipe (`kdbench data info "
-            "NAME` shows it; csv and parquet have none), then --config, then --set."
+            "Run one full KD-DAGFM trial. The config starts from the dataset's recipe (its source's, or one "
+            "fitted to the data's size; `kdbench data info NAME` shows which and why), then --config, then "
+            "--set."
         ),
     )
     p.add_argument(
@@ -85,6 +87,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     kept.add_argument("--no-artifacts", action="store_true", help="keep no student artifact")
     p.add_argument("--save-student", metavar="FILE", help="also write the student artifact to this file")
+    p.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the LR and GBDT baselines (fitted once per dataset split, `kdbench baseline`)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -106,6 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         artifacts=False if args.no_artifacts else args.artifacts,
         save_student=args.save_student,
+        baseline=not args.no_baseline,
     )
     return 0
 
@@ -153,6 +161,7 @@ def train(
     quiet: bool = False,
     artifacts: str | bool | None = None,
     save_student: str | None = None,
+    baseline: bool = True,
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Validate, prepare data, run the trial, print tables, optionally record it; returns the result dict.
@@ -167,6 +176,11 @@ def train(
     or fingerprint; ``split_seed`` picks the split (default: 2022, or the name's). With ``split_seeds`` the
     trial runs once per split and the result is ``{"split_seeds", "trials", "summary"}`` (mean and sample
     std of each test metric).
+
+    With ``baseline`` the dataset's LR and GBDT baselines (``kdbench.bench.baselines``, fitted once per
+    dataset fingerprint on this machine) come after the trial: the result's ``baselines`` holds them, the
+    cost table is followed by ``vs GBDT: +0.0123`` (student test AUC minus GBDT's) and ``db`` records them.
+    A baseline that cannot be fitted is a one-line note, never the trial's failure.
     """
     if split_seeds is not None:
         if split_seed is not None:
@@ -178,16 +192,17 @@ def train(
         return _train_over_splits(
             split_seeds, dataset=dataset, path=path, schema=schema, config=config, overrides=overrides,
             recipe=recipe, db=db, json_path=json_path, device=device, threads=threads,
-            teacher_cache=teacher_cache, quiet=quiet, artifacts=artifacts, console=console,
+            teacher_cache=teacher_cache, quiet=quiet, artifacts=artifacts, console=console, baseline=baseline,
         )  # fmt: skip
     from kdbench.bench.data import dataset_source, open_dataset
     from kdbench.bench.footprint import check_fits
-    from kdbench.bench.recipes import build_config, recipe_for
+    from kdbench.bench.recipes import build_config, recipe_for, recipe_for_data
     from kdbench.bench.teacher_cache import TeacherCache
     from kdbench.bench.trial import resolve_device, run_trial
 
     console = console or output_console()
     # Everything that can be checked is checked before any data work: config, threads, device, paths, URL.
+    # The config is checked over the source's recipe now and composed again over the data's once it is open.
     start = recipe_for(dataset_source(dataset)) if recipe else None
     cfg = build_config(start, config or {}, overrides or {})
     if threads is not None and (isinstance(threads, bool) or threads < 1):
@@ -206,6 +221,9 @@ def train(
 
         check_url(db)
     data = open_dataset(dataset, path=path, schema=schema, split_seed=split_seed, progress=not quiet)
+    if recipe:
+        start = recipe_for_data(data.info())
+        cfg = build_config(start, config or {}, overrides or {})
     check_fits(cfg, data.vocab_sizes, target)
     with contextlib.ExitStack() as stack:
         # Created (if new) only now that the data has prepared, and proven writable before training.
@@ -228,7 +246,8 @@ def train(
             f"dataset {data.name}: {data.num_rows:,} rows, split seed {seed}, fingerprint {data.fingerprint}"
         )
         if start is not None:
-            console.print(f"recipe {start.name}: {json.dumps(start.to_dict()['values'])}")
+            console.print(f"recipe {start.name}: {json.dumps(start.to_dict()['values'])}", highlight=False)
+            console.print(f"  {start.rationale}", highlight=False)
         console.print(f"config {cfg.config_hash()}: {json.dumps(cfg.to_dict())}")
         try:
             trial = run_trial(
@@ -241,6 +260,9 @@ def train(
                 store.finish_trial(recording, status="failed", error=_reason(e))
                 console.print(f"recorded as failed trial {recording} in {store.url_redacted}")
             raise
+        baselines = _baselines(console, data, threads) if baseline else None
+        if baselines is not None:
+            result["baselines"] = [b.to_dict() for b in baselines]
         _print_tables(console, result)
         if result.get("artifact"):
             kept = result["artifact"]
@@ -253,6 +275,10 @@ def train(
         if recording is not None:
             store.finish_trial(recording, status="completed", result=result)
             console.print(f"recorded as trial {recording} in {store.url_redacted}")
+            if baselines:
+                from kdbench.bench.commands.baseline import record_baselines
+
+                record_baselines(store, data, baselines)
         return result
 
 
@@ -314,6 +340,21 @@ def _open_store(url: str) -> Any:
     return open_writable(url)  # proven writable now: training must not end in a database that refuses it
 
 
+def _baselines(console: Console, data: Any, threads: int | None) -> list[Any] | None:
+    """The dataset's baselines (computed once per fingerprint, with a line saying so), or None with a note:
+    the trial has finished, and a baseline that cannot be fitted must not lose it."""
+    from kdbench.bench.commands.baseline import computed_line, fetch_baselines
+
+    try:
+        results, seconds = fetch_baselines(data, threads=threads or default_threads())
+    except Exception as e:  # whatever it is, the finished trial is still printed and recorded
+        console.print(f"no baselines for {data.name}: {type(e).__name__}: {e}")
+        return None
+    if seconds is not None:
+        console.print(computed_line(data, seconds))
+    return results
+
+
 def _print_tables(console: Console, result: dict[str, Any]) -> None:
     columns = ("phase", "epochs", "best", "valid AUC", "valid logloss", "test AUC", "test logloss", "seconds")
     phases = table(
@@ -357,6 +398,10 @@ def _print_tables(console: Console, result: dict[str, Any]) -> None:
         )
         costs.add_row(label, fmt.format(teacher[key]), fmt.format(student[key]), ratio)
     console.print(costs)
+    if result.get("baselines"):
+        from kdbench.bench.commands.baseline import versus
+
+        console.print(f"{versus(student['test_auc'], result['baselines'])} test AUC on this split")
     console.print(
         f"embedding parameters (shared): {result['embedding_params']:,}; "
         f"wall time {result['wall_seconds']:.1f} s on {result['device']}"

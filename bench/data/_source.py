@@ -51,8 +51,10 @@ class Recipe:
     rationale: str
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"name", "values"}``, JSON-ready: what a trial records as the recipe it started from."""
+        """``{"name", "values", "rationale"}``, JSON-ready: what a trial records as the recipe it started from
+        and why it was chosen."""
         return {
             "name": self.name,
             "values": {k: list(v) if isinstance(v, tuple) else v for k, v in self.values.items()},
+            "rationale": self.rationale,
         }

@@ -299,7 +299,9 @@ def test_the_recipe_is_recorded_in_the_result_and_kept_by_the_store(synthetic, t
     recipe = recipe_for("ml-100k")
     cfg = build_config(recipe, {**SMALL, "max_epochs": 1, "finetune": False})
     result = run_trial(cfg, synthetic, recipe=recipe).to_dict()
-    assert result["recipe"] == {"name": "ml-100k", "values": dict(recipe.values)}
+    assert result["recipe"] == {
+        "name": "ml-100k", "values": dict(recipe.values), "rationale": recipe.rationale
+    }  # fmt: skip
     assert result["config"]["weight_decay"] == recipe.values["weight_decay"]
     assert run_trial(cfg, synthetic).to_dict()["recipe"] is None
     with ResultStore(f"sqlite:///{tmp_path / 'kd.db'}") as store:

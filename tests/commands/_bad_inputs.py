@@ -427,6 +427,25 @@ case("train-fresh-db-bad-data", "day_0.gz", "train --quiet --dataset criteo --pa
 for _id, _url, _expect in BAD_URLS:
     case(f"train-db-{_id}", _expect, "train", *CSV, "--db", _url)
 
+# ---- baseline ----------------------------------------------------------------------------------------------
+case("baseline-threads-zero", "--threads", "baseline --threads 0")
+case("baseline-threads-text", "--threads", "baseline --threads two")
+case("baseline-unknown-dataset", "nosuchdata", "baseline --dataset nosuchdata")
+case("baseline-unknown-dataset-lists-the-prepared", "prepared: clicks", "baseline --dataset click")
+case("baseline-criteo-without-path", "--path", "baseline --dataset criteo")
+case("baseline-criteo-truncated-gz", "day_0.gz", "baseline --dataset criteo --path", GZ)
+case("baseline-csv-without-schema", "--schema", "baseline --dataset csv", *CLICKS)
+case("baseline-dataset-name-with-path", "drop --path", "baseline --dataset clicks", *CLICKS)
+case("baseline-split-seed-negative", "split_seed", "baseline --dataset clicks --split-seed -1")
+case("baseline-json-in-missing-folder", "nofolder", "baseline", *CSV, "--json", Work("nofolder/b.json"))
+case("baseline-json-under-a-file", "plain.txt", "baseline", *CSV, "--json", Under("b.json"))
+case("baseline-json-empty-string", "--json", "baseline", *CSV, "--json", Lit(""))
+case("baseline-db-in-memory", "in-memory", "baseline", *CSV, "--db sqlite://")
+case("baseline-db-future-schema", "999", "baseline", *CSV, "--db", future_db)
+case("baseline-kdbench-home-is-a-file", "homefile", HOME_IS_A_FILE, "baseline", *CSV)
+for _id, _url, _expect in BAD_URLS:
+    case(f"baseline-db-{_id}", _expect, "baseline", *CSV, "--db", _url)
+
 # ---- sweep ---------------------------------------------------------------------------------------------
 case("sweep-trials-negative", "--trials", "sweep --trials -1")
 case("sweep-trials-zero", "--trials", "sweep --trials 0")
@@ -732,6 +751,7 @@ case("train-save-student-with-split-seeds", "--save-student", "train", *CSV, "--
 # Cases also run as a real process (`python -m kdbench`): exit code and stderr as a user sees them.
 SUBPROCESS_IDS = (
     "train-set-lr-fast",
+    "baseline-threads-zero",
     "space-show-non-utf8",
     "db-info-port-not-a-number",
     "regress-suite-non-utf8",

@@ -3,7 +3,8 @@
 The cases live in ``_bad_inputs.py``. Each runs in-process through ``kdbench.bench.cli.main`` with its own
 $KDBENCH_HOME (a prepared CSV dataset in its cache) and working directory (a real results database as
 ``kdbench.db``); a few run again as a real ``python -m kdbench`` process. Guards turn anything expensive a bad
-input must never reach (starting Ray, training, downloading ml-100k, serving) into a failure naming the case.
+input must never reach (starting Ray, training, fitting baselines, downloading ml-100k, serving) into a
+failure naming the case.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def guards(monkeypatch: pytest.MonkeyPatch) -> None:
     # dotted paths: monkeypatch imports each module it patches
     monkeypatch.setattr("kdbench.bench._sweep._ray.connected", escaped("Ray would start"))
     monkeypatch.setattr("kdbench.bench.trial.run_trial", escaped("a trial would train"))
+    monkeypatch.setattr("kdbench.bench._baselines._cache.fit_baselines", escaped("baselines would be fitted"))
     monkeypatch.setattr("kdbench.bench.data._fetch._pip_download", escaped("ml-100k would be downloaded"))
     monkeypatch.setattr("kdbench.reports.serve", escaped("the site would be served"))
 

@@ -20,6 +20,7 @@ TABLES = (
     "phases",
     "epochs",
     "datasets",
+    "baselines",
     "environments",
     "regression_runs",
     "regression_cases",
@@ -36,12 +37,13 @@ def db(tmp_path: Path) -> str:
         store.record_trial("s1", 0, result=f.result(seed=1), environment_id=env)
         store.record_trial("s1", 1, result=f.result(seed=2, teacher="cin", t_cin=[8, 8]), environment_id=env)
         store.record_regression_run("smoke", environment_id=env, summary={"ok": True}, cases=[{"name": "a"}])
+        store.record_baselines([f.baseline_result("gbdt"), f.baseline_result("lr")], environment_id=env)
     return url
 
 
 def test_info_function_counts_rows(db: str) -> None:
     facts = db_command.info(db=db)
-    assert facts["schema_version"] == facts["supported_schema_version"] == schema_version_supported() == 2
+    assert facts["schema_version"] == facts["supported_schema_version"] == schema_version_supported() == 3
     assert (
         facts["counts"]["trials"] == 2 and facts["counts"]["epochs"] == 12 and facts["counts"]["sweeps"] == 1
     )
@@ -50,11 +52,11 @@ def test_info_function_counts_rows(db: str) -> None:
 def test_info_command_prints_a_redacted_url(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "info", "--db", db]) == 0
     out = capsys.readouterr().out
-    assert f"database: {db}" in out and "schema version: 2 (this kdbench: 2)" in out and "trials: 2" in out
+    assert f"database: {db}" in out and "schema version: 3 (this kdbench: 3)" in out and "trials: 2" in out
 
 
 def test_upgrade_command_on_a_current_database(db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert db_command.upgrade(db=db) == (2, 2)
+    assert db_command.upgrade(db=db) == (3, 3)
     assert main(["db", "upgrade", "--db", db]) == 0
     assert "already current" in capsys.readouterr().out
 
@@ -73,6 +75,8 @@ def test_export_writes_every_table(
     assert json.loads(trials["param_t_cin"][1]) == [8, 8] and pd.isna(trials["param_t_cin"][0])
     assert len(read(out / f"epochs.{fmt}")) == 12
     assert json.loads(read(out / f"regression_cases.{fmt}")["case"][0]) == {"name": "a"}
+    baselines = read(out / f"baselines.{fmt}")
+    assert sorted(baselines["model"]) == ["gbdt", "lr"] and json.loads(baselines["params"][0])["iterations"]
 
 
 def test_export_refuses_a_file_as_folder(db: str, tmp_path: Path) -> None:

@@ -78,8 +78,12 @@ def test_leaderboard_sorts_and_filters_without_errors(browser, site: Path, store
     page = _open(browser, site / "index.html")
     table = _leaderboard_id(page, "ml-100k")
     n_configs = int((store.leaderboard()["dataset_fingerprint"] == fx.DATASET).sum())
-    ranks = _column(page, table, 0)
-    assert [float(r) for r in ranks] == list(range(1, n_configs + 1))  # one row per configuration, best first
+    n_rows = n_configs + 2  # and the dataset's two baselines, ranked among them
+    ranks = [float(r) for r in _column(page, table, 0)]
+    assert ranks == sorted(ranks) and len(ranks) == n_rows
+    assert [r for r in ranks if r.is_integer()] == list(
+        range(1, n_configs + 1)
+    )  # a row per config, best first
     page.screenshot(screenshots / "index.png")
 
     _click(page, f"#{table} thead th:nth-child(3)")  # student AUC: ascending
@@ -98,7 +102,7 @@ def test_leaderboard_sorts_and_filters_without_errors(browser, site: Path, store
     )
     assert shown == 1  # MAIN_CONFIGS has one CIN configuration on this dataset
     assert page.evaluate(f"document.querySelector('.table-count[data-table=\"{table}\"]').textContent") == (
-        f"1 of {n_configs} rows"
+        f"1 of {n_rows} rows"
     )
     assert page.errors() == []
 
@@ -117,6 +121,53 @@ def test_the_leaderboards_deciding_columns_fit_1400_px_and_the_rest_come_on_dema
     _click(page, f"input[data-show-all='{table}']")
     assert page.evaluate(visible) == 8
     assert page.errors() == []
+
+
+def test_baseline_rows_stand_out_among_the_students(browser, site: Path, store: ResultStore, screenshots):
+    page = _open(browser, site / "index.html")
+    table = _leaderboard_id(page, "ml-100k")
+    rows = f"Array.from(document.querySelectorAll('#{table} tbody tr'))"
+    labels = f"{rows}.map(r => r.cells[1].textContent.trim().split(/\\s+/).slice(0, 2).join(' '))"
+    baseline = f"{rows}.map(r => r.classList.contains('baseline'))"
+
+    def neighbours_of_gbdt() -> tuple[str, str]:
+        names = page.evaluate(labels)
+        at = names.index("GBDT baseline")
+        return page.evaluate(f"{rows}[{at - 1}].cells[2].textContent"), page.evaluate(
+            f"{rows}[{at + 1}].cells[2].textContent"
+        )
+
+    assert page.evaluate(baseline).count(True) == 2 and page.evaluate(labels)[-1] == "LR baseline"
+    above, below = neighbours_of_gbdt()
+    assert float(above.split()[0]) >= fx.GBDT_AUC > float(below.split()[0])  # a student below it, below it
+    style = page.evaluate(
+        f"(() => {{ const s = getComputedStyle(document.querySelector('#{table} tr.baseline td'));"
+        " return [s.fontStyle, s.borderTopStyle, s.color]; })()"
+    )
+    student = page.evaluate(
+        f"getComputedStyle(document.querySelector('#{table} tbody tr:not(.baseline) td')).color"
+    )
+    assert style[:2] == ["italic", "dashed"] and style[2] != student  # muted and ruled off
+    page.screenshot(screenshots / "index-baselines.png")
+    for _ in range(2):  # sorted by AUC, ascending then descending: it stays between the same students
+        _click(page, f"#{table} thead th:nth-child(3)")
+        assert sorted(neighbours_of_gbdt()) == sorted((above, below))
+    assert page.errors() == []
+
+    sweep = _open(browser, site / sweep_page(fx.MAIN))
+    sweep.wait_for(RENDERED)
+    assert sweep.evaluate("document.querySelectorAll('#trials-table tr.baseline').length") == 2
+    legend = sweep.evaluate(
+        "Array.from(document.querySelectorAll('#fig-pareto_latency .legend .traces')).map(t => t.textContent)"
+    )
+    assert "GBDT baseline" in legend and "LR baseline" in legend
+    sweep.screenshot(screenshots / "sweep-baselines.png")
+    assert sweep.errors() == []
+
+    trial_id = int(store.trials(sweep=fx.MAIN).query("status == 'completed'")["trial_id"].iloc[0])
+    trial = _open(browser, site / trial_page(trial_id))
+    assert "over the GBDT baseline" in trial.evaluate("document.getElementById('vs-gbdt').textContent")
+    assert trial.errors() == []
 
 
 def test_a_trial_with_a_cached_teacher_keeps_its_learning_curve_legend(browser, site: Path):

@@ -164,3 +164,29 @@ def start_trial(store: Any, sweep: str, number: int, env_id: int, result: dict[s
         environment_id=env_id,
         **kw,
     )
+
+
+def baseline_result(model: str = "gbdt", *, auc: float = 0.79, dataset: str = FINGERPRINT) -> dict[str, Any]:
+    """A ``BaselineResult.to_dict()`` of ``model`` with test AUC ``auc`` (``kdbench.bench.baselines``)."""
+    params = (
+        {"C": 0.1, "iterations": 42, "converged": True, "solver": "lbfgs", "chosen_by": "valid log loss",
+         "valid_logloss_by_C": {"0.001": 0.51, "0.01": 0.47, "0.1": 0.41, "1": 0.42}}
+        if model == "lr"
+        else {"iterations": 108, "early_stopped": True, "max_iter": 1000, "learning_rate": 0.1,
+              "max_leaf_nodes": 31, "capped_fields": {"item": 1643}}
+    )  # fmt: skip
+    return {
+        "model": model,
+        "dataset_fingerprint": dataset,
+        "valid_auc": auc + 0.002,
+        "valid_logloss": 1.19 - auc,
+        "test_auc": auc,
+        "test_logloss": 1.2 - auc,
+        "params": {**params, "train_rows": 800, "valid_rows": 100},
+        "fit_seconds": 2.5 if model == "gbdt" else 0.7,
+        "latency_ms_b1": 3.1 if model == "gbdt" else 0.03,
+        "latency_ms_b4096": 43.0 if model == "gbdt" else 0.2,
+        "versions": {"scikit-learn": "1.9.1", "scipy": "1.17.1", "numpy": "2.4.6"},
+        "seed": 0,
+        "latency_threads": 1,
+    }

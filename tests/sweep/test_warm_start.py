@@ -200,3 +200,33 @@ def test_a_sweep_needs_trials_or_a_budget(tmp_path) -> None:
     with pytest.raises(SweepError, match="--trials, --time-budget or both"):
         run_sweep(space="ci", trials=None, name="none", db=f"sqlite:///{tmp_path / 'kd.db'}")
     assert not (tmp_path / "kd.db").exists()
+
+
+# ---- the recipe that fits the data ---------------------------------------------------------------------
+def _sweep_recipe(training_recipe, space: str = "quick"):
+    from kdbench.bench._sweep._recipe import Recipe
+
+    space_obj = load_space(space, training_recipe)
+    return Recipe(
+        name="fit-to-data", space=space_obj, dataset={"source": "criteo"}, trials=4, objective="auc",
+        sampler="tpe", seed=0, scheduler="none", grace_period=2, reduction_factor=3.0,
+        training_recipe=training_recipe, warm_start=warm_start_for(space_obj, training_recipe),
+    )  # fmt: skip
+
+
+def test_a_sweep_on_a_criteo_sample_starts_from_the_recipe_fitted_to_it() -> None:
+    from kdbench.bench.sweep import fit_recipe_to_data
+
+    criteo = recipe_for("criteo")
+    info = {
+        "source": "criteo", "fields": [f"C{i}" for i in range(39)], "vocab_sizes": [5_000] * 39,
+        "split_sizes": {"train": 160_000, "valid": 20_000, "test": 20_000},
+    }  # fmt: skip
+    fitted = fit_recipe_to_data(_sweep_recipe(criteo), "quick", info)
+    assert fitted.training_recipe.name == "fitted" and fitted.training_recipe.values["lr"] == 3e-3
+    assert fitted.warm_start.source == "the fitted recipe"
+    assert fitted.warm_start.config["weight_decay"] == fitted.training_recipe.values["weight_decay"]
+    assert fitted.trial_config({"depth": 2})["lr"] == 3e-3  # every trial starts from it, not the paper's 1e-4
+    full = {**info, "split_sizes": {"train": 36_000_000, "valid": 4_500_000, "test": 4_500_000}}
+    kept = _sweep_recipe(criteo)
+    assert fit_recipe_to_data(kept, "quick", full) is kept  # the paper's data: the paper's recipe
