@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from kdbench.bench.errors import KdbenchError
+from kdbench.bench.errors import KdbenchError, Terminated
 
 __all__ = ["build_parser", "main", "one_line"]
 
@@ -75,9 +75,9 @@ def _run(args: argparse.Namespace) -> int:
         where = f"{e.filename}: " if e.filename else ""
         print(f"kdbench: error: {where}{one_line(e.strerror or str(e))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print("kdbench: interrupted", file=sys.stderr)
-        return 130
+        return 143 if isinstance(e, Terminated) else 130  # 128 + the signal, as if it had killed the process
 
 
 def one_line(message: str) -> str:

@@ -19,6 +19,8 @@ from kdbench.bench.errors import ConfigError
 __all__ = [
     "DCNV2_STRUCTURES",
     "INTERACTIONS",
+    "MAX_SEED",
+    "MAX_SIZE",
     "STUDENT_PHASE_KEYS",
     "TEACHERS",
     "TEACHER_HIDDEN",
@@ -33,6 +35,9 @@ DCNV2_STRUCTURES = ("stacked", "parallel")
 # The hyperparameters each teacher type takes; a t_* key is valid only with a teacher listed for it here
 # (conditional in search spaces too). t_depth serves crossnet and dcnv2, t_cin cin and xdeepfm.
 _DNN = ("t_hidden", "t_dropout")
+# Seeds go to torch and numpy generators (a phase's shuffle seed is 3 * seed + phase) and to a BIGINT column.
+MAX_SEED = 2**62 - 1
+MAX_SIZE = 2**31 - 1  # any other integer: layer sizes, counts, epochs (INTEGER columns, torch shapes)
 TEACHER_KEYS: dict[str, tuple[str, ...]] = {
     "crossnet": ("t_depth",),
     "cin": ("t_cin",),
@@ -141,6 +146,10 @@ class TrialConfig:
         for key in ("t_depth", "depth", "embedding_size", "batch_size", "max_epochs", "patience"):
             if getattr(self, key) < 1:
                 p.append(((key,), f"{key} must be >= 1, got {getattr(self, key)}"))
+        if not 0 <= self.seed <= MAX_SEED:
+            got = f"got {self.seed}"
+            p.append((("seed",), f"seed must be an integer from 0 to 2**62 - 1 ({MAX_SEED}), {got}"))
+        p.extend(self._size_problems())
         if not self.t_cin or any(size < 1 for size in self.t_cin):
             p.append(
                 (("t_cin",), f"t_cin must be a non-empty list of layer sizes >= 1, got {list(self.t_cin)}")
@@ -157,6 +166,18 @@ class TrialConfig:
             p.append((("lr",), f"lr must be a finite number > 0, got {self.lr}"))
         if self.alpha == 0 and self.beta == 0:
             p.append((("alpha", "beta"), "alpha and beta are both 0: distillation would have no loss"))
+        return p
+
+    def _size_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Counts and sizes above a 32-bit integer: what the store's integer columns and torch's layer sizes
+        take, refused here rather than as an overflow after the data has prepared."""
+        p: list[tuple[tuple[str, ...], str]] = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            values = value if isinstance(value, tuple) else (value,)
+            if f.name != "seed" and any(isinstance(v, int) and v > MAX_SIZE for v in values):
+                shown = list(value) if isinstance(value, tuple) else value
+                p.append(((f.name,), f"{f.name} must be at most {MAX_SIZE} (2**31 - 1), got {shown}"))
         return p
 
     def _new_teacher_problems(self) -> list[tuple[tuple[str, ...], str]]:

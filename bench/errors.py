@@ -2,9 +2,16 @@
 
 The CLI turns any :class:`KdbenchError` into one line on stderr and a non-zero exit; library errors are
 converted at the boundary with ``raise ... from e`` so the cause stays in the traceback for developers.
+SIGTERM becomes :class:`Terminated` (a ``KeyboardInterrupt``) inside :func:`sigterm_as_interrupt`.
 """
 
 from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 from kdbench.search_spaces import SearchSpaceError as _SpaceError  # loads yaml only, not optuna
 
@@ -18,8 +25,10 @@ __all__ = [
     "SearchSpaceError",
     "StoreError",
     "SweepError",
+    "Terminated",
     "TrialError",
     "UsageError",
+    "sigterm_as_interrupt",
 ]
 
 
@@ -65,3 +74,26 @@ class RegressionError(KdbenchError):
 
 class BaselineError(KdbenchError):
     """A baseline cannot be fitted on a dataset (a training split with one class, ...)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, a scheduler's preemption) raised where a command runs, so it settles what it
+    recorded like Ctrl-C; the command exits 143 (128 + SIGTERM)."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Raise :class:`Terminated` in the main thread on SIGTERM while inside, so the command settles what it
+    recorded (a trial's row, a sweep and its Ray) as on Ctrl-C instead of dying; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -51,6 +51,7 @@ from kdbench.bench._sweep._recipe import (
     scheduler_for,
     validate_recipe,
 )
+from kdbench.bench._sweep._study import check_study
 from kdbench.bench._sweep._tuner import tune_trials
 from kdbench.bench._sweep._warm import default_trial
 from kdbench.bench.errors import SweepError
@@ -199,6 +200,8 @@ def run_sweep(
                 f"sweep {name!r} already exists in {store.url_redacted}: continue it with --resume {name}, "
                 "or pick another --name"
             )
+        directions = [o.direction for o in objectives_for(recipe.objective)]
+        check_study(store.optuna_storage(), name, directions, new=True, where=store.url_redacted)
         return _execute(store, recipe, runtime, data, new=True, progress=progress, console=console)
     finally:
         store.close()
@@ -298,6 +301,8 @@ def resume_sweep(
             data_cache if data_cache is not None else last.get("data_cache"),
             artifacts if artifacts is not None else last.get("artifacts"),
         )
+        directions = [o.direction for o in objectives_for(recipe.objective)]
+        check_study(store.optuna_storage(), name, directions, new=False, where=store.url_redacted)
         data = _prepare(recipe)
         return _execute(store, recipe, runtime, data, new=False, progress=progress, console=console)
     finally:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -36,11 +37,13 @@ from kdbench.bench.config import STUDENT_PHASE_KEYS
 from kdbench.bench.errors import ConfigError
 from kdbench.bench.paths import kdbench_home
 
-__all__ = ["CachedTeacher", "TeacherCache", "teacher_cache_key"]
+__all__ = ["ENTRY_FIELD", "CachedTeacher", "TeacherCache", "teacher_cache_key"]
 
 logger = logging.getLogger(__name__)
 
 _PARTS = ("embedding", "teacher")
+# The metadata field that records the entry's own key and what it hashes (config, dataset, code).
+ENTRY_FIELD = "kdbench_entry"
 # Lock files this thread holds (claim() is re-entrant per thread: get() may discard under a caller's claim).
 _HELD = threading.local()
 
@@ -147,6 +150,10 @@ class TeacherCache:
             values = json.loads(meta.read_bytes().decode("utf-8"))
         except (OSError, ValueError) as e:  # ValueError: not UTF-8, not JSON
             raise _Unusable(f"metadata unreadable: {_one_line(e)}") from e
+        if not isinstance(values, dict):
+            raise _Unusable(f"metadata is a JSON {type(values).__name__}, not an object")
+        values = dict(values)
+        _check_identity(values.pop(ENTRY_FIELD, None), key)
         _check_metrics(values, metrics)
         return CachedTeacher(parts["embedding"], parts["teacher"], values)
 
@@ -173,25 +180,36 @@ class TeacherCache:
         embedding_state: Mapping[str, torch.Tensor],
         teacher_state: Mapping[str, torch.Tensor],
         metrics: Mapping[str, Any],
+        *,
+        identity: Mapping[str, Any] | None = None,
     ) -> bool:
         """Store an entry atomically: weights first, then the metrics file that marks it complete.
 
-        Returns whether it was stored: a folder that cannot be written only costs the reuse (a warning), not
-        the trial that trained the teacher.
+        The metadata also records the entry's own key and ``identity`` (what :func:`teacher_cache_key` hashed:
+        ``config``, ``dataset``, ``code``), so files copied under another key are refused by :meth:`get`.
+        Returns whether it was stored: a folder that cannot be written (read-only, full) only costs the reuse
+        (one warning naming the folder and the space needed), not the trial that trained the teacher.
         """
         weights, meta = self._paths(key)
         cpu = {
             "embedding": {k: v.detach().cpu() for k, v in embedding_state.items()},
             "teacher": {k: v.detach().cpu() for k, v in teacher_state.items()},
         }
+        record = {**metrics, ENTRY_FIELD: {"key": key, **(identity or {})}}
         try:
             self._atomic_write(weights, lambda f: torch.save(cpu, f))
-            self._atomic_write(meta, lambda f: f.write(json.dumps(dict(metrics), indent=1).encode()))
-        except OSError as e:
+            self._atomic_write(meta, lambda f: f.write(json.dumps(record, indent=1).encode()))
+        # torch.save reports a failed write (a full disk) as RuntimeError from its zip writer, not OSError.
+        except (OSError, RuntimeError) as e:
+            reason = (e.strerror if isinstance(e, OSError) else None) or _one_line(e)
+            needed = sum(t.numel() * t.element_size() for part in cpu.values() for t in part.values())
             logger.warning(
-                "kdbench: warning: cannot store the teacher in %s (%s); it will be trained again next time",
+                "kdbench: warning: cannot store the teacher in %s (%s; it needs about %s, %s free there); "
+                "it will be trained again next time",
                 self.root,
-                e.strerror or _one_line(e),
+                reason,
+                _size(needed),
+                _free_space(self.root),
             )
             return False
         return True
@@ -262,6 +280,35 @@ def _checked_state(
         if (tensor.is_floating_point() or tensor.is_complex()) and not bool(torch.isfinite(tensor).all()):
             raise _Unusable(f"{part} weight {name!r} holds NaN or Inf values")
     return state
+
+
+def _check_identity(entry: Any, key: str) -> None:
+    """The entry's recorded key must be the one it is looked up under, and its recorded identity must hash to
+    it: files copied from another entry are someone else's teacher."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+        raise _Unusable("metadata records no key of its own (not written by this kdbench)")
+    if entry["key"] != key:
+        raise _Unusable(f"metadata records key {_one_line(entry['key'], 40)}: copied from another entry")
+    config, dataset, code = (entry.get(name) for name in ("config", "dataset", "code"))
+    if config is None and dataset is None and code is None:
+        return  # written by put() without an identity: the key alone is checked
+    if not isinstance(config, dict) or teacher_cache_key(config, str(dataset), str(code)) != key:
+        raise _Unusable("metadata records a config, dataset and code that do not hash to its key")
+
+
+def _size(size: float) -> str:
+    for unit in ("bytes", "KiB", "MiB"):
+        if size < 1024:
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size:,.1f} GiB"
+
+
+def _free_space(folder: Path) -> str:
+    try:
+        return _size(shutil.disk_usage(folder).free)
+    except OSError:
+        return "unknown space"
 
 
 def _check_metrics(values: Any, types: Mapping[str, type] | None) -> None:

@@ -238,7 +238,8 @@ def _teacher_phase(
     """Train the teacher, or load it from the cache; returns the phase result and whether it was a hit."""
     if cache is None:
         return trainer.run("teacher_training"), False
-    key = teacher_cache_key(cfg.to_dict(), fingerprint, code_fingerprint())
+    code = code_fingerprint()
+    key = teacher_cache_key(cfg.to_dict(), fingerprint, code)
     with cache.claim(key):  # a concurrent trial wanting this teacher waits here, then hits
         # get() checks the entry against the modules it fills and the fields PhaseResult reads; an unusable
         # entry is discarded with a warning and comes back as a miss.
@@ -254,7 +255,14 @@ def _teacher_phase(
             cached = {**entry.metrics, "name": "teacher_training", "epochs": 0, "seconds": 0.0}
             return PhaseResult(**cached), True
         phase = trainer.run("teacher_training")
-        cache.put(key, model.embedding.state_dict(), model.teacher.state_dict(), dataclasses.asdict(phase))
+        identity = {"config": cfg.to_dict(), "dataset": fingerprint, "code": code}  # what the key hashes
+        cache.put(
+            key,
+            model.embedding.state_dict(),
+            model.teacher.state_dict(),
+            dataclasses.asdict(phase),
+            identity=identity,
+        )
         return phase, False
 
 

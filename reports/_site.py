@@ -3,7 +3,8 @@
 The folder holds ``index.html`` (leaderboard and sweeps), ``sweeps/``, ``trials/``, ``compare/``,
 ``regressions/`` and ``static/`` (plotly.js once, our CSS and table script). Links are relative: the folder
 can be zipped, copied or published as static files. A rebuild replaces the page folders whole (a deleted
-trial loses its page) and refuses a non-empty folder it did not write.
+trial loses its page) and refuses a non-empty folder it did not write. Every file is written inside the
+folder only (``_write``): a symbolic link at a file's path is replaced, one at a folder's is refused.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ from kdbench.reports._snapshot import Snapshot, dataset_labels, load_snapshot
 from kdbench.reports._static import write_static
 from kdbench.reports._sweep_page import render_sweep_page
 from kdbench.reports._trial_page import render_trial_page
+from kdbench.reports._write import check_no_linked_folder, write_file
 
 __all__ = ["MARKER", "build_site", "check_site_folder", "render_pages"]
 
 MARKER = ".kdbench-site"  # says "kdbench report wrote this folder": only such a folder is rebuilt in place
+_SITE_FOLDERS = (_paths.STATIC, *_paths.PAGE_FOLDERS)  # the folders the site writes into
 
 
 def build_site(store_or_url: ResultStore | str | None, out_dir: str | Path) -> Path:
@@ -53,14 +56,13 @@ def build_site(store_or_url: ResultStore | str | None, out_dir: str | Path) -> P
     _make_folder(out)  # only now: a store that cannot be read leaves no empty site folder behind
     try:
         # The marker first: a build that fails half-way leaves a folder the next build may still replace.
-        (out / MARKER).write_text("written by kdbench report; rebuilt in place by the next build\n")
+        write_file(out, MARKER, b"written by kdbench report; rebuilt in place by the next build\n")
+        check_no_linked_folder(out, _SITE_FOLDERS)  # again: rmtree would fail on a link, writes follow it
         for folder in _paths.PAGE_FOLDERS:
             shutil.rmtree(out / folder, ignore_errors=True)
-        write_static(out / _paths.STATIC)
+        write_static(out)
         for page, html in render_pages(snapshot):
-            path = out / page
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(html, encoding="utf-8")
+            write_file(out, page, html.encode("utf-8"))
     except OSError as e:
         raise ReportError(f"cannot write the report to {out}: {e.strerror or e}") from e
     return out / _paths.INDEX
@@ -155,7 +157,8 @@ def _index(snapshot: Snapshot, labels: dict[str, str], compares: list) -> str:
 
 def check_site_folder(out: Path) -> None:
     """Refuse (:class:`ReportError`) an ``out`` the site cannot go to, without creating anything: a file, a
-    folder under a file or an unwritable one, a non-empty folder kdbench report did not write."""
+    folder under a file or an unwritable one, a non-empty folder kdbench report did not write, a site
+    folder whose ``static/`` or page folder is a symbolic link (the site would write through it)."""
     if out.exists() and not out.is_dir():
         raise ReportError(f"--out {out} exists and is not a folder: choose a folder for the site")
     if out.is_dir():
@@ -164,6 +167,7 @@ def check_site_folder(out: Path) -> None:
                 f"--out {out} is not empty and was not written by kdbench report: "
                 "choose a new or empty folder"
             )
+        check_no_linked_folder(out, _SITE_FOLDERS)
         return
     existing = next(p for p in out.absolute().parents if p.exists())  # the folder it would be made in
     if not existing.is_dir():

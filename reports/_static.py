@@ -6,19 +6,23 @@ from pathlib import Path
 
 import plotly.offline
 
+from kdbench.reports._paths import STATIC
+from kdbench.reports._write import write_file
+
 __all__ = ["PLOTLY_JS", "write_static"]
 
 PLOTLY_JS = "plotly.min.js"
 _OURS = Path(__file__).resolve().parent / "static"
 
 
-def write_static(folder: Path) -> None:
-    """Copy our files and write plotly.js (skipped when the same bundle is already there: it is ~4.7 MB)."""
-    folder.mkdir(parents=True, exist_ok=True)
+def write_static(out: Path) -> None:
+    """Copy our files into the site ``out``'s static folder and write plotly.js (skipped when the same
+    bundle is already there as a plain file: it is ~4.7 MB). Written as every page is (``_write``)."""
     for source in sorted(_OURS.iterdir()):
         if source.is_file():
-            (folder / source.name).write_bytes(source.read_bytes())
+            write_file(out, f"{STATIC}/{source.name}", source.read_bytes())
     bundle = plotly.offline.get_plotlyjs().encode()
-    target = folder / PLOTLY_JS
-    if not (target.exists() and target.stat().st_size == len(bundle) and target.read_bytes() == bundle):
-        target.write_bytes(bundle)
+    target = out / STATIC / PLOTLY_JS
+    same = target.is_file() and not target.is_symlink() and target.stat().st_size == len(bundle)
+    if not (same and target.read_bytes() == bundle):
+        write_file(out, f"{STATIC}/{PLOTLY_JS}", bundle)

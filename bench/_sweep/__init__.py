@@ -6,5 +6,6 @@
 ``_trainable``: the Ray function trainable around ``run_trial``; ``_numbers``: trial numbers and resume;
 ``_callback``: the driver-side Tune callback, the store's only writer; ``_progress``: the live table;
 ``_pareto``: the Pareto front of a multi-objective sweep; ``_warm``: the warm start (the default configuration
-projected onto the space, the study's first trial); ``_budget``: what a time-budgeted sweep's runs spent.
+projected onto the space, the study's first trial); ``_budget``: what a time-budgeted sweep's runs spent;
+``_study``: the Optuna study a sweep may write into (a foreign one of its name is refused).
 """

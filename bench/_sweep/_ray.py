@@ -14,14 +14,13 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kdbench.bench.errors import SweepError
+from kdbench.bench.errors import SweepError, sigterm_as_interrupt
 
 __all__ = [
     "check_local_cluster",
@@ -59,7 +58,7 @@ def connected(
         private = _private_session_dir()
         temp_dir = os.path.join(private, "r")  # Ray makes its own folder 0777; ours around it stays 0700
     try:
-        with _initialised(address, num_cpus, temp_dir), _sigterm_as_interrupt():  # after Ray's own handler
+        with _initialised(address, num_cpus, temp_dir), sigterm_as_interrupt():  # after Ray's own handler
             yield
     finally:
         if private:
@@ -164,26 +163,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a scheduler's preemption, ``kill PID``) ends the sweep like Ctrl-C: the sweep is marked
-    interrupted and Ray shut down, instead of the process dying with its children orphaned."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def check_local_cluster() -> None:

@@ -140,6 +140,11 @@ def _check(folder: Path, *, trials: int, space: str, concurrency: int) -> None:
     existing = next(p for p in (folder, *folder.parents) if p.exists())
     if not existing.is_dir():
         raise UsageError(f"cannot create --out {folder}: {existing} is a file, not a folder")
+    if (folder / "site").is_symlink():  # the site is written inside --out only, never through a link
+        raise UsageError(
+            f"--out {folder}: {folder / 'site'} is a symbolic link; the demo writes only inside --out: "
+            "remove the link, or choose another --out"
+        )
     check_site_folder(folder / "site")
     results = folder / "results.db"
     if results.exists():

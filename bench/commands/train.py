@@ -18,7 +18,7 @@ from rich.console import Console
 
 from kdbench.bench.config import TrialConfig, parse_overrides
 from kdbench.bench.console import output_console, table
-from kdbench.bench.errors import ConfigError
+from kdbench.bench.errors import ConfigError, Terminated, sigterm_as_interrupt
 from kdbench.bench.inputs import read_text
 from kdbench.bench.outputs import check_output_file, write_json
 from kdbench.bench.threads import default_threads
@@ -226,6 +226,7 @@ def train(
         cfg = build_config(start, config or {}, overrides or {})
     check_fits(cfg, data.vocab_sizes, target)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(sigterm_as_interrupt())  # `kill PID` settles the recorded row like Ctrl-C
         # Created (if new) only now that the data has prepared, and proven writable before training.
         store = stack.enter_context(_open_store(db)) if db is not None else None
         # The trial's row is written before training (a failure is recorded too).
@@ -329,6 +330,8 @@ def _start_recording(store: Any, cfg: TrialConfig, data: Any) -> int:
 
 
 def _reason(error: BaseException) -> str:
+    if isinstance(error, Terminated):
+        return "interrupted (SIGTERM)"
     if isinstance(error, KeyboardInterrupt):
         return "interrupted (Ctrl-C)"
     return f"{type(error).__name__}: {error}"

@@ -161,6 +161,12 @@ def build_entry(source: Source, tmp: Path, split_seed: int, bar: Any) -> dict[st
         raise DatasetError(
             f"{source.name}: {rows} usable rows after preprocessing; an 8:1:1 split needs at least {MIN_ROWS}"
         )
+    positives = int(sum(int(y.sum()) for y in labels))
+    if positives in (0, rows):  # every AUC would be NaN and every loss learn one constant
+        raise DatasetError(
+            f"{source.name}: all {rows:,} rows have label {int(positives == rows)}: a click model needs "
+            "clicks and non-clicks (check the label column; for a table, `positive` names the click value)"
+        )
     vocab_sizes = [vocab.finish() for vocab in vocabs]
     for f, vocab in enumerate(vocabs):
         write_vocabulary(tmp, f, vocab.tokens)
@@ -201,7 +207,6 @@ def build_entry(source: Source, tmp: Path, split_seed: int, bar: Any) -> dict[st
         dense_writer.close()
 
     protocol = full_protocol(source, split_seed)
-    positives = int(sum(int(y.sum()) for y in labels))
     fingerprint = canonical_hash(
         {"cache_version": CACHE_VERSION, "source": source.source, "inputs": digests, "protocol": protocol}
     )[:16]

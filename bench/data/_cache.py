@@ -34,9 +34,11 @@ import pyarrow as pa
 import pyarrow.ipc
 
 from kdbench.bench.data._dataset import SPLIT_NAMES, Dataset, Split
+from kdbench.bench.errors import DatasetError
 
 __all__ = [
     "CACHE_VERSION",
+    "DamagedEntry",
     "NpyWriter",
     "canonical_hash",
     "commit_entry",
@@ -53,6 +55,9 @@ __all__ = [
 # Bump when the encoding changes what a prepare would produce: old entries then miss and are rebuilt.
 CACHE_VERSION = 1
 _META = "meta.json"
+# Size and modification time of every file of an entry, written when it is committed: a file changed since
+# (edited, truncated, replaced) makes the entry's content be checked against its meta before it is used.
+_STAMPS = "stamps.json"
 
 
 def canonical_hash(obj: Any) -> str:
@@ -90,7 +95,12 @@ def read_vocabulary(entry: Path, field: int) -> pa.Array:
 
 
 def load_entry(entry: Path) -> Dataset:
-    """Open a complete cache entry: the JSON and six memory-mapped arrays (nine with dense fields)."""
+    """Open a complete cache entry: the JSON and six memory-mapped arrays (nine with dense fields).
+
+    When a file has changed since the entry was committed (its stamps), the content is checked against the
+    meta first (codes within their vocabularies, labels 0/1, dense values finite): a mismatch is a
+    :class:`DamagedEntry` (a ``ValueError``), which a lookup treats as a miss and prepares again.
+    """
     meta = json.loads((entry / _META).read_text())
     dense_fields = [int(f) for f in meta.get("dense_fields") or []]  # entries before dense fields: none
     splits = {}
@@ -105,6 +115,8 @@ def load_entry(entry: Path) -> Dataset:
             if dense.shape != (x.shape[0], len(dense_fields)) or dense.dtype != np.float32:
                 raise ValueError(f"cache entry {entry} has a {name} dense array of the wrong shape")
         splits[name] = Split(x, y, dense)
+    if _changed_since_commit(entry):
+        _check_content(entry, meta, splits)
     return Dataset(
         name=meta["name"],
         source=meta["source"],
@@ -120,6 +132,55 @@ def load_entry(entry: Path) -> Dataset:
         path=entry,
         dense_fields=dense_fields,
     )
+
+
+class DamagedEntry(DatasetError, ValueError):
+    """A cache entry whose files no longer match its meta: a lookup's miss (ValueError), the user's one-line
+    error (DatasetError) where the entry itself was asked for (a fingerprint, a name whose file is gone)."""
+
+
+def _stamps(entry: Path) -> dict[str, list[int]]:
+    return {
+        p.name: [p.stat().st_size, p.stat().st_mtime_ns]
+        for p in sorted(entry.iterdir())
+        if p.is_file() and p.name != _STAMPS
+    }
+
+
+def _changed_since_commit(entry: Path) -> bool:
+    """Whether a file differs from its stamp (entries from before stamps were written: never)."""
+    try:
+        recorded = json.loads((entry / _STAMPS).read_text())
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+    return recorded != _stamps(entry)
+
+
+def _check_content(entry: Path, meta: dict[str, Any], splits: dict[str, Split]) -> None:
+    """Codes within ``meta``'s vocabulary sizes, labels 0 or 1, dense values finite: else DamagedEntry."""
+    vocab = np.asarray(meta["vocab_sizes"], dtype=np.int64)
+    problems = []
+    for name, split in splits.items():
+        if len(split) == 0:
+            continue
+        x = np.asarray(split.x)
+        low, high = x.min(axis=0), x.max(axis=0)
+        beyond = np.flatnonzero((high >= vocab) | (low < 0))
+        if beyond.size:
+            field = meta["fields"][int(beyond[0])]
+            problems.append(f"{name} codes of field {field!r} outside 0..{int(vocab[beyond[0]]) - 1}")
+        if not np.isin(np.asarray(split.y), (0.0, 1.0)).all():
+            problems.append(f"{name} labels other than 0 and 1")
+        if split.dense is not None and not np.isfinite(np.asarray(split.dense)).all():
+            problems.append(f"{name} dense values that are not finite")
+    if problems:
+        raise DamagedEntry(
+            f"cache entry {entry} was changed after it was prepared and no longer matches its meta "
+            f"({'; '.join(problems[:3])}): remove it (`kdbench data remove {meta['fingerprint']}`) and "
+            "prepare it again"
+        )
 
 
 def lookup(root: Path, key: str) -> Dataset | None:
@@ -161,6 +222,7 @@ def commit_entry(root: Path, tmp: Path, meta: dict[str, Any], key: str) -> Path:
     damaged entry of that fingerprint (files missing or truncated) is replaced.
     """
     write_json_atomic(tmp / _META, meta)
+    write_json_atomic(tmp / _STAMPS, _stamps(tmp))  # the folder's rename below keeps every file's mtime
     entry = root / meta["fingerprint"]
     try:
         os.rename(tmp, entry)

@@ -17,10 +17,13 @@ A fingerprint (or a prefix of 6+ hex digits) names one exact cache entry, split 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +82,30 @@ def claim_name(root: Path, name: str, source: str, path: str | None) -> None:
 
 
 def record_name(root: Path, resolved: Resolved, fingerprint: str, *, replace: bool) -> None:
-    """Record ``resolved`` under its name; an existing record of the same file is kept unless ``replace``."""
+    """Record ``resolved`` under its name; an existing record of the same file is kept unless ``replace``.
+
+    The claim is checked again under the name's lock, then written: of two processes that prepared different
+    files under one name at once (both passed :func:`claim_name` before either recorded), the second is
+    refused here; its entry stays in the cache, found by its fingerprint."""
+    folder = _names_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder / f".{resolved.name}.lock"):
+        claim_name(root, resolved.name, resolved.source, resolved.path)
+        _record(root, resolved, fingerprint, replace=replace)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock across processes (and hosts, where the shared file system supports ``flock``)."""
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _record(root: Path, resolved: Resolved, fingerprint: str, *, replace: bool) -> None:
     existing = _read(root, resolved.name)
     same = existing is not None and (existing["source"], existing["path"]) == (resolved.source, resolved.path)
     if same and not replace:
@@ -93,9 +119,7 @@ def record_name(root: Path, resolved: Resolved, fingerprint: str, *, replace: bo
         "fingerprint": fingerprint,
         "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    folder = _names_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(folder / f"{resolved.name}.json", record)
+    write_json_atomic(_names_dir(root) / f"{resolved.name}.json", record)
 
 
 def resolve(root: Path, text: str) -> Resolved | None:

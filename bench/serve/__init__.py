@@ -1,8 +1,10 @@
 """Serving the distilled student: the artifact a trial keeps, its export (ONNX, TorchScript) and scoring of
 raw rows. ``_artifact``: the file format, save and load; ``_rules``: how a dataset's raw values become
 tokens; ``_encode``: raw values -> field codes; ``_decode``: a cached split back to raw rows; ``_export``:
-one file a serving system loads without kdbench, with its JSON sidecar; ``_predict``: score raw rows with an
-exported model or an artifact; ``_select``: a trial's artifact from the results store."""
+one file a serving system loads without kdbench, with its JSON sidecar; ``_sidecar``: the sidecar read and
+checked whole; ``_fields``: what a well-formed field is; ``_digest``: the sha256 digests the files record of
+their content; ``_predict``: score raw rows with an exported model or an artifact; ``_select``: a trial's
+artifact from the results store."""
 
 from ._artifact import (
     ARTIFACT_FORMAT,

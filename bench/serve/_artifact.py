@@ -15,7 +15,10 @@ runs on load):
 - ``dataset`` (name, fingerprint), ``config`` (the trial config), ``metrics`` (the student's test/valid
   AUC and log loss), ``trial`` (the store's trial id when known, else None);
 - ``dense_fields`` (version 2 only): the indices of the fields fed as numbers; their rules in ``encoding``
-  carry the training split's mean and std.
+  carry the training split's mean and std;
+- ``content_sha256``: the sha256 of everything else (:mod:`bench.serve._digest`), added by
+  :func:`save_artifact` and checked by :func:`load_artifact` (an artifact saved before kdbench recorded it
+  has none, and is read unchecked).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from kdbench.bench.errors import KdbenchError, UsageError
 from kdbench.models import DAGFM, FieldEmbedding
 from kdbench.models._folded import FoldedStudent, fold_student
 
+from ._digest import CONTENT_KEY, content_sha256
+from ._fields import field_problem
 from ._rules import dense_field_indices, encoding_of
 
 __all__ = [
@@ -106,13 +111,14 @@ def _plain(value: Any) -> Any:
 
 
 def save_artifact(payload: dict[str, Any], path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Write ``payload`` to ``path`` atomically (whole or not at all); ``{"path", "sha256", "bytes"}``."""
+    """Write ``payload`` to ``path`` atomically (whole or not at all), with the ``content_sha256`` of the
+    rest of it; ``{"path", "sha256", "bytes"}``."""
     target = Path(path).expanduser()
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     # Saved through a buffer: torch.save names the archive's root after the file, so equal payloads saved
     # to two names would differ in bytes (and checksums); through a buffer they are identical.
     buffer = io.BytesIO()
-    torch.save(payload, buffer)
+    torch.save({**payload, CONTENT_KEY: content_sha256(payload)}, buffer)
     try:
         tmp.write_bytes(buffer.getbuffer())
         digest = file_sha256(tmp)
@@ -158,7 +164,8 @@ def file_sha256(path: Path) -> str:
 
 def load_artifact(path: str | os.PathLike[str], sha256: str | None = None) -> dict[str, Any]:
     """Read an artifact with ``weights_only=True``; :class:`ArtifactError` (one line) if it is missing,
-    corrupt, of another format or (with ``sha256``) not the file that was recorded."""
+    corrupt, of another format, (with ``sha256``) not the file that was recorded, changed since it was saved
+    (its ``content_sha256``) or inconsistent (its fields, vocab sizes, rules and vocabularies)."""
     source = Path(path).expanduser()
     if not source.is_file():
         raise ArtifactError(
@@ -183,8 +190,43 @@ def load_artifact(path: str | os.PathLike[str], sha256: str | None = None) -> di
             f"{payload.get('version')!r} (this kdbench reads versions "
             f"{', '.join(map(str, _READABLE))}): re-save it"
         )
+    recorded = payload.get(CONTENT_KEY)
+    if recorded is not None and recorded != content_sha256(payload):
+        raise ArtifactError(
+            f"student artifact {path}: its content does not match the sha256 it records (file changed since "
+            "it was saved): use an intact copy (the trial's, under --artifacts) or train again"
+        )
+    _check_fields(payload, path)
     _check_dense_fields(payload, path)
     return payload
+
+
+def _check_fields(payload: dict[str, Any], path: Any) -> None:
+    """Fields, vocab sizes, rules and vocabularies of one length, each field well formed
+    (:func:`~bench.serve._fields.field_problem`): a code beyond a table must not reach the model."""
+    fields, sizes, vocabularies = payload["fields"], payload["vocab_sizes"], payload["vocabularies"]
+    encoding = payload.get("encoding")
+    rules = encoding.get("rules") if isinstance(encoding, dict) else None
+    problem = None
+    if not isinstance(fields, list) or not fields:
+        problem = "fields is not a non-empty list"
+    elif not _one_per_field(sizes, fields):
+        problem = f"it has {len(fields)} fields but vocab_sizes {sizes!r}"
+    elif vocabularies is not None and not _one_per_field(vocabularies, fields):
+        problem = f"it has {len(fields)} fields but not as many vocabularies"
+    elif rules is not None and not _one_per_field(rules, fields):
+        problem = f"it has {len(fields)} fields but not as many encoding rules"
+    else:
+        rules = rules or ["token"] * len(fields)
+        vocabularies = vocabularies or [None] * len(fields)
+        checked = zip(fields, sizes, rules, vocabularies, strict=True)
+        problem = next((p for f in checked if (p := field_problem(*f)) is not None), None)
+    if problem is not None:
+        raise ArtifactError(f"student artifact {path} is inconsistent: {problem}: re-save it from its trial")
+
+
+def _one_per_field(values: Any, fields: list[Any]) -> bool:
+    return isinstance(values, list) and len(values) == len(fields)
 
 
 def _check_dense_fields(payload: dict[str, Any], path: Any) -> None:

@@ -18,7 +18,9 @@ batch size. The export is checked against the PyTorch student on those rows befo
 
 The sidecar ``FILE.json`` (:func:`sidecar`) says how to turn raw rows into ``x`` (and ``dense``). Its
 ``version`` is 1, or 2 for a model with dense fields (``model.dense_input``): a reader that knows only
-version 1 must refuse such a model rather than score it without its second input.
+version 1 must refuse such a model rather than score it without its second input. It records the model
+file's sha256 (``model.sha256``) and its encoding's (``encoding.sha256``), which ``predict`` checks
+(:mod:`bench.serve._sidecar`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import torch
 from kdbench.bench.errors import UsageError
 
 from ._artifact import ArtifactError, file_sha256, student_module
+from ._digest import encoding_sha256
 from ._rules import dense_field_indices
 
 __all__ = ["EXPORT_FORMATS", "SIDECAR_FORMAT", "export_student", "sidecar", "sidecar_path"]
@@ -231,11 +234,13 @@ def sidecar(
             "number, else 0; and the second input dense[i, k] (k: its place among the dense fields, "
             "model.dense_input.fields) = float32((v - m) / s) when x[i, f] = 1, else 1.0."
         )
+    missing = list(encoding.get("missing") or [""])
     return {
         "format": SIDECAR_FORMAT,
         "version": DENSE_SIDECAR_VERSION if dense else SIDECAR_VERSION,
         "model": model,
-        "encoding": {"how": how, "missing": list(encoding.get("missing") or [""])},
+        # encoding.sha256: what predict checks the fields and vocabularies against (bench.serve._digest)
+        "encoding": {"how": how, "missing": missing, "sha256": encoding_sha256(fields, missing)},
         "fields": fields,
         "dataset": dict(payload["dataset"]),
         "config": payload["config"],

@@ -1,14 +1,14 @@
 """Score raw rows with an exported model (ONNX, TorchScript) or a student artifact: read, encode, score.
 
-A model file with a sidecar ``FILE.json`` is an export (its format and encoding come from the sidecar);
-without one it must be a student artifact (``.pt``, read with ``weights_only=True``). A student with dense
-fields is scored with their values too (:func:`encode_inputs`).
+A model file with a sidecar ``FILE.json`` is an export (its format and encoding come from the sidecar,
+checked whole first, and the file against the sha256 it records: :mod:`bench.serve._sidecar`); without one
+it must be a student artifact (``.pt``, read with ``weights_only=True`` and checked by ``load_artifact``). A
+student with dense fields is scored with their values too (:func:`encode_inputs`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +23,7 @@ from kdbench.bench.errors import UsageError
 from ._artifact import ArtifactError, load_artifact, student_module
 from ._encode import encode_frame
 from ._export import jit_load, sidecar_path
+from ._sidecar import check_model_file, first_line, read_sidecar
 
 __all__ = [
     "ServedModel",
@@ -65,7 +66,7 @@ def open_exported(path: str | os.PathLike[str], fmt: str) -> Scorer:
         try:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own Fail / InvalidProtobuf / InvalidGraph
-            raise ArtifactError(f"ONNX model {path} does not load ({_first_line(e)}): export it again") from e
+            raise ArtifactError(f"ONNX model {path} does not load ({first_line(e)}): export it again") from e
 
         def score(codes: np.ndarray, dense: np.ndarray | None = None) -> np.ndarray:
             feed = {"x": np.ascontiguousarray(codes, np.int64)}
@@ -79,7 +80,7 @@ def open_exported(path: str | os.PathLike[str], fmt: str) -> Scorer:
             module = jit_load(path)
         except Exception as e:  # RuntimeError for a corrupt archive, ValueError for a non-archive
             raise ArtifactError(
-                f"TorchScript model {path} does not load ({_first_line(e)}): export it again"
+                f"TorchScript model {path} does not load ({first_line(e)}): export it again"
             ) from e
         return _torch_scorer(module)
     raise ArtifactError(f"{path}: its sidecar names format {fmt!r}, not onnx or torchscript: export it again")
@@ -116,49 +117,14 @@ def load_served(path: str | os.PathLike[str]) -> ServedModel:
             "artifact", fields, payload["vocabularies"], encoding.get("rules") or ["token"] * len(fields),
             list(encoding.get("missing") or [""]), _torch_scorer(student_module(payload)), meta,
         )  # fmt: skip
-    meta = _read_sidecar(side)
+    meta = read_sidecar(side)
+    check_model_file(model, meta, side)  # before the model is opened: the bytes the export checked
     fmt = meta["model"]["format"]
     fields = [f["name"] for f in meta["fields"]]
     return ServedModel(
         fmt, fields, [f["vocabulary"] for f in meta["fields"]], [f["rule"] for f in meta["fields"]],
         list(meta["encoding"]["missing"]), open_exported(model, fmt), meta,
     )  # fmt: skip
-
-
-def _read_sidecar(path: Path) -> dict[str, Any]:
-    from ._export import DENSE_SIDECAR_VERSION, SIDECAR_FORMAT, SIDECAR_VERSIONS
-
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ArtifactError(
-            f"sidecar {path} is not readable JSON ({_first_line(e)}): export the model again"
-        ) from e
-    try:
-        ok = meta["format"] == SIDECAR_FORMAT and all(
-            isinstance(f["name"], str) and isinstance(f["vocabulary"], list) for f in meta["fields"]
-        )
-        ok = ok and isinstance(meta["model"]["format"], str) and isinstance(meta["encoding"]["missing"], list)
-    except (KeyError, TypeError):
-        ok = False
-    if not ok:
-        raise ArtifactError(
-            f"{path} is not a kdbench export sidecar (format {SIDECAR_FORMAT!r}): export the model again"
-        )
-    version = meta.get("version")
-    if isinstance(version, bool) or version not in SIDECAR_VERSIONS:
-        raise ArtifactError(
-            f"sidecar {path} has version {version!r}; this kdbench reads versions "
-            f"{', '.join(map(str, SIDECAR_VERSIONS))}: a newer kdbench exported it; upgrade kdbench to "
-            "score it"
-        )
-    dense_rules = any(isinstance(f.get("rule"), dict) and "dense" in f["rule"] for f in meta["fields"])
-    if dense_rules != (version == DENSE_SIDECAR_VERSION) or dense_rules != ("dense_input" in meta["model"]):
-        raise ArtifactError(
-            f"sidecar {path} (version {version}) does not match its fields' rules (dense fields: "
-            f"{'yes' if dense_rules else 'none'}): export the model again"
-        )
-    return meta
 
 
 def read_rows(path: str | os.PathLike[str], fields: Sequence[str]) -> pd.DataFrame:
@@ -181,7 +147,7 @@ def read_rows(path: str | os.PathLike[str], fields: Sequence[str]) -> pd.DataFra
                 source, dtype=str, keep_default_na=False, na_filter=False, usecols=lambda c: c in wanted
             )
     except (OSError, ValueError, UnicodeDecodeError) as e:  # pandas' ParserError and Arrow's are ValueErrors
-        raise UsageError(f"cannot read --input {path}: {_first_line(e)}") from e
+        raise UsageError(f"cannot read --input {path}: {first_line(e)}") from e
     raise UsageError(f"--input {path}: not a .csv or .parquet file (name it so)")
 
 
@@ -203,9 +169,3 @@ def encode_inputs(
     """``frame``'s codes for ``model``, its dense input (None for a model without dense fields) and the
     unseen values per field, each column parsed once (:func:`encode_frame`)."""
     return encode_frame(frame, model.fields, model.vocabularies, model.rules, model.missing)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    line = text[0] if text else type(error).__name__
-    return line if len(line) <= 200 else line[:197] + "..."

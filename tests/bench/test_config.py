@@ -105,7 +105,21 @@ def test_problems_name_the_keys_each_problem_concerns():
 def test_an_int_beyond_any_float_is_a_type_problem_not_a_crash():
     huge = 10**400
     assert TrialConfig.problems({"lr": huge}) == [(("lr",), f"lr must be of type float, got {huge!r}")]
-    assert TrialConfig.from_dict({"max_epochs": huge}).max_epochs == huge  # ints have no such limit
+    # An int has no float's limit, but what the store's INTEGER columns and torch's shapes take.
+    assert TrialConfig.problems({"max_epochs": huge}) == [
+        (("max_epochs",), f"max_epochs must be at most 2147483647 (2**31 - 1), got {huge}")
+    ]
+    assert TrialConfig.from_dict({"max_epochs": 2**31 - 1}).max_epochs == 2**31 - 1
+
+
+def test_a_seed_is_what_torch_numpy_and_the_store_take():
+    assert TrialConfig.from_dict({"seed": 2**62 - 1}).seed == 2**62 - 1
+    for seed in (-1, 2**62, 2**63, 9223372036854775808):
+        (problem,) = TrialConfig.problems({"seed": seed})
+        assert problem == (
+            ("seed",),
+            f"seed must be an integer from 0 to 2**62 - 1 (4611686018427387903), got {seed}",
+        )
 
 
 # ---- the teachers people deploy, and KD-DAGFM+ ---------------------------------------------------------

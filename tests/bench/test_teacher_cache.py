@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from kdbench.bench.config import STUDENT_PHASE_KEYS, TEACHER_KEYS, TEACHERS, TrialConfig
-from kdbench.bench.teacher_cache import TeacherCache, teacher_cache_key
+from kdbench.bench.teacher_cache import ENTRY_FIELD, TeacherCache, teacher_cache_key
 from kdbench.bench.trial import PhaseResult, run_trial
 from kdbench.models import KDDAGFM
 from tests._synthetic import make_synthetic
@@ -321,6 +321,23 @@ BAD_ENTRIES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     "metadata field of the wrong type": (_edit_meta(lambda m: {**m, "valid_auc": "high"}), "'valid_auc'"),
     "metadata int field as float": (_edit_meta(lambda m: {**m, "best_epoch": 1.0}), "expected int"),
     "metadata bool as a number": (_edit_meta(lambda m: {**m, "test_logloss": True}), "expected float"),
+    "no key recorded (an older or foreign entry)": (
+        _edit_meta(_drop(ENTRY_FIELD)),
+        "records no key of its own",
+    ),
+    "files copied from another entry": (
+        _edit_meta(lambda m: {**m, ENTRY_FIELD: {**m[ENTRY_FIELD], "key": "0" * 24}}),
+        "copied from another entry",
+    ),
+    "identity of another config": (
+        _edit_meta(
+            lambda m: {
+                **m,
+                ENTRY_FIELD: {**m[ENTRY_FIELD], "config": {**m[ENTRY_FIELD]["config"], "t_depth": 9}},
+            }
+        ),
+        "do not hash to its key",
+    ),
     ".json without .pt": (lambda pt, meta: pt.unlink(), "metadata without weights"),
     ".pt without .json": (lambda pt, meta: meta.unlink(), "weights without metadata"),
 }
@@ -448,3 +465,55 @@ def test_train_cli_prints_one_warning_line_and_retrains(tiny, tmp_path, monkeypa
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"kdbench: warning: teacher cache entry {folder / key} is unusable")
     assert (folder / f"{key}.pt").stat().st_size > 0 and json.loads((folder / f"{key}.json").read_text())
+
+
+# ---- a full disk under the cache: the trial goes on, the teacher is simply not cached ------------------
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 1 MiB tmpfs filled to its last 8 KiB: a real full disk, where the test may mount one."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.strip()})")
+    try:
+        free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+        (folder / "filler").write_bytes(b"\0" * (free - 8192))
+        (folder / "teachers").mkdir()
+        yield folder / "teachers"
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _assert_not_cached_with_one_warning(result, folder: Path, caplog) -> None:
+    assert result.teacher_cache_hit is False and result.phase("teacher_training").epochs >= 1
+    assert result.student["test_auc"] > 0.5  # the trial finished
+    warnings = [r.getMessage() for r in caplog.records if r.name == "kdbench.bench.teacher_cache"]
+    assert len(warnings) == 1 and "\n" not in warnings[0], warnings
+    assert f"cannot store the teacher in {folder}" in warnings[0] and " free there)" in warnings[0]
+    assert "it will be trained again next time" in warnings[0]
+    assert not [p.name for p in folder.iterdir() if p.suffix != ".lock"]  # nothing half-written left
+
+
+def test_a_full_disk_under_the_cache_costs_the_reuse_not_the_trial(tiny, full_disk, caplog):
+    with caplog.at_level(logging.WARNING, logger="kdbench.bench.teacher_cache"):
+        result = run_trial(TINY, tiny, device="cpu", teacher_cache=TeacherCache(full_disk))
+    _assert_not_cached_with_one_warning(result, full_disk, caplog)
+
+
+def test_torch_saves_write_error_is_caught_like_an_oserror(tiny, tmp_path, monkeypatch, caplog):
+    """torch.save reports a failed write as RuntimeError (its zip writer), which a full disk raises."""
+
+    def failing_save(obj, f):
+        f.write(b"PK\x03\x04 partial")
+        raise RuntimeError(
+            "[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file"
+        )
+
+    monkeypatch.setattr("kdbench.bench.teacher_cache.torch.save", failing_save)  # torch's own: no artifact
+    folder = tmp_path / "teachers"
+    with caplog.at_level(logging.WARNING, logger="kdbench.bench.teacher_cache"):
+        result = run_trial(TINY, tiny, device="cpu", teacher_cache=TeacherCache(folder), artifacts=False)
+    _assert_not_cached_with_one_warning(result, folder, caplog)

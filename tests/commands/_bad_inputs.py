@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.serve._damage import flip_artifact_weight, flip_onnx_weight
+
 HUGE_LINE = 5 * 2**20  # a 5 MB line
 LONG_NAME = 100_000  # a 100k-character name
 REFUSED = "127.0.0.1:1"  # nothing listens on port 1: a connect is refused at once
@@ -72,6 +74,23 @@ class Setup(File):
 
     def __call__(self, w: World) -> list[str]:
         super().__call__(w)
+        return []
+
+
+@dataclasses.dataclass(frozen=True)
+class Link:
+    """A symbolic link ``name`` in the working directory to the folder ``target`` (made, holding a file),
+    adding no argument (a linked folder inside an output folder)."""
+
+    name: str
+    target: str
+
+    def __call__(self, w: World) -> list[str]:
+        target, link = w.work / self.target, w.work / self.name
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "keep.txt").write_text("keep me")
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(target, target_is_directory=True)
         return []
 
 
@@ -351,6 +370,11 @@ case("data-csv-same-stem-as-a-prepared-file", "taken by", PQ, "csv --path", SAME
 TEXT_AGE = "click,age\n0,1\n1,Private\n" + "0,3\n" * 20
 AGE_FLAGS = ("--label click --numeric age",)
 case("data-csv-numeric-text", "line 3", PQ, "csv --path", File("n.csv", TEXT_AGE), *AGE_FLAGS)
+# One class only: every AUC would be NaN. Refused at prepare, naming the label it saw.
+ALL_ZERO = File("zeros.csv", clicks_rows(label=lambda i: 0))
+case("data-csv-label-all-zero", "all 200 rows have label 0", PQ, "csv --path", ALL_ZERO, *WITH_SCHEMA)
+ALL_ONE = File("ones.csv", clicks_rows(label=lambda i: 1))
+case("data-csv-label-all-one", "all 200 rows have label 1", PQ, "csv --path", ALL_ONE, *WITH_SCHEMA)
 case("data-csv-schema-positive-yes", "positive", *SCH, File("s.yaml", SCHEMA + "positive: yes\n"))
 case("data-csv-schema-missing-not-a-list", "missing", *SCH, File("s.yaml", SCHEMA + "missing: NA\n"))
 case("data-csv-schema-name-with-space", "my data", *SCH, File("s.yaml", SCHEMA + "name: my data\n"))
@@ -389,6 +413,17 @@ case("train-set-bool-depth", "depth", "train --set depth=true")
 case("train-set-huge-value", "teacher", "train --set", Lit("teacher=" + "x" * LONG_NAME))
 case("train-set-amp-maybe", "amp", "train --set amp=maybe")
 case("train-set-embedding-size-huge", "embedding_size", "train", *CSV, "--set embedding_size=1000000000")
+# A seed past 2**62 - 1 (torch's generators and the store's BIGINT) is refused before the database is created.
+case(
+    "train-set-seed-past-int64",
+    "seed must be an integer from 0",
+    "train",
+    *CSV,
+    "--set seed=9223372036854775808",
+    *FRESH_DB,
+)
+case("train-set-seed-negative", "seed must be an integer from 0", "train", *CSV, "--set seed=-1", *FRESH_DB)
+case("train-set-batch-past-int32", "batch_size must be at most", "train", *CSV, "--set batch_size=4294967296")
 case("train-config-missing", "gone.yaml", "train --config", Work("gone.yaml"))
 case("train-config-empty", "empty.yaml", "train --config", File("empty.yaml", ""))
 case("train-config-binary", "bin.yaml", "train --config", File("bin.yaml", BINARY))
@@ -561,6 +596,11 @@ case("report-out-under-a-file", "plain.txt", "report", *DB, "--out", Under("site
 MINE = lambda w: str(Path(File("mine/precious.txt", "keep me")(w)).parent)  # noqa: E731
 case("report-out-not-ours", "mine", "report", *DB, "--out", MINE)
 case("report-out-empty-string", "--out", "report", *DB, "--out", Lit(""))
+OURS = Setup("site/.kdbench-site", "written by kdbench report\n")  # a site folder a previous build wrote
+case("report-out-linked-static", "site/static is a symbolic link", OURS, Link("site/static", "elsewhere"),
+     "report", *DB, "--out", Work("site"))  # fmt: skip
+case("report-out-linked-page-folder", "site/trials is a symbolic link", OURS,
+     Link("site/trials", "elsewhere"), "report", *DB, "--out", Work("site"))  # fmt: skip
 case("report-port-text", "--port", "report --port http")
 case("report-port-out-of-range", "70000", "report --out", Work("site"), "--serve --port 70000")
 case("report-port-negative", "-1", "report --out", Work("site"), "--serve --port -1")
@@ -681,16 +721,14 @@ case("demo-kdbench-home-is-a-file", "homefile", HOME_IS_A_FILE, *D)
 case("demo-out-is-a-file", "plain.txt", "demo --out", File("plain.txt", "x"))
 case("demo-out-under-a-file", "plain.txt", "demo --out", Under("demo"))
 case("demo-site-not-ours", "site", Setup("demo/site/precious.txt", "keep me"), *D)
+case("demo-site-linked", "demo/site is a symbolic link", Link("demo/site", "elsewhere"), *D)
 case("demo-results-db-is-text", "results.db", Setup("demo/results.db", "not a database\n"), *D)
 
 
 # ---- student export / predict, data export-split, train's artifact flags -----------------------------------
-def student_artifact(_w: World) -> bytes:
-    """A well-formed student artifact (random weights) over the fixture's fields user, item, genre."""
-    import io
+def student_payload() -> dict:
+    """A well-formed student artifact's content (random weights) over the fixture's user, item, genre."""
     from types import SimpleNamespace
-
-    import torch
 
     from kdbench.bench.serve import build_artifact
     from kdbench.models import KDDAGFM
@@ -701,9 +739,56 @@ def student_artifact(_w: World) -> bytes:
                            vocab_sizes=vocab, path=None)  # fmt: skip
     payload = build_artifact(model, {}, "0" * 16, data, {"test_auc": 0.5})
     payload["vocabularies"] = [["u1", "u2", "u3"], ["i1", "i2", "i3"], ["g1", "g2"]]
+    return payload
+
+
+def student_artifact(_w: World) -> bytes:
+    """A student artifact as kdbench saved them before it recorded their content's digest."""
+    import io
+
+    import torch
+
     buffer = io.BytesIO()
-    torch.save(payload, buffer)
+    torch.save(student_payload(), buffer)
     return buffer.getvalue()
+
+
+def Saved(name: str, change: Callable[[dict], object] = lambda _p: None, damage: Callable | None = None):
+    """An artifact saved by kdbench (its content digest recorded) after ``change(payload)``, then
+    ``damage(path)`` applied to the file."""
+
+    def make(w: World) -> str:
+        from kdbench.bench.serve import save_artifact
+
+        payload = student_payload()
+        change(payload)
+        path = w.work / name
+        save_artifact(payload, path)
+        if damage is not None:
+            damage(path)
+        return str(path)
+
+    return make
+
+
+def Exported(change: Callable[[dict], object] = lambda _m: None, damage: Callable | None = None):
+    """An ONNX export of the student (``m.onnx`` and its sidecar), then ``change(sidecar)`` written back
+    and ``damage(model file)`` applied."""
+
+    def make(w: World) -> str:
+        from kdbench.bench.serve import export_student, sidecar_path
+
+        model = w.work / "m.onnx"
+        export_student(student_payload(), "onnx", model)
+        side = sidecar_path(model)
+        meta = json.loads(side.read_text(encoding="utf-8"))
+        change(meta)
+        side.write_text(json.dumps(meta), encoding="utf-8")
+        if damage is not None:
+            damage(model)
+        return str(model)
+
+    return make
 
 
 ART = File("student.pt", student_artifact)
@@ -738,6 +823,28 @@ case("student-predict-input-binary-parquet", "rows.parquet", SP, ART, "--input",
      File("rows.parquet", BINARY), "--out", Work("p.csv"))  # fmt: skip
 case("student-predict-out-under-a-file", "plain.txt", SP, ART, "--input", ROWS, "--out", Under("p.csv"))
 case("student-predict-out-is-a-folder", "outdir", SP, ART, "--input", ROWS, "--out", Folder("outdir"))
+# Changed files (issue #24): refused before anything is scored or exported, not scored silently.
+P_ROWS = ("--input", ROWS, "--out", Work("p.csv"))
+CHANGED = "not match the sha256 it records"
+EDITED = f"m.onnx.json: its fields and vocabularies do {CHANGED}"
+case("student-predict-onnx-flipped-bytes", "m.onnx: sha256 does not match its sidecar m.onnx.json", SP,
+     Exported(damage=flip_onnx_weight), *P_ROWS)  # fmt: skip
+case("student-predict-sidecar-fewer-fields", "it lists 2 fields but its model takes 3", SP,
+     Exported(lambda m: m["fields"].pop()), *P_ROWS)  # fmt: skip
+case("student-predict-sidecar-code-beyond-vocabulary", "field item: its vocabulary has 4 tokens", SP,
+     Exported(lambda m: m["fields"][1]["vocabulary"].append("i9")), *P_ROWS)  # fmt: skip
+case("student-predict-sidecar-shrunk-vocabulary", EDITED, SP,
+     Exported(lambda m: m["fields"][0]["vocabulary"].pop()), *P_ROWS)  # fmt: skip
+case("student-predict-sidecar-swapped-tokens", EDITED, SP,
+     Exported(lambda m: m["fields"][0]["vocabulary"].reverse()), *P_ROWS)  # fmt: skip
+case("student-predict-artifact-changed-weight", f"s.pt: its content does {CHANGED}", SP,
+     Saved("s.pt", damage=flip_artifact_weight), *P_ROWS)  # fmt: skip
+case("student-predict-artifact-code-beyond-vocabulary", "field user: its vocabulary has 4 tokens", SP,
+     Saved("s.pt", lambda p: p["vocabularies"][0].append("u9")), *P_ROWS)  # fmt: skip
+case("student-export-from-changed-artifact", f"s.pt: its content does {CHANGED}", SE, "--from",
+     Saved("s.pt", damage=flip_artifact_weight), OX, Work("m"))  # fmt: skip
+case("student-export-from-artifact-fewer-sizes", "it has 3 fields but vocab_sizes [4, 4]", SE, "--from",
+     Saved("s.pt", lambda p: p["vocab_sizes"].pop()), OX, Work("m"))  # fmt: skip
 XS = "data export-split"
 case("data-export-split-unknown-split", "--split", XS, "clicks --split dev --out", Work("r.csv"))
 case("data-export-split-unknown-dataset", "nosuchdata", XS, "nosuchdata --out", Work("r.csv"))

@@ -211,3 +211,44 @@ def test_threads_default_to_half_the_cpus_unless_omp_num_threads_says(monkeypatc
     assert threads.default_threads() == 3
     monkeypatch.setenv("OMP_NUM_THREADS", "junk")
     assert threads.default_threads() == 8  # a value that is no count is ignored
+
+
+def test_sigterm_settles_the_recorded_row_like_ctrl_c(table, tmp_path) -> None:
+    """`kill PID` during `train --db`: exit 143, the row failed "interrupted (SIGTERM)", not running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    argv = [
+        sys.executable,
+        "-m",
+        "kdbench",
+        "train",
+        "--dataset",
+        "csv",
+        "--path",
+        table[0],
+        "--schema",
+        table[1],
+    ]
+    argv += ["--db", url, "--no-teacher-cache", "--no-artifacts", "--no-baseline", "--threads", "1"]
+    argv += ["--set", "max_epochs=100000", "--set", "patience=100000", "--set", "batch_size=16"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    repo = Path(__file__).resolve().parents[2]
+    with subprocess.Popen(
+        argv, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as p:
+        for line in p.stdout:  # the first epoch line: the trial is training, its row written as running
+            if "teacher_training" in line and "epoch" in line:
+                break
+        time.sleep(0.2)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=120)
+    assert p.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "kdbench: interrupted" and "Traceback" not in err
+    with ResultStore(url, create=False) as store:
+        trials = store.trials(sweep="adhoc")
+    assert list(trials["status"]) == ["failed"] and list(trials["error"]) == ["interrupted (SIGTERM)"]

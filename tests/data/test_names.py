@@ -75,6 +75,42 @@ def test_two_files_with_the_same_stem_need_their_own_names(tmp_path):
     assert {m["name"] for m in cached_datasets()} == {"clicks", "clicks-2024"}
 
 
+def test_two_prepares_racing_for_one_name_leave_it_to_the_first_to_record(tmp_path, monkeypatch):
+    """Both pass the claim before either records (two processes at once); the second is refused at record."""
+    from kdbench.bench.data import _prepare
+
+    a = _write(tmp_path / "a" / "clicks.csv", seed=1)
+    b = _write(tmp_path / "b" / "clicks.csv", seed=2)
+    claims, claim = [], _prepare.claim_name
+    monkeypatch.setattr(_prepare, "claim_name", lambda *args: claims.append(args))  # the race: no claim yet
+    first = prepare("csv", path=a, schema=SCHEMA)
+    with pytest.raises(DatasetError, match=f"'clicks' is taken by {a}"):
+        prepare("csv", path=b, schema=SCHEMA)
+    assert len(claims) == 2  # both got past the early check, as two racing processes do
+    monkeypatch.setattr(_prepare, "claim_name", claim)
+    assert prepare("clicks").fingerprint == first.fingerprint  # the name still points at the first file
+
+
+def test_concurrent_prepares_of_two_files_under_one_name_let_exactly_one_win(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    files = [_write(tmp_path / d / "clicks.csv", rows=3000, seed=k) for k, d in enumerate(("x", "y"))]
+    env = {**os.environ, "KDBENCH_HOME": str(tmp_path / "home")}
+    argv = [sys.executable, "-m", "kdbench", "data", "prepare", "csv", "--quiet", "--label", "click"]
+    runs = [
+        subprocess.Popen([*argv, "--categorical", "user,item", "--path", str(f)], env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for f in files
+    ]  # fmt: skip
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in runs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    assert "dataset name 'clicks' is taken by" in refused and len(refused.strip().splitlines()) == 1
+
+
 def test_a_moved_file_takes_its_name_along(tmp_path):
     old = _write(tmp_path / "old" / "clicks.csv")
     prepare("csv", path=old, schema=SCHEMA)

@@ -98,10 +98,14 @@ def test_threads_get_their_own_buffers():
     inputs = [_rows(1000, seed=s) for s in range(4)]
     expected = [_training_path(model, x) for x in inputs]
     results: dict[int, list[torch.Tensor]] = {}
+    # All four stay alive until each has served: a finished thread's id may be reused by the next one
+    # (seen on a loaded CI runner), and then two threads would rightly share one buffer.
+    all_served = threading.Barrier(4)
 
     def serve(i: int) -> None:
         with torch.inference_mode():
             results[i] = [folded(inputs[i]) for _ in range(5)]
+        all_served.wait(timeout=60)
 
     threads = [threading.Thread(target=serve, args=(i,)) for i in range(4)]
     for t in threads:

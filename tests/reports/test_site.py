@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -166,3 +167,47 @@ def test_a_missing_database_is_a_store_error_not_a_new_file(tmp_path: Path):
     with pytest.raises(StoreError):
         build_site(f"sqlite:///{tmp_path / 'nope.db'}", tmp_path / "site")
     assert not (tmp_path / "nope.db").exists()
+
+
+def _one_trial_store(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    with ResultStore(url) as one:
+        env = one.record_environment(fx.f.environment())
+        one.record_trial(None, None, result=fx.f.result(), environment_id=env)
+    return url
+
+
+def test_a_link_at_a_written_path_is_replaced_never_followed(tmp_path: Path):
+    url, out = _one_trial_store(tmp_path), tmp_path / "site"
+    build_site(url, out)
+    written = [".kdbench-site", "index.html", "static/plotly.min.js", "static/table.js", "trials/1.html"]
+    targets = {}
+    for page in written:  # each a link to a file of its own outside the site
+        target = tmp_path / f"outside-{page.replace('/', '-')}"
+        target.write_bytes(b"not the site's: " + page.encode())
+        (out / page).unlink()
+        (out / page).symlink_to(target)
+        targets[page] = target
+    build_site(url, out)
+    for page, target in targets.items():
+        assert target.read_bytes() == b"not the site's: " + page.encode(), f"{page} was written through"
+        assert not (out / page).is_symlink() and (out / page).is_file(), page
+    assert "1.html" in (out / "index.html").read_text()  # the site itself is whole
+    assert (out / "static" / "plotly.min.js").stat().st_size > 1_000_000
+
+
+@pytest.mark.parametrize("folder", ["static", "trials", "regressions"])
+def test_a_linked_folder_inside_the_site_is_refused_in_one_line(tmp_path: Path, folder: str):
+    url, out = _one_trial_store(tmp_path), tmp_path / "site"
+    build_site(url, out)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep me")
+    shutil.rmtree(out / folder, ignore_errors=True)
+    (out / folder).symlink_to(elsewhere, target_is_directory=True)
+    index = (out / "index.html").read_bytes()
+    with pytest.raises(ReportError, match=rf"site/{folder} is a symbolic link .*remove the link") as caught:
+        build_site(url, out)
+    assert "\n" not in str(caught.value)
+    assert [p.name for p in elsewhere.iterdir()] == ["keep.txt"]
+    assert (out / "index.html").read_bytes() == index

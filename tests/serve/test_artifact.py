@@ -16,7 +16,9 @@ from kdbench.bench.serve import (
     student_module,
 )
 from kdbench.bench.serve._artifact import save_to_folder
+from kdbench.bench.serve._digest import CONTENT_KEY, content_sha256
 from kdbench.models import KDDAGFM
+from tests.serve._damage import flip_artifact_weight
 
 VOCAB = [5, 7, 3]
 
@@ -79,3 +81,54 @@ def test_encode_raw_rows_counts_unseen_values():
     assert unseen == {"a": 1, "b": 0, "c": 0}  # "zz" is unseen; None is missing (code 0, not counted)
     with pytest.raises(UsageError, match="lacks the model's field"):
         encode_rows(frame.drop(columns="b"), payload["fields"], payload["vocabularies"])
+
+
+def test_an_artifact_records_the_digest_of_its_content(tmp_path):
+    _, payload = _payload()
+    save_artifact(payload, tmp_path / "s.pt")
+    raw = torch.load(tmp_path / "s.pt", weights_only=True)
+    assert raw[CONTENT_KEY] == content_sha256(payload) == content_sha256(raw)  # as saved, as read back
+    assert CONTENT_KEY not in payload  # the caller's payload is left as it was
+    old = tmp_path / "old.pt"  # an artifact saved before kdbench recorded the digest is read unchecked
+    torch.save(payload, old)
+    assert CONTENT_KEY not in load_artifact(old)
+
+
+def test_a_changed_weight_or_token_is_refused_in_one_line(tmp_path):
+    _, payload = _payload()
+    weight = tmp_path / "weight.pt"
+    save_artifact(payload, weight)
+    flip_artifact_weight(weight)
+    assert torch.load(weight, weights_only=True)  # torch reads it without complaint
+    changed = r"its content does not match the sha256 it records \(file changed since it was saved\)"
+    with pytest.raises(ArtifactError, match=changed):
+        load_artifact(weight)
+    token = tmp_path / "token.pt"
+    save_artifact(payload, token)
+    data = token.read_bytes()
+    assert data.count(b"a1") == 1  # the text "a1" of field a's vocabulary, in the archive's pickle
+    token.write_bytes(data.replace(b"a1", b"a9"))
+    assert torch.load(token, weights_only=True)["vocabularies"][0][0] == "a9"
+    with pytest.raises(ArtifactError, match=changed) as caught:
+        load_artifact(token)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda p: p["vocabularies"][0].append("a99"), r"field a: its vocabulary has 5 tokens, more than"),
+        (lambda p: p.update(vocab_sizes=[5, 7]), r"it has 3 fields but vocab_sizes \[5, 7\]"),
+        (lambda p: p["vocabularies"].pop(), r"it has 3 fields but not as many vocabularies"),
+        (lambda p: p["encoding"]["rules"].pop(), r"it has 3 fields but not as many encoding rules"),
+        (lambda p: p.update(vocab_sizes=[5, 0, 3]), r"field b: vocab_size 0 is not a positive integer"),
+        (lambda p: p["vocabularies"][1].__setitem__(0, None), r"field b: .* neither a text nor a number"),
+    ],
+    ids=["code-beyond-vocabulary", "fewer-sizes", "fewer-vocabularies", "fewer-rules", "size-0", "null"],
+)
+def test_an_inconsistent_artifact_is_refused_in_one_line(tmp_path, change, named):
+    _, payload = _payload()
+    change(payload)
+    save_artifact(payload, tmp_path / "s.pt")  # saved with a digest of its (wrong) content
+    with pytest.raises(ArtifactError, match=rf"s\.pt is inconsistent: {named}.*: re-save it from its trial$"):
+        load_artifact(tmp_path / "s.pt")

@@ -4,6 +4,7 @@ nothing written when the export fails; loading refuses broken files in one line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -125,7 +126,12 @@ def test_broken_exports_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="not a kdbench export sidecar"):
         load_served(out)
     side.write_text(good)
-    out.write_bytes(out.read_bytes()[:300])
+    out.write_bytes(out.read_bytes()[:300])  # a changed model file is refused before it is opened
+    with pytest.raises(ArtifactError, match=r"sha256 does not match its sidecar student\.onnx\.json"):
+        load_served(out)
+    meta = json.loads(good)  # recorded as it is now, it is opened and does not load
+    meta["model"]["sha256"] = hashlib.sha256(out.read_bytes()).hexdigest()
+    side.write_text(json.dumps(meta))
     with pytest.raises(ArtifactError, match=r"ONNX model .* does not load"):
         load_served(out)
     side.unlink()  # a model file without its sidecar is read as an artifact, and is none

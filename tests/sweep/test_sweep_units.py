@@ -446,3 +446,36 @@ def test_no_scheduler_by_default() -> None:
 
     assert SCHEDULERS[0] == "none" and RECIPE_DEFAULTS["scheduler"] == "none"
     assert inspect.signature(run_sweep).parameters["scheduler"].default == "none"
+
+
+# ---- a same-named Optuna study that is not this sweep's ----
+@pytest.mark.parametrize("directions", [["minimize"], ["maximize", "minimize"]])
+def test_a_foreign_study_of_the_sweeps_name_is_refused_before_any_trial(
+    capsys, tmp_path: Path, directions
+) -> None:
+    db = f"sqlite:///{tmp_path / 'kd.db'}"
+    ResultStore(db).close()
+    study = optuna.create_study(study_name="s2", storage=db, directions=directions)
+    for k in range(5):
+        trial = study.ask()
+        trial.suggest_float("x", -10.0, 10.0)
+        study.tell(trial, [float(k)] * len(directions))
+    code, err = run_cli(capsys, "--space", "ci", "--trials", "2", "--name", "s2", "--db", db)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "already holds an Optuna study named 's2' that is not a kdbench sweep" in err
+    assert f"({'/'.join(directions)}, 5 trials, parameters x)" in err and "pick another --name" in err
+    with ResultStore(db, create=False) as store:
+        assert store.get_sweep("s2") is None  # nothing recorded
+    assert len(optuna.load_study(study_name="s2", storage=db).trials) == 5  # nothing appended
+
+
+def test_a_resumed_sweeps_study_must_still_optimise_its_directions(tmp_path: Path) -> None:
+    from kdbench.bench._sweep._study import check_study
+
+    db = f"sqlite:///{tmp_path / 'kd.db'}"
+    optuna.create_study(study_name="mine", storage=db, direction="minimize")
+    storage = optuna.storages.RDBStorage(db)
+    with pytest.raises(SweepError, match="optimises minimize, not this sweep's maximize"):
+        check_study(storage, "mine", ["maximize"], new=False, where="kd.db")
+    check_study(storage, "mine", ["minimize"], new=False, where="kd.db")  # its own directions: fine
+    check_study(storage, "absent", ["maximize"], new=True, where="kd.db")  # no study yet: the sweep makes it
