@@ -1,4 +1,5 @@
-"""`kdbench db info|upgrade` and `kdbench export`: look at, migrate, or take out the results database."""
+"""`kdbench db info|upgrade|repair` and `kdbench export`: look at, migrate, mend, or take out the results
+database."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:  # pandas and the store load only when a command runs: `kdbenc
 
     from kdbench.bench.store import ResultStore
 
-__all__ = ["EXPORT_FORMATS", "export", "info", "register", "upgrade"]
+__all__ = ["EXPORT_FORMATS", "export", "info", "register", "repair", "upgrade"]
 
 EXPORT_FORMATS = ("csv", "parquet")
 _DB_HELP = "results database URL (default: sqlite:///kdbench.db in the working directory)"
@@ -31,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = actions.add_parser("upgrade", help="migrate an older database to this kdbench's schema")
     p.add_argument("--db", metavar="URL", help=_DB_HELP)
     p.set_defaults(func=_upgrade_cmd)
+    p = actions.add_parser(
+        "repair", help="settle `train` trials left running by a killed process (on this host) as failed"
+    )
+    p.add_argument("--db", metavar="URL", help=_DB_HELP)
+    p.set_defaults(func=_repair_cmd)
 
     p = subparsers.add_parser("export", help="write every results table to CSV or Parquet files")
     p.add_argument("--db", metavar="URL", help=_DB_HELP)
@@ -54,17 +60,31 @@ def info(*, db: str | None = None) -> dict[str, Any]:
             "schema_version": version,
             "supported_schema_version": supported,
             "counts": None,
+            "gone": [],
             "hint": hint,
         }
+    from kdbench.bench.commands._trainers import stale_trials
+
     with ResultStore(db, create=False) as store:
         counts = {name: len(frame) for name, frame in _tables(store).items()}
+        stale = stale_trials(store)
         return {
             "url": store.url_redacted,
             "schema_version": store.schema_version(),
             "supported_schema_version": supported,
             "counts": counts,
-            "hint": None,
+            "gone": [trial_id for trial_id, _ in stale.gone],
+            "hint": f"`kdbench db repair --db {store.url_redacted}` settles them" if stale.gone else None,
         }
+
+
+def repair(*, db: str | None = None) -> list[int]:
+    """Settle the running `train` trials whose process on this host is gone as failed; their ids."""
+    from kdbench.bench.commands._trainers import settle_gone
+    from kdbench.bench.store import open_writable
+
+    with open_writable(db, create=False) as store:
+        return settle_gone(store)
 
 
 def upgrade(*, db: str | None = None) -> tuple[int, int]:
@@ -148,6 +168,19 @@ def _info_cmd(args: argparse.Namespace) -> int:
         return 0
     for name, n in facts["counts"].items():
         print(f"{name}: {n}")
+    if facts["gone"]:
+        ids = ", ".join(map(str, facts["gone"]))
+        print(f"running trials whose `train` process was killed: {ids}; {facts['hint']}")
+    return 0
+
+
+def _repair_cmd(args: argparse.Namespace) -> int:
+    settled = repair(db=args.db)
+    if settled:
+        ids = ", ".join(map(str, settled))
+        print(f"settled as failed {len(settled)} trial(s) whose `train` process is gone: {ids}")
+    else:
+        print("nothing to repair: no running trial of a killed `train` process on this host")
     return 0
 
 

@@ -230,7 +230,7 @@ def train(
         # Created (if new) only now that the data has prepared, and proven writable before training.
         store = stack.enter_context(_open_store(db)) if db is not None else None
         # The trial's row is written before training (a failure is recorded too).
-        recording = _start_recording(store, cfg, data) if store is not None else None
+        recording = _start_recording(store, cfg, data, console) if store is not None else None
         cache_root = None if teacher_cache == "default" else teacher_cache
         cache = None if teacher_cache is None else TeacherCache(cache_root)
 
@@ -316,16 +316,23 @@ def _train_over_splits(split_seeds: list[int], *, json_path: str | None, **optio
     return result
 
 
-def _start_recording(store: Any, cfg: TrialConfig, data: Any) -> int:
-    """Environment, dataset and a running trial under the implicit ``adhoc`` sweep; returns the trial id."""
+def _start_recording(store: Any, cfg: TrialConfig, data: Any, console: Console) -> int:
+    """Environment, dataset and a running trial under the implicit ``adhoc`` sweep, naming this process (its
+    ``node``); returns the trial id. Rows of earlier `train` processes on this host that were killed are
+    settled first."""
+    from kdbench.bench.commands._trainers import driver_node, settle_gone
     from kdbench.bench.provenance import environment
 
+    settled = settle_gone(store)
+    if settled:
+        ids = ", ".join(map(str, settled))
+        console.print(f"settled {len(settled)} trial(s) whose `train` process was killed as failed: {ids}")
     env_id = store.record_environment(environment())
     store.record_dataset(data.info())
     return store.start_trial(
         None, None, config=cfg.to_dict(), config_hash=cfg.config_hash(),
         config_family=cfg.config_hash(include_seed=False), seed=cfg.seed,
-        dataset_fingerprint=data.fingerprint, environment_id=env_id,
+        dataset_fingerprint=data.fingerprint, environment_id=env_id, node=driver_node(),
     )  # fmt: skip
 
 

@@ -252,3 +252,89 @@ def test_sigterm_settles_the_recorded_row_like_ctrl_c(table, tmp_path) -> None:
     with ResultStore(url, create=False) as store:
         trials = store.trials(sweep="adhoc")
     assert list(trials["status"]) == ["failed"] and list(trials["error"]) == ["interrupted (SIGTERM)"]
+
+
+def _killed_train(table, url: str) -> None:
+    """Start `train --db` in a process, wait for its first epoch, SIGKILL it: its row stays running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    argv = [
+        sys.executable,
+        "-m",
+        "kdbench",
+        "train",
+        "--dataset",
+        "csv",
+        "--path",
+        table[0],
+        "--schema",
+        table[1],
+    ]
+    argv += ["--db", url, "--no-teacher-cache", "--no-artifacts", "--no-baseline", "--threads", "1"]
+    argv += ["--set", "max_epochs=100000", "--set", "patience=100000", "--set", "batch_size=16"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    repo = Path(__file__).resolve().parents[2]
+    with subprocess.Popen(
+        argv, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as p:
+        for line in p.stdout:
+            if "teacher_training" in line and "epoch" in line:
+                break
+        p.send_signal(signal.SIGKILL)
+        p.communicate(timeout=60)
+    assert p.returncode == -signal.SIGKILL
+
+
+def test_a_killed_trains_row_is_found_and_settled_by_db_repair(table, tmp_path, capsys) -> None:
+    import socket
+
+    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    _killed_train(table, url)
+    with ResultStore(url, create=False) as store:
+        (row,) = store.trials(sweep="adhoc").itertuples()
+    assert row.status == "running" and row.node.startswith(f"{socket.gethostname()} pid ")
+
+    assert main(["db", "info", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert f"running trials whose `train` process was killed: {row.trial_id}; `kdbench db repair" in out
+    assert main(["db", "repair", "--db", url]) == 0
+    assert (
+        f"settled as failed 1 trial(s) whose `train` process is gone: {row.trial_id}"
+        in capsys.readouterr().out
+    )
+    with ResultStore(url, create=False) as store:
+        settled = store.trials(sweep="adhoc").iloc[0]
+    assert settled["status"] == "failed" and settled["error"].startswith("interrupted: its process (")
+    assert main(["db", "repair", "--db", url]) == 0
+    assert "nothing to repair" in capsys.readouterr().out
+
+
+def test_the_next_train_settles_a_killed_trains_row(table, tmp_path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    _killed_train(table, url)
+    _train(table, url)
+    assert "settled 1 trial(s) whose `train` process was killed as failed" in capsys.readouterr().out
+    with ResultStore(url, create=False) as store:
+        trials = store.trials(sweep="adhoc").sort_values("number")
+    assert list(trials["status"]) == ["failed", "completed"]
+
+
+def test_a_running_row_of_a_live_train_or_another_host_is_left_alone(table, tmp_path) -> None:
+    import os
+
+    from kdbench.bench.commands._trainers import settle_gone, stale_trials
+
+    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    result = _train(table, url)
+    with ResultStore(url) as store:
+        env = store.record_environment({"python": "3.11"})
+        common = dict(config=result["config"], config_hash="a" * 16, config_family="b" * 16, seed=1,
+                      dataset_fingerprint=result["dataset_fingerprint"], environment_id=env)  # fmt: skip
+        store.start_trial(None, None, node=f"{os.uname().nodename} pid {os.getpid()}", **common)  # alive: us
+        store.start_trial(None, None, node="another-host.example pid 1", **common)
+        stale = stale_trials(store)
+        assert stale.gone == [] and stale.elsewhere == 1
+        assert settle_gone(store) == []
