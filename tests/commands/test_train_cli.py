@@ -213,41 +213,46 @@ def test_threads_default_to_half_the_cpus_unless_omp_num_threads_says(monkeypatc
     assert threads.default_threads() == 8  # a value that is no count is ignored
 
 
-def test_sigterm_settles_the_recorded_row_like_ctrl_c(table, tmp_path) -> None:
-    """`kill PID` during `train --db`: exit 143, the row failed "interrupted (SIGTERM)", not running."""
+def _signalled_train(table, url: str, signum: int) -> tuple[int, str]:
+    """Run `train --db` in a process until its first epoch line (its row is written, running), send it
+    ``signum``; returns its exit status and stderr."""
     import os
-    import signal
     import subprocess
     import sys
     import time
 
-    url = f"sqlite:///{tmp_path / 'kd.db'}"
-    argv = [
-        sys.executable,
-        "-m",
-        "kdbench",
-        "train",
-        "--dataset",
-        "csv",
-        "--path",
-        table[0],
-        "--schema",
-        table[1],
+    argv = [sys.executable, "-m", "kdbench", "train", "--dataset", "csv", "--path", table[0]]
+    argv += ["--schema", table[1], "--db", url, "--no-teacher-cache", "--no-artifacts", "--no-baseline"]
+    argv += [
+        "--threads",
+        "1",
+        "--set",
+        "max_epochs=100000",
+        "--set",
+        "patience=100000",
+        "--set",
+        "batch_size=16",
     ]
-    argv += ["--db", url, "--no-teacher-cache", "--no-artifacts", "--no-baseline", "--threads", "1"]
-    argv += ["--set", "max_epochs=100000", "--set", "patience=100000", "--set", "batch_size=16"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     repo = Path(__file__).resolve().parents[2]
-    with subprocess.Popen(
-        argv, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as p:
-        for line in p.stdout:  # the first epoch line: the trial is training, its row written as running
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    with subprocess.Popen(argv, cwd=repo, env=env, **pipes) as p:
+        for line in p.stdout:
             if "teacher_training" in line and "epoch" in line:
                 break
         time.sleep(0.2)
-        p.send_signal(signal.SIGTERM)
+        p.send_signal(signum)
         _, err = p.communicate(timeout=120)
-    assert p.returncode == 143, err
+    return p.returncode, err
+
+
+def test_sigterm_settles_the_recorded_row_like_ctrl_c(table, tmp_path) -> None:
+    """`kill PID` during `train --db`: exit 143, the row failed "interrupted (SIGTERM)", not running."""
+    import signal
+
+    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    status, err = _signalled_train(table, url, signal.SIGTERM)
+    assert status == 143, err
     assert err.strip().splitlines()[-1] == "kdbench: interrupted" and "Traceback" not in err
     with ResultStore(url, create=False) as store:
         trials = store.trials(sweep="adhoc")
@@ -255,37 +260,10 @@ def test_sigterm_settles_the_recorded_row_like_ctrl_c(table, tmp_path) -> None:
 
 
 def _killed_train(table, url: str) -> None:
-    """Start `train --db` in a process, wait for its first epoch, SIGKILL it: its row stays running."""
-    import os
+    """`train --db` SIGKILLed after its first epoch: its row stays running."""
     import signal
-    import subprocess
-    import sys
 
-    argv = [
-        sys.executable,
-        "-m",
-        "kdbench",
-        "train",
-        "--dataset",
-        "csv",
-        "--path",
-        table[0],
-        "--schema",
-        table[1],
-    ]
-    argv += ["--db", url, "--no-teacher-cache", "--no-artifacts", "--no-baseline", "--threads", "1"]
-    argv += ["--set", "max_epochs=100000", "--set", "patience=100000", "--set", "batch_size=16"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    repo = Path(__file__).resolve().parents[2]
-    with subprocess.Popen(
-        argv, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as p:
-        for line in p.stdout:
-            if "teacher_training" in line and "epoch" in line:
-                break
-        p.send_signal(signal.SIGKILL)
-        p.communicate(timeout=60)
-    assert p.returncode == -signal.SIGKILL
+    assert _signalled_train(table, url, signal.SIGKILL)[0] == -signal.SIGKILL
 
 
 def test_a_killed_trains_row_is_found_and_settled_by_db_repair(table, tmp_path, capsys) -> None:
