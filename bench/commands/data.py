@@ -82,12 +82,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = commands.add_parser("list", help="known sources and cached datasets")
     p.add_argument("--home", help="cache root (default $KDBENCH_HOME or ~/.cache/kdbench)")
-    p.set_defaults(func=lambda args: list_datasets(home=args.home))
+    p.add_argument("--json", action="store_true", help="print one JSON document: sources and cached datasets")
+    p.set_defaults(func=lambda args: list_datasets(home=args.home, as_json=args.json))
 
     p = commands.add_parser("info", help="describe cached datasets by name, source or fingerprint prefix")
     p.add_argument("name", help="dataset name, source or fingerprint (prefix)")
     p.add_argument("--home", help="cache root (default $KDBENCH_HOME or ~/.cache/kdbench)")
-    p.add_argument("--json", action="store_true", help="print the info as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document: an object, or a list when several entries match (one per split seed)",
+    )
     p.set_defaults(func=lambda args: dataset_info(name=args.name, home=args.home, as_json=args.json))
 
     p = commands.add_parser(
@@ -271,11 +276,16 @@ def prepare_dataset(
     return info
 
 
-def list_datasets(*, home: str | None = None, console: Console | None = None) -> int:
-    """Print the known sources and every cached dataset; returns 0."""
+def list_datasets(*, home: str | None = None, as_json: bool = False, console: Console | None = None) -> int:
+    """Print the known sources and every cached dataset (``as_json``: one JSON object, ``sources`` and
+    ``cached``, each entry as ``data info --json`` shows it); returns 0."""
     from kdbench.bench.data import available_sources, cached_datasets
 
     console = console or output_console()
+    if as_json:
+        cached = [_info_json(meta) for meta in cached_datasets(home)]
+        console.print_json(json.dumps({"sources": available_sources(), "cached": cached}))
+        return 0
     sources = Table(title="sources", title_justify="left", box=box.SIMPLE)
     sources.add_column("name")
     sources.add_column("input")
@@ -377,19 +387,23 @@ def dataset_info(
     if not matches:
         hint = f"`kdbench data prepare {name}`" if name in available_sources() else "`kdbench data list`"
         raise DatasetError(f"no cached dataset matches {name!r}; see {hint}")
+    if as_json:  # one document: several entries (split seeds of one name) make a list
+        shown = [_info_json(meta) for meta in matches]
+        console.print_json(json.dumps(shown[0] if len(shown) == 1 else shown))
+        return 0
     for meta in matches:
-        info = {
-            k: meta[k] for k in ("fingerprint", "name", "source", "protocol", "rows", "positives", "fields")
-        }
-        info.update(vocab_sizes=meta["vocab_sizes"], split_sizes=meta["split_sizes"])
-        if meta.get("dense_fields"):
-            info["dense_fields"] = meta["dense_fields"]
-        if as_json:
-            extra = {"path": meta["path"], "created": meta.get("created"), **_provenance(meta)}
-            console.print_json(json.dumps({**info, **extra, "recipe": _recipe_json(meta)}))
-        else:
-            _print_info(console, meta, path=meta["path"])
+        _print_info(console, meta, path=meta["path"])
     return 0
+
+
+def _info_json(meta: dict[str, Any]) -> dict[str, Any]:
+    """A cache entry as ``data info --json`` prints it: its info, where it came from, and its recipe."""
+    info = {k: meta[k] for k in ("fingerprint", "name", "source", "protocol", "rows", "positives", "fields")}
+    info.update(vocab_sizes=meta["vocab_sizes"], split_sizes=meta["split_sizes"])
+    if meta.get("dense_fields"):
+        info["dense_fields"] = meta["dense_fields"]
+    extra = {"path": meta["path"], "created": meta.get("created"), **_provenance(meta)}
+    return {**info, **extra, "recipe": _recipe_json(meta)}
 
 
 def _provenance(meta: dict[str, Any]) -> dict[str, Any]:

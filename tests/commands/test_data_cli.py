@@ -138,3 +138,32 @@ def test_a_table_shows_the_recipe_fitted_to_its_shape(tmp_path, capsys):
     recipe = json.loads(capsys.readouterr().out)["recipe"]
     assert recipe["name"] == "fitted"
     assert recipe["rationale"].startswith("Fitted to the data: 24 training rows")
+
+
+def test_info_and_list_json_are_one_document_each_even_for_a_name_with_two_split_seeds(tmp_path, capsys):
+    from kdbench.bench.data import open_dataset
+
+    table = tmp_path / "clicks.csv"
+    table.write_text(
+        "click,ville\n" + "".join(f"{k % 2},Zürich-{k % 3}\n" for k in range(60)), encoding="utf-8"
+    )
+    args = ["data", "prepare", "csv", "--path", str(table), "--label", "click", "--categorical", "ville"]
+    assert main([*args, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["data", "info", "clicks", "--json"]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert isinstance(one, dict) and one["split_seed"] == 2022
+
+    open_dataset("clicks", split_seed=7)  # `train --split-seed 7`: a second entry under the name
+    assert main(["data", "info", "clicks", "--json"]) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert isinstance(both, list) and sorted(e["split_seed"] for e in both) == [7, 2022]
+    assert {e["name"] for e in both} == {"clicks"} and len({e["fingerprint"] for e in both}) == 2
+
+    assert main(["data", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {"ml-100k", "csv"} <= set(listed["sources"])
+    assert sorted((e["name"], e["split_seed"]) for e in listed["cached"] if e["name"] == "clicks") == [
+        ("clicks", 7),
+        ("clicks", 2022),
+    ]
