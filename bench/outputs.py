@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kdbench.bench.errors import UsageError
 
-__all__ = ["check_output_file", "write_atomic", "write_json"]
+__all__ = ["check_output_file", "space_note", "write_atomic", "write_json"]
 
 
 def check_output_file(path: str | os.PathLike[str], flag: str) -> Path:
@@ -43,3 +44,21 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object], 
 def write_json(path: str | os.PathLike[str], value: Any, flag: str) -> None:
     """``value`` as indented JSON, written atomically (:func:`write_atomic`)."""
     write_atomic(path, lambda tmp: tmp.write_text(json.dumps(value, indent=2, default=str) + "\n"), flag)
+
+
+def space_note(folder: str | os.PathLike[str], needed: int) -> str:
+    """``it needs about 13.9 KiB, 2.0 KiB free there``: what a write that failed for space (a full or small
+    disk) says beside the path it names."""
+    try:
+        free = _size(shutil.disk_usage(folder).free)
+    except OSError:
+        free = "unknown space"
+    return f"it needs about {_size(needed)}, {free} free there"
+
+
+def _size(size: float) -> str:
+    for unit in ("bytes", "KiB", "MiB"):
+        if size < 1024:
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size:,.1f} GiB"

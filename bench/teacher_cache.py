@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -35,6 +34,7 @@ import torch
 
 from kdbench.bench.config import STUDENT_PHASE_KEYS
 from kdbench.bench.errors import ConfigError
+from kdbench.bench.outputs import space_note
 from kdbench.bench.paths import kdbench_home
 
 __all__ = ["ENTRY_FIELD", "CachedTeacher", "TeacherCache", "teacher_cache_key"]
@@ -204,12 +204,11 @@ class TeacherCache:
             reason = (e.strerror if isinstance(e, OSError) else None) or _one_line(e)
             needed = sum(t.numel() * t.element_size() for part in cpu.values() for t in part.values())
             logger.warning(
-                "kdbench: warning: cannot store the teacher in %s (%s; it needs about %s, %s free there); "
+                "kdbench: warning: cannot store the teacher in %s (%s; %s); "
                 "it will be trained again next time",
                 self.root,
                 reason,
-                _size(needed),
-                _free_space(self.root),
+                space_note(self.root, needed),
             )
             return False
         return True
@@ -294,21 +293,6 @@ def _check_identity(entry: Any, key: str) -> None:
         return  # written by put() without an identity: the key alone is checked
     if not isinstance(config, dict) or teacher_cache_key(config, str(dataset), str(code)) != key:
         raise _Unusable("metadata records a config, dataset and code that do not hash to its key")
-
-
-def _size(size: float) -> str:
-    for unit in ("bytes", "KiB", "MiB"):
-        if size < 1024:
-            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
-        size /= 1024
-    return f"{size:,.1f} GiB"
-
-
-def _free_space(folder: Path) -> str:
-    try:
-        return _size(shutil.disk_usage(folder).free)
-    except OSError:
-        return "unknown space"
 
 
 def _check_metrics(values: Any, types: Mapping[str, type] | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import math
 import os
 import time
@@ -33,6 +34,8 @@ from kdbench.models.cost import kd_parameter_counts, student_flops, teacher_flop
 
 if typing.TYPE_CHECKING:
     from kdbench.bench.data import Recipe
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["PhaseResult", "ReportFn", "TrialResult", "resolve_device", "run_trial"]
 
@@ -219,12 +222,17 @@ def _keep_student(
 
     payload = build_artifact(model, cfg.to_dict(), cfg.config_hash(), dataset, metrics)
     record = None
-    if artifacts is not False:
-        folder = kdbench_home() / "artifacts" if artifacts in (None, True) else artifacts
-        record = save_to_folder(payload, folder)
-    if save_student is not None:
-        copy = save_artifact(payload, save_student)
-        record = {**record, "copy": copy["path"]} if record else copy
+    # A disk that is full or read-only costs the student file, never the trial that trained it: one warning
+    # naming the path and the room it needed, and the result goes on without (or with one of) the files.
+    try:
+        if artifacts is not False:
+            folder = kdbench_home() / "artifacts" if artifacts in (None, True) else artifacts
+            record = save_to_folder(payload, folder)
+        if save_student is not None:
+            copy = save_artifact(payload, save_student)
+            record = {**record, "copy": copy["path"]} if record else copy
+    except OSError as e:
+        logger.warning("kdbench: warning: the student artifact was not kept: %s", e.strerror or e)
     return record
 
 

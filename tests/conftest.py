@@ -40,3 +40,25 @@ def ml100k(kdbench_home):
     from kdbench.bench.data import prepare
 
     return prepare("ml-100k")
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A folder on a 1 MiB tmpfs filled to its last 8 KiB: a real full disk, where the test may mount one
+    (root on Linux, as on CI); skipped elsewhere."""
+    import subprocess
+
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.strip()})")
+    try:
+        free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
+        (mount / "filler").write_bytes(b"\0" * (free - 8192))
+        (mount / "full").mkdir()
+        yield mount / "full"
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ from kdbench.bench.data._schema import load_schema
 from kdbench.bench.data._source import Source
 from kdbench.bench.data._table import open_csv_table, open_parquet_table
 from kdbench.bench.errors import DatasetError
+from kdbench.bench.outputs import space_note
 from kdbench.bench.paths import kdbench_home
 
 __all__ = [
@@ -235,21 +237,44 @@ def _prepare_source(
     dataset = lookup(root, key)
     if dataset is None:
         with progress_bar(progress) as bar, temporary_entry(root) as tmp:
-            meta = build_entry(opened, tmp, split_seed, bar)
-            meta["key"] = key
-            meta["identity"] = opened.identity
-            # What prepares this entry again (``--dataset NAME`` or a fingerprint with another split seed).
-            meta["prepared"] = {
-                "path": resolved.path if resolved else _resolved_path(path),
-                "schema": resolved.schema if resolved else None,
-            }
-            if opened.learned:
-                meta["learned"] = opened.learned
-            entry = commit_entry(root, tmp, meta, key)
+            try:
+                meta = build_entry(opened, tmp, split_seed, bar)
+                meta["key"] = key
+                meta["identity"] = opened.identity
+                # What prepares it again (``--dataset NAME``, or a fingerprint with another split seed).
+                meta["prepared"] = {
+                    "path": resolved.path if resolved else _resolved_path(path),
+                    "schema": resolved.schema if resolved else None,
+                }
+                if opened.learned:
+                    meta["learned"] = opened.learned
+                entry = commit_entry(root, tmp, meta, key)
+            except OSError as e:  # numpy says "N requested and M written" on a full disk, naming no path
+                if not _out_of_room(e):
+                    raise
+                raise DatasetError(_write_failure(root, tmp, e)) from e
         dataset = load_entry(Path(entry))
     if resolved is not None:
         record_name(root, resolved, dataset.fingerprint, replace=remember)
     return dataset
+
+
+def _out_of_room(error: OSError) -> bool:
+    """A write refused for room (full disk, quota, read-only file system, file too big), not a bad input."""
+    short_write = "requested and" in str(error) and "written" in str(error)
+    return short_write or error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+
+
+def _write_failure(root: Path, tmp: Path, error: OSError) -> str:
+    """One line for a prepare that could not write its arrays: where, why, how far it got, the room left."""
+    written = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file()) if tmp.is_dir() else 0
+    reason = error.strerror or str(error)
+    if "requested and" in reason and "written" in reason:
+        reason = f"a short write ({reason}: the disk is full)"
+    return (
+        f"cannot write the prepared dataset under {root}: {reason}; {space_note(root, written)} "
+        "(the part written so far): free space there, or set KDBENCH_HOME to a bigger disk"
+    )
 
 
 def _resolved_path(path: Any) -> str | None:

@@ -468,25 +468,6 @@ def test_train_cli_prints_one_warning_line_and_retrains(tiny, tmp_path, monkeypa
 
 
 # ---- a full disk under the cache: the trial goes on, the teacher is simply not cached ------------------
-@pytest.fixture
-def full_disk(tmp_path):
-    """A 1 MiB tmpfs filled to its last 8 KiB: a real full disk, where the test may mount one."""
-    folder = tmp_path / "small-disk"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True, text=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.strip()})")
-    try:
-        free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
-        (folder / "filler").write_bytes(b"\0" * (free - 8192))
-        (folder / "teachers").mkdir()
-        yield folder / "teachers"
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
-
-
 def _assert_not_cached_with_one_warning(result, folder: Path, caplog) -> None:
     assert result.teacher_cache_hit is False and result.phase("teacher_training").epochs >= 1
     assert result.student["test_auc"] > 0.5  # the trial finished
@@ -498,9 +479,10 @@ def _assert_not_cached_with_one_warning(result, folder: Path, caplog) -> None:
 
 
 def test_a_full_disk_under_the_cache_costs_the_reuse_not_the_trial(tiny, full_disk, caplog):
+    folder = full_disk
     with caplog.at_level(logging.WARNING, logger="kdbench.bench.teacher_cache"):
-        result = run_trial(TINY, tiny, device="cpu", teacher_cache=TeacherCache(full_disk))
-    _assert_not_cached_with_one_warning(result, full_disk, caplog)
+        result = run_trial(TINY, tiny, device="cpu", teacher_cache=TeacherCache(folder))
+    _assert_not_cached_with_one_warning(result, folder, caplog)
 
 
 def test_torch_saves_write_error_is_caught_like_an_oserror(tiny, tmp_path, monkeypatch, caplog):

@@ -360,3 +360,16 @@ def test_a_cuda_device_the_machine_lacks_is_refused_in_one_line(monkeypatch):
     assert resolve_device("cuda:1") == torch.device("cuda:1")
     with pytest.raises(ConfigError, match=r"'cuda:2' asked for, but this machine has 2 CUDA devices"):
         resolve_device("cuda:2")
+
+
+def test_a_full_disk_for_the_artifact_costs_the_student_file_not_the_trial(synthetic, full_disk, caplog):
+    import logging
+
+    cfg = build_config(None, {**SMALL, "max_epochs": 1})
+    with caplog.at_level(logging.WARNING, logger="kdbench.bench.trial"):
+        result = run_trial(cfg, synthetic, artifacts=full_disk).to_dict()
+    assert result["artifact"] is None and result["student"]["test_auc"] > 0  # the trial's results are kept
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "kdbench.bench.trial"]
+    assert warning.startswith("kdbench: warning: the student artifact was not kept: cannot write ")
+    assert str(full_disk) in warning and "No space left on device" in warning and " free there)" in warning
+    assert not [p for p in full_disk.iterdir()]  # no half-written student left behind

@@ -98,3 +98,22 @@ def test_an_entry_touched_but_unchanged_is_still_used(tmp_path) -> None:
         os.utime(part, ns=(1, 1))
     again = open_dataset(good.fingerprint)
     assert again.fingerprint == good.fingerprint and again.num_rows == 400
+
+
+def test_a_prepare_onto_a_full_disk_is_one_line_naming_the_cache_and_leaves_nothing(
+    tmp_path, full_disk, monkeypatch, capsys
+) -> None:
+    file = _table(tmp_path / "shop.csv", rows=20_000)  # ~700 KiB of arrays for an 8 KiB disk
+    monkeypatch.setenv("KDBENCH_HOME", str(full_disk))
+    args = ["data", "prepare", "csv", "--path", str(file), "--label", "click", "--categorical", "user,item"]
+    assert main([*args, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"cannot write the prepared dataset under {full_disk / 'datasets'}" in err
+    assert "free there" in err and "set KDBENCH_HOME to a bigger disk" in err
+    leftovers = (
+        [p for p in (full_disk / "datasets").rglob("*") if p.is_file()]
+        if (full_disk / "datasets").exists()
+        else []
+    )
+    assert leftovers == []  # no half-written entry to trust later
