@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path, PurePosixPath
 
 from kdbench.bench.errors import ReportError
+from kdbench.bench.outputs import space_note
 
 __all__ = ["check_no_linked_folder", "write_file"]
 
@@ -35,7 +36,8 @@ def check_no_linked_folder(out: Path, folders: tuple[str, ...]) -> None:
 def write_file(out: Path, page: str, data: bytes) -> None:
     """Write ``data`` to the site path ``page`` (``"trials/3.html"``) in ``out``, whole: through a temporary
     file beside it, renamed onto it. Folders on the way are made; one that is a symbolic link is refused
-    (:class:`ReportError`). Other failures are ``OSError``s, as from ``Path.write_bytes``."""
+    (:class:`ReportError`). Other failures are ``OSError``s naming the file (and, for a full disk, the room it
+    needed)."""
     parts = PurePosixPath(page).parts
     folders = tuple("/".join(parts[: i + 1]) for i in range(len(parts) - 1))
     check_no_linked_folder(out, folders)
@@ -47,5 +49,8 @@ def write_file(out: Path, page: str, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, target)
+    except OSError as e:  # a full disk names no file: say which page, and the room it needed
+        note = space_note(out, len(data))
+        raise OSError(e.errno, f"cannot write {target}: {e.strerror or e} ({note})") from e
     finally:
         tmp.unlink(missing_ok=True)

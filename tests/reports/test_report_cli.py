@@ -95,3 +95,13 @@ def test_a_bad_store_or_folder_leaves_nothing_behind(tmp_path: Path, empty_store
     (line,) = capsys.readouterr().err.splitlines()
     assert "plain.txt is a file, not a folder" in line
     assert (tmp_path / "plain.txt").read_text() == "mine"
+
+
+def test_a_report_onto_a_full_disk_is_one_line_naming_the_page(store_url: str, full_disk: Path, capsys):
+    out = full_disk / "site"
+    assert main(["report", "--db", store_url, "--out", str(out), "--no-baselines"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"kdbench: error: cannot write the report to {out}" in err and "No space left on device" in err
+    assert "free there" in err
+    assert not list(out.rglob("*.tmp"))  # no temporary file left behind
