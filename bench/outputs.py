@@ -12,7 +12,7 @@ from typing import Any
 
 from kdbench.bench.errors import UsageError
 
-__all__ = ["check_output_file", "space_note", "write_atomic", "write_json"]
+__all__ = ["check_output_file", "free_space", "space_note", "write_atomic", "write_json"]
 
 
 def check_output_file(path: str | os.PathLike[str], flag: str) -> Path:
@@ -49,11 +49,15 @@ def write_json(path: str | os.PathLike[str], value: Any, flag: str) -> None:
 def space_note(folder: str | os.PathLike[str], needed: int) -> str:
     """``it needs about 13.9 KiB, 2.0 KiB free there``: what a write that failed for space (a full or small
     disk) says beside the path it names."""
+    return f"it needs about {_size(needed)}, {free_space(folder)} free there"
+
+
+def free_space(folder: str | os.PathLike[str]) -> str:
+    """The space free on ``folder``'s file system, in words (``2.0 KiB``; ``unknown space``)."""
     try:
-        free = _size(shutil.disk_usage(folder).free)
+        return _size(shutil.disk_usage(folder).free)
     except OSError:
-        free = "unknown space"
-    return f"it needs about {_size(needed)}, {free} free there"
+        return "unknown space"
 
 
 def _size(size: float) -> str:

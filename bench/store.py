@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,6 +43,7 @@ from kdbench.bench._store._queries import (
 from kdbench.bench._store._urls import DEFAULT_URL, is_memory, parse, redact
 from kdbench.bench._store._writes import ADHOC_SWEEP, SWEEP_STATUSES, TRIAL_STATUSES, WriteSession
 from kdbench.bench.errors import StoreError
+from kdbench.bench.outputs import free_space
 
 if TYPE_CHECKING:
     import optuna
@@ -129,6 +131,19 @@ def upgrade_database(url: str | None = None) -> tuple[int, int]:
         engine.dispose()
 
 
+def _new_sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL that does not exist yet (this store would create it), else None."""
+    if not url.drivername.startswith("sqlite") or not url.database or is_memory(url):
+        return None
+    path = Path(url.database).expanduser()
+    return None if path.exists() else path
+
+
+def _remove_sqlite_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 class ResultStore:
     """Sweeps, trials, epochs, phases, environments, datasets, baselines and regression runs in one database.
 
@@ -140,13 +155,19 @@ class ResultStore:
 
     def __init__(self, url: str | None = None, *, create: bool = True) -> None:
         self._url: URL = parse(url, must_exist=not create)
+        new_file = _new_sqlite_file(self._url)
         self._engine: Engine = connect(self._url, wal=create)
         self._optuna: optuna.storages.RDBStorage | None = None
         try:
             _migrations.prepare(self._engine, create=create)
         except SQLAlchemyError as e:
             self._engine.dispose()
-            raise failure("cannot open", self._url, e) from e
+            if new_file is not None:  # a database this call began (a full disk, say) is not left half-made
+                _remove_sqlite_files(new_file)
+            error = failure("cannot open", self._url, e)
+            if new_file is not None and "disk" in str(e).lower():
+                error = StoreError(f"{error} ({free_space(new_file.parent)} free in {new_file.parent})")
+            raise error from e
         except StoreError:
             self._engine.dispose()
             raise
