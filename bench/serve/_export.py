@@ -26,6 +26,7 @@ file's sha256 (``model.sha256``) and its encoding's (``encoding.sha256``), which
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import warnings
@@ -37,6 +38,7 @@ import numpy as np
 import torch
 
 from kdbench.bench.errors import UsageError
+from kdbench.bench.outputs import space_note
 
 from ._artifact import ArtifactError, file_sha256, student_module
 from ._digest import encoding_sha256
@@ -83,6 +85,18 @@ def export_student(
     example = _example(payload["vocab_sizes"], len(payload.get("dense_fields") or []))
     with torch.inference_mode():
         expected = module(*example).numpy()
+    try:
+        return _write_export(payload, fmt, target, module, example, expected, origin)
+    except OSError as e:  # a full or read-only disk: name the file and the room it needed
+        needed = sum(t.numel() * t.element_size() for t in module.state_dict().values())
+        note = space_note(target.parent, needed)
+        raise OSError(e.errno, f"cannot write {target}: {e.strerror or e} ({note})") from e
+
+
+def _write_export(
+    payload: dict[str, Any], fmt: str, target: Path, module: Any, example: Any, expected: Any, origin: Any
+) -> dict[str, Any]:
+    """The export and its sidecar through temporary files beside ``target``, checked, then renamed."""
     with _temporary(target) as model_tmp, _temporary(sidecar_path(target)) as json_tmp:
         if fmt == "onnx":
             _export_onnx(module, example, model_tmp)
@@ -147,7 +161,11 @@ def _export_torchscript(module: torch.nn.Module, example: tuple[torch.Tensor, ..
         # torch.export (whose files need torch to load; a TorchScript file is what C++ serving loads).
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(module, example, check_trace=False)
-        torch.jit.save(traced, str(path))
+    # Through memory: torch.jit.save writing a file aborts the whole process (a C++ terminate) when the
+    # disk fills; a Python write raises OSError instead.
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer)
+    path.write_bytes(buffer.getbuffer())
 
 
 def serving_latency(

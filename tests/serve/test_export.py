@@ -113,6 +113,22 @@ def test_a_failed_export_writes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_an_export_onto_a_full_disk_is_an_oserror_naming_the_file_and_writes_nothing(
+    full_disk: Path, fmt: str
+) -> None:
+    """TorchScript's own file writer aborts the process on a full disk (a C++ terminate): the export goes
+    through memory, so it is an OSError like ONNX's."""
+    _, payload = _artifact("outer", (16,))
+    out = full_disk / f"student.{fmt}"
+    with pytest.raises(OSError, match="No space left on device") as failed:
+        export_student(payload, fmt, out)
+    assert (
+        failed.value.strerror.startswith(f"cannot write {out}: ") and " free there)" in failed.value.strerror
+    )
+    assert list(full_disk.iterdir()) == []
+
+
 def test_broken_exports_are_one_line_errors(tmp_path: Path) -> None:
     _, payload = _artifact("outer")
     out = tmp_path / "student.onnx"
