@@ -59,7 +59,8 @@ def report(
     """Build the site of ``db`` into ``out``; return its index.html. ``serve``: then serve it until Ctrl-C.
 
     With ``baselines``, first :func:`add_missing_baselines` (after the port and folder checks, so a bad
-    ``--out`` or ``--port`` costs no fit).
+    ``--out`` or ``--port`` costs no fit). Trials left running by a killed ``train`` process on this host
+    are settled first, so the site does not show them running.
     """
     from kdbench import reports
     from kdbench.bench.store import ResultStore
@@ -67,14 +68,32 @@ def report(
     if serve:
         _check_port(port)  # before the build: a port that cannot be served on must not cost a site
     reports.check_site_folder(Path(out))
-    if baselines:
-        with ResultStore(db, create=False) as store:
+    with ResultStore(db, create=False) as store:
+        _settle_killed_trains(store)
+        if baselines:
             add_missing_baselines(store)
     index = reports.build_site(db, out)
     print(f"report written: {index}")
     if serve:
         reports.serve(out, port)
     return index
+
+
+def _settle_killed_trains(store: ResultStore) -> None:
+    """Settle `train` trials whose process on this host was killed (``kdbench db repair``), one line."""
+    from kdbench.bench.commands._trainers import settle_gone, stale_trials
+
+    gone = stale_trials(store).gone
+    if not gone:
+        return
+    try:
+        store.check_writable()
+    except StoreError:
+        where = store.url_redacted
+        print(f"{len(gone)} trial(s) of killed `train` processes show as running: {where} takes no writes")
+        return
+    ids = ", ".join(map(str, settle_gone(store)))
+    print(f"settled as failed the trial(s) whose `train` process was killed: {ids}")
 
 
 def add_missing_baselines(store: ResultStore) -> list[str]:

@@ -316,3 +316,14 @@ def test_a_running_row_of_a_live_train_or_another_host_is_left_alone(table, tmp_
         stale = stale_trials(store)
         assert stale.gone == [] and stale.elsewhere == 1
         assert settle_gone(store) == []
+
+
+def test_report_settles_a_killed_trains_row_before_building(table, tmp_path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'kd.db'}"
+    _killed_train(table, url)
+    assert main(["report", "--db", url, "--out", str(tmp_path / "site"), "--no-baselines"]) == 0
+    assert "settled as failed the trial(s) whose `train` process was killed: " in capsys.readouterr().out
+    with ResultStore(url, create=False) as store:
+        assert list(store.trials(sweep="adhoc")["status"]) == ["failed"]
+    pages = [p.read_text(encoding="utf-8") for p in (tmp_path / "site").rglob("*.html")]
+    assert any("interrupted: its process (" in page for page in pages)  # the error shown, not "running"
