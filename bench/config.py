@@ -1,6 +1,6 @@
 """The flat, serialisable trial config: defaults, strict validation and the hash that identifies it.
 
-Defaults are the paper's MovieLens-1M settings (CrossNet teacher, outer student; MODEL_SPEC.md); a dataset's
+Defaults are the paper's MovieLens-1M settings (CrossNet teacher, outer student; docs/model.md); a dataset's
 recipe (``kdbench.bench.recipes``) sits between these defaults and the user's own values.
 Validation collects *every* problem before any work starts and raises one :class:`ConfigError` listing them.
 """

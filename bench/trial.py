@@ -1,4 +1,4 @@
-"""One full KD-DAGFM run: teacher_training -> distillation -> finetuning (MODEL_SPEC.md).
+"""One full KD-DAGFM run: teacher_training -> distillation -> finetuning (docs/model.md).
 
 ``run_trial`` backs ``kdbench train``, every sweep trial and every regression case. It is plain Python:
 the caller observes it through ``report(phase, epoch, metrics)``, called after every epoch. Each phase

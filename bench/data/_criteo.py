@@ -1,8 +1,9 @@
 """Criteo Display Advertising Challenge files (``label \\t I1..I13 \\t C1..C26``), the paper's protocol.
 
-- Integers I1–I13: ``v > 2`` becomes ``ceil(ln(v)² + 1)`` (MODEL_SPEC and the reference code; not the
-  ``floor(ln(v)²)`` of many other pipelines), other values (0, 1, 2, negatives) are kept; every distinct
-  result is a token (no frequency threshold on integer fields, as in the reference).
+- Integers I1–I13: ``v > 2`` becomes ``ceil(ln(v)² + 1)`` (the paper's rule, docs/model.md, and the
+  reference code's; not the ``floor(ln(v)²)`` of many other pipelines), other values (0, 1, 2,
+  negatives) are kept; every distinct result is a token (no frequency threshold on integer fields, as in
+  the reference).
 - Categoricals C1–C26 (hex strings): tokens seen fewer than 8 times map to 0.
 - Empty = missing → 0. Tokens are counted on the whole file (all splits), as the reference's preprocessing
   does before its split.

@@ -38,10 +38,10 @@ class Chunk:
 def log_square(values: np.ndarray) -> np.ndarray:
     """The paper's integer discretisation: ``v > 2`` becomes ``ceil(ln(v)² + 1)``, other values stay.
 
-    This is MODEL_SPEC's rule and the reference code's (``trans_int_feat`` in ``criteo_parse.py``); many
-    other Criteo pipelines use ``floor(ln(v)²)`` instead, which maps v = 3 onto 1 and so mixes bucketed values
-    with kept ones. Here buckets start at 3 (v = 3 → 3) and never collide with the kept values ``≤ 2``.
-    Integer input gives int64, float input float64.
+    This is the paper's rule (docs/model.md) and the reference code's (``trans_int_feat`` in
+    ``criteo_parse.py``); many other Criteo pipelines use ``floor(ln(v)²)`` instead, which maps v = 3 onto 1
+    and so mixes bucketed values with kept ones. Here buckets start at 3 (v = 3 → 3) and never collide with
+    the kept values ``≤ 2``. Integer input gives int64, float input float64.
     """
     values = np.asarray(values)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -10,7 +10,7 @@ from kdbench.bench.errors import ConfigError
 from kdbench.bench.recipes import RECIPES, build_config, compose, problems_under, recipe_for
 from kdbench.search_spaces import SearchSpaceError, parse_space
 
-# The paper's per-dataset settings (MODEL_SPEC.md: Criteo, Avazu, MovieLens-1M).
+# The paper's per-dataset settings (docs/model.md: Criteo, Avazu, MovieLens-1M).
 PAPER = {
     "criteo": {"teacher": "crossnet", "interaction": "outer", "lr": 1e-4, "weight_decay": 1e-5},
     "avazu": {

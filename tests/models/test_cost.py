@@ -121,7 +121,7 @@ def test_teacher_flops_rejects_unknown_names():
 
 
 def test_parameter_formulas_reproduce_the_spec():
-    # MODEL_SPEC.md: CrossNet F=39, D=16, depth 3; CIN F=23, D=16, [200]*3; DAGFM outer / inner.
+    # docs/model.md: CrossNet F=39, D=16, depth 3; CIN F=23, D=16, [200]*3; DAGFM outer / inner.
     assert teacher_parameters("crossnet", 39, 16, depth=3) == 1_170_625
     assert teacher_parameters("cin", 23, 16, layers=[200, 200, 200]) == 1_947_000
     assert student_parameters(39, 16, 3, "outer") == 147_694
