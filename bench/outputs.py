@@ -12,7 +12,7 @@ from typing import Any
 
 from kdbench.bench.errors import UsageError
 
-__all__ = ["check_output_file", "free_space", "space_note", "write_atomic", "write_json"]
+__all__ = ["check_output_file", "free_space", "space_note", "unwritten", "write_atomic", "write_json"]
 
 
 def check_output_file(path: str | os.PathLike[str], flag: str) -> Path:
@@ -50,6 +50,13 @@ def space_note(folder: str | os.PathLike[str], needed: int) -> str:
     """``it needs about 13.9 KiB, 2.0 KiB free there``: what a write that failed for space (a full or small
     disk) says beside the path it names."""
     return f"it needs about {_size(needed)}, {free_space(folder)} free there"
+
+
+def unwritten(error: OSError, path: str | os.PathLike[str], needed: int) -> OSError:
+    """``error`` (a full or read-only disk names no file) as ``cannot write PATH: REASON (it needs about N,
+    M free there)``, same errno: raise it ``from error``."""
+    note = space_note(Path(path).parent, needed)
+    return OSError(error.errno, f"cannot write {path}: {error.strerror or error} ({note})")
 
 
 def free_space(folder: str | os.PathLike[str]) -> str:

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path, PurePosixPath
 
 from kdbench.bench.errors import ReportError
-from kdbench.bench.outputs import space_note
+from kdbench.bench.outputs import unwritten
 
 __all__ = ["check_no_linked_folder", "write_file"]
 
@@ -50,7 +50,6 @@ def write_file(out: Path, page: str, data: bytes) -> None:
             f.write(data)
         os.replace(tmp, target)
     except OSError as e:  # a full disk names no file: say which page, and the room it needed
-        note = space_note(out, len(data))
-        raise OSError(e.errno, f"cannot write {target}: {e.strerror or e} ({note})") from e
+        raise unwritten(e, target, len(data)) from e
     finally:
         tmp.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
+from kdbench.bench.commands import SPLIT_SEED_HELP, add_dataset_arguments
 from kdbench.bench.console import output_console, table
 from kdbench.bench.errors import UsageError
 from kdbench.bench.outputs import check_output_file, write_json
@@ -47,17 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "($KDBENCH_HOME/baselines), recorded with --db for the report's leaderboards."
         ),
     )
-    p.add_argument(
-        "--dataset",
-        default="ml-100k",
-        help="a source (default: ml-100k), or a prepared dataset's name or fingerprint (`kdbench data list`)",
-    )
-    p.add_argument("--path", help="raw data file or folder for sources that need one")
-    p.add_argument("--schema", help="schema YAML for csv/parquet sources (docs/datasets.md)")
+    add_dataset_arguments(p)
     p.add_argument(
         "--split-seed",
         type=int,
-        help="seed of the 8:1:1 split (default: 2022, or the one a prepared name was prepared with)",
+        help=SPLIT_SEED_HELP,
     )
     p.add_argument("--db", help="record the baselines in this results database (SQLAlchemy URL)")
     p.add_argument("--json", dest="json_path", help="write the results as JSON to this file")

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from rich.console import Console
 
+from kdbench.bench.commands import SPLIT_SEED_HELP, add_dataset_arguments
 from kdbench.bench.config import TrialConfig, parse_overrides
 from kdbench.bench.console import output_console, table
 from kdbench.bench.errors import ConfigError, Terminated, sigterm_as_interrupt
@@ -36,18 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--set."
         ),
     )
-    p.add_argument(
-        "--dataset",
-        default="ml-100k",
-        help="a source (default: ml-100k), or a prepared dataset's name or fingerprint (`kdbench data list`)",
-    )
-    p.add_argument("--path", help="raw data file or folder for sources that need one")
-    p.add_argument("--schema", help="schema YAML for csv/parquet sources (docs/datasets.md)")
+    add_dataset_arguments(p)
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument(
         "--split-seed",
         type=int,
-        help="seed of the 8:1:1 split (default: 2022, or the one a prepared name was prepared with)",
+        help=SPLIT_SEED_HELP,
     )
     seeds.add_argument(
         "--split-seeds",

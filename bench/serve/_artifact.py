@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from kdbench.bench.errors import KdbenchError, UsageError
-from kdbench.bench.outputs import space_note
+from kdbench.bench.outputs import unwritten
 from kdbench.models import DAGFM, FieldEmbedding
 from kdbench.models._folded import FoldedStudent, fold_student
 
@@ -126,8 +126,7 @@ def save_artifact(payload: dict[str, Any], path: str | os.PathLike[str]) -> dict
         tmp.replace(target)
     except OSError as e:  # a full or read-only disk: say where, and how much room it needed
         tmp.unlink(missing_ok=True)
-        note = space_note(target.parent, buffer.getbuffer().nbytes)
-        raise OSError(e.errno, f"cannot write {target}: {e.strerror or e} ({note})") from e
+        raise unwritten(e, target, buffer.getbuffer().nbytes) from e
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from kdbench.bench.errors import UsageError
-from kdbench.bench.outputs import space_note
+from kdbench.bench.outputs import unwritten
 
 from ._artifact import ArtifactError, file_sha256, student_module
 from ._digest import encoding_sha256
@@ -89,8 +89,7 @@ def export_student(
         return _write_export(payload, fmt, target, module, example, expected, origin)
     except OSError as e:  # a full or read-only disk: name the file and the room it needed
         needed = sum(t.numel() * t.element_size() for t in module.state_dict().values())
-        note = space_note(target.parent, needed)
-        raise OSError(e.errno, f"cannot write {target}: {e.strerror or e} ({note})") from e
+        raise unwritten(e, target, needed) from e
 
 
 def _write_export(

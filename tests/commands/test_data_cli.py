@@ -124,13 +124,18 @@ def test_info_and_prepare_show_the_recipe_that_fits_a_criteo_sample_and_why(crit
     assert recipe["rationale"].startswith("The criteo recipe is for its full data")
 
 
-def test_a_table_shows_the_recipe_fitted_to_its_shape(tmp_path, capsys):
+def _prepare_clicks(tmp_path, rows: int) -> None:
+    """`data prepare` of a `clicks` table of ``rows`` rows: a 0/1 click and a non-ASCII city."""
     table = tmp_path / "clicks.csv"
     table.write_text(
-        "click,ville\n" + "".join(f"{k % 2},Zürich-{k % 3}\n" for k in range(30)), encoding="utf-8"
+        "click,ville\n" + "".join(f"{k % 2},Zürich-{k % 3}\n" for k in range(rows)), encoding="utf-8"
     )
     args = ["data", "prepare", "csv", "--path", str(table), "--label", "click", "--categorical", "ville"]
     assert main([*args, "--quiet"]) == 0
+
+
+def test_a_table_shows_the_recipe_fitted_to_its_shape(tmp_path, capsys):
+    _prepare_clicks(tmp_path, 30)
     out = " ".join(capsys.readouterr().out.split())
     assert "recipe fitted: lr=0.003" in out
     assert "Fitted to the data: 24 training rows, 1 fields (0 dense)" in out
@@ -143,12 +148,7 @@ def test_a_table_shows_the_recipe_fitted_to_its_shape(tmp_path, capsys):
 def test_info_and_list_json_are_one_document_each_even_for_a_name_with_two_split_seeds(tmp_path, capsys):
     from kdbench.bench.data import open_dataset
 
-    table = tmp_path / "clicks.csv"
-    table.write_text(
-        "click,ville\n" + "".join(f"{k % 2},Zürich-{k % 3}\n" for k in range(60)), encoding="utf-8"
-    )
-    args = ["data", "prepare", "csv", "--path", str(table), "--label", "click", "--categorical", "ville"]
-    assert main([*args, "--quiet"]) == 0
+    _prepare_clicks(tmp_path, 60)
     capsys.readouterr()
     assert main(["data", "info", "clicks", "--json"]) == 0
     one = json.loads(capsys.readouterr().out)
