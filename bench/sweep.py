@@ -153,7 +153,7 @@ def run_sweep(
         check_count("trials", trials, minimum=1)
     budget = None if time_budget is None else parse_duration(time_budget)
     if split_seed is None:
-        split_seed = default_split_seed(dataset)
+        split_seed = default_split_seed(dataset, schema=dataset_schema)
     elif isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
         raise SweepError(f"--split-seed must be an integer >= 0, got {split_seed!r}")
     training_recipe = None if no_recipe else recipe_for(dataset_source(dataset))

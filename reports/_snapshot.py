@@ -62,7 +62,8 @@ def exact_params(trials: pd.DataFrame) -> pd.DataFrame:
 def dataset_labels(snapshot: Snapshot) -> dict[str, str]:
     """Fingerprint -> ``name (fingerprint[:8], split seed N)``: readable, and distinct when one source has
     several fingerprints (another split seed or file). The name is a table's own (``adult``), else the
-    source; the split seed shows when the dataset row records it."""
+    source; the split seed shows when the dataset row records it, ``given split`` or ``time split`` for a
+    split that came with the data."""
     labels = {}
     protocols = (
         snapshot.datasets["protocol"] if "protocol" in snapshot.datasets else [None] * len(snapshot.datasets)
@@ -71,15 +72,16 @@ def dataset_labels(snapshot: Snapshot) -> dict[str, str]:
         snapshot.datasets["fingerprint"], snapshot.datasets["source"], protocols, strict=True
     ):
         name, seed = _name_and_split_seed(protocol)
-        split = "" if seed is None else f", split seed {seed}"
+        split = f", {seed} split" if isinstance(seed, str) else "" if seed is None else f", split seed {seed}"
         labels[fingerprint] = f"{name or source} ({str(fingerprint)[:8]}{split})"
     for fingerprint in snapshot.trials["dataset_fingerprint"].dropna().unique():
         labels.setdefault(fingerprint, str(fingerprint)[:16])  # trials on a dataset never recorded
     return labels
 
 
-def _name_and_split_seed(protocol: Any) -> tuple[str | None, int | None]:
-    """A recorded protocol's (JSON text or mapping) dataset name and split seed, None where absent."""
+def _name_and_split_seed(protocol: Any) -> tuple[str | None, int | str | None]:
+    """A recorded protocol's (JSON text or mapping) dataset name and split seed, None where absent; for a
+    split that came with the data its method (``given``, ``time``) instead of a seed."""
     if isinstance(protocol, str):
         try:
             protocol = json.loads(protocol)
@@ -89,5 +91,7 @@ def _name_and_split_seed(protocol: Any) -> tuple[str | None, int | None]:
         return None, None
     split = protocol.get("split")
     seed = split.get("seed") if isinstance(split, dict) else None
+    if isinstance(split, dict) and split.get("method") in ("given", "time"):
+        seed = split["method"]
     name = protocol.get("name")
     return (name if isinstance(name, str) else None), (seed if isinstance(seed, int) else None)

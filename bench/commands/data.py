@@ -27,6 +27,7 @@ __all__ = [
     "register",
     "remove_datasets",
     "schema_from_flags",
+    "split_from_flags",
 ]
 
 
@@ -55,7 +56,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--path", help="raw data file or folder (required except for ml-100k)")
     p.add_argument("--schema", help="csv/parquet: schema YAML (docs/datasets.md), or the flags below")
-    p.add_argument("--name", dest="dataset_name", help="csv/parquet: the dataset's name (default: file stem)")
+    p.add_argument(
+        "--name",
+        dest="dataset_name",
+        help="the dataset's name: csv/parquet (default: the file's stem), criteo, avazu, movielens-1m "
+        "(default: the source's name), so train/sweep/regress take --dataset NAME",
+    )
+    for role in ("train", "valid", "test"):
+        p.add_argument(
+            f"--{role}",
+            metavar="FILE",
+            help=f"csv/parquet with a given split: the {role} rows' file (give all three, no --path)",
+        )
+    p.add_argument(
+        "--split",
+        dest="split_rule",
+        metavar="time:COLUMN",
+        help="csv/parquet: a time-ordered 8:1:1 split, sorted by COLUMN (numbers or ISO date/times) instead "
+        "of the seeded random split",
+    )
     p.add_argument("--label", help="csv/parquet: the label column")
     p.add_argument("--positive", help="csv/parquet: the label value that means 1 (default: a 0/1 label)")
     p.add_argument("--categorical", help="csv/parquet: comma-separated categorical columns")
@@ -73,7 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--split-seed",
         type=int,
-        help="seed of the 8:1:1 split (default 2022; for a prepared NAME: the one it was prepared with)",
+        help="seed of the random 8:1:1 split (default 2022; for a prepared NAME: the one it was prepared "
+        "with); not for a given or time-ordered split",
     )
     p.add_argument("--home", help="cache root (default $KDBENCH_HOME or ~/.cache/kdbench)")
     p.add_argument("--json", action="store_true", help="print the dataset's info as JSON")
@@ -180,26 +200,26 @@ def _prepare(args: argparse.Namespace) -> int:
         missing=args.missing,
     )
     table = args.name in ("csv", "parquet")
+    files = {role: getattr(args, role) for role in ("train", "valid", "test")}
     if flags is not None:
         if schema is not None:
             raise DatasetError(
                 "give the schema either as --schema FILE or as --label/--categorical/... flags"
             )
         schema = flags
-    elif schema is None and table and args.path is not None:
+    elif schema is None and table and (args.path is not None or any(files.values())):
         raise DatasetError(
             f"{args.name} needs a schema: --schema FILE.yaml, or --label COLUMN with --categorical/--numeric "
             "COLUMNS (see docs/datasets.md)"
         )
-    if args.dataset_name is not None:
-        if not table:
-            raise DatasetError(
-                f"--name names a csv or parquet table; {args.name} is always named {args.name}"
-            )
-        if schema is not None:  # the flag wins over the schema file's name:
-            from kdbench.bench.data import load_schema
-
-            schema = {**load_schema(schema).to_mapping(), "name": args.dataset_name}
+    split = split_from_flags(args.name, files, args.split_rule, path=args.path)
+    if split is not None:
+        schema = _with_split(schema, split)
+    if args.dataset_name is not None and args.name not in NAMEABLE:
+        raise DatasetError(
+            f"--name names a table or a raw-format file ({', '.join(NAMEABLE)}); {args.name} is always named "
+            f"{args.name}"
+        )
     prepare_dataset(
         name=args.name,
         path=args.path,
@@ -208,8 +228,52 @@ def _prepare(args: argparse.Namespace) -> int:
         home=args.home,
         progress=not args.quiet,
         as_json=args.json,
+        dataset_name=args.dataset_name,
     )
     return 0
+
+
+NAMEABLE = ("csv", "parquet", "criteo", "avazu", "movielens-1m")  # sources whose files --name can name
+
+
+def split_from_flags(
+    source: str, files: dict[str, str | None], rule: str | None, *, path: str | None = None
+) -> dict[str, Any] | None:
+    """The schema's ``split:`` block from ``--train/--valid/--test`` (resolved paths) or ``--split
+    time:COLUMN``; None when neither is given. Refusals are one line naming the flag."""
+    given = {role: file for role, file in files.items() if file is not None}
+    if not given and rule is None:
+        return None
+    flags = ", ".join([*(f"--{role}" for role in given), *(["--split"] if rule is not None else [])])
+    if source not in ("csv", "parquet"):
+        raise DatasetError(f"{flags} split a csv or parquet table; {source} is always split at random 8:1:1")
+    if given and rule is not None:
+        raise DatasetError("give --train/--valid/--test (a given split) or --split time:COLUMN, not both")
+    if rule is not None:
+        kind, _, column = rule.partition(":")
+        if kind != "time" or not column.strip():
+            raise DatasetError(f"--split takes time:COLUMN (a time-ordered 8:1:1 split), got {rule!r}")
+        return {"order_by": column.strip(), "ratios": [8, 1, 1]}
+    missing = [f"--{role}" for role in files if files[role] is None]
+    if missing:
+        raise DatasetError(f"a given split needs --train, --valid and --test; {', '.join(missing)} missing")
+    if path is not None:
+        raise DatasetError("give the table as --path FILE or as --train/--valid/--test FILES, not both")
+    from pathlib import Path
+
+    return {role: str(Path(file).expanduser().resolve()) for role, file in given.items()}
+
+
+def _with_split(schema: Any, split: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (a YAML path or a mapping) with the flags' split block; a schema with its own is refused."""
+    from kdbench.bench.data import load_schema
+
+    mapping = load_schema(schema).to_mapping()
+    if "split" in mapping:
+        raise DatasetError(
+            "the schema has a split block already: drop --train/--valid/--test or --split, or its split:"
+        )
+    return {**mapping, "split": split}
 
 
 def schema_from_flags(
@@ -257,14 +321,18 @@ def prepare_dataset(
     progress: bool = True,
     as_json: bool = False,
     console: Console | None = None,
+    dataset_name: str | None = None,
 ) -> dict[str, Any]:
     """Prepare ``name`` (a source, or a prepared dataset's name or fingerprint) or load it from the cache,
-    print its summary and return its info."""
+    print its summary and return its info. ``dataset_name``: the name to prepare a source's file under
+    (``--name``)."""
     from kdbench.bench.data import cached_datasets, prepare
 
     console = console or output_console()
     started = time.perf_counter()
-    dataset = prepare(name, path=path, schema=schema, split_seed=split_seed, home=home, progress=progress)
+    dataset = prepare(
+        name, path=path, schema=schema, split_seed=split_seed, home=home, progress=progress, name=dataset_name
+    )
     seconds = time.perf_counter() - started
     info = dataset.info()
     meta = next((m for m in cached_datasets(home) if m["fingerprint"] == dataset.fingerprint), info)
@@ -312,7 +380,7 @@ def list_datasets(*, home: str | None = None, as_json: bool = False, console: Co
             f"{meta['rows']:,}",
             f"{100 * meta['positives'] / max(meta['rows'], 1):.1f} %",
             str(len(meta["fields"])),
-            str(provenance["split_seed"]),
+            _seed_cell(provenance["split_seed"]),
             f"{meta['bytes'] / 2**20:,.1f}",
             provenance["file"] or "(embedded)",
         )
@@ -352,8 +420,8 @@ def remove_datasets(
         file = _provenance(meta)["file"]
         changed = " (changed since)" if stale else ""  # what --stale selected it for
         table.add_row(
-            meta["fingerprint"], meta["name"], str(split_seed_of(meta)), f"{meta['bytes'] / 2**20:,.1f}",
-            f"{file}{changed}" if file else "(embedded)",
+            meta["fingerprint"], meta["name"], _seed_cell(split_seed_of(meta)),
+            f"{meta['bytes'] / 2**20:,.1f}", f"{file}{changed}" if file else "(embedded)",
         )  # fmt: skip
     if selection.metas:
         console.print(table)
@@ -410,6 +478,8 @@ def _provenance(meta: dict[str, Any]) -> dict[str, Any]:
     """Where an entry came from: ``file`` (None: embedded), ``split_seed``, ``schema`` (tables) and
     ``learned`` (a table's quantile edges, dense means and stds), from its meta (entries from before
     ``prepared`` was recorded fall back on their identity and protocol)."""
+    from kdbench.bench.data import split_text
+
     prepared = meta.get("prepared") or {}
     identity = meta.get("identity") or {}
     first = next(iter(identity.values()), None) if isinstance(identity, dict) else None
@@ -418,9 +488,15 @@ def _provenance(meta: dict[str, Any]) -> dict[str, Any]:
     return {
         "file": file,
         "split_seed": protocol.get("split", {}).get("seed"),
+        "split": split_text(protocol.get("split")),
         "schema": prepared.get("schema"),
         "learned": meta.get("learned") or {},
     }
+
+
+def _seed_cell(seed: int | None) -> str:
+    """The split seed column: the seed, or ``given`` for a split that comes with the data (none)."""
+    return "given" if seed is None else str(seed)
 
 
 def _print_info(console: Console, meta: dict[str, Any], *, seconds: float | None = None, path: str) -> None:
@@ -436,7 +512,7 @@ def _print_info(console: Console, meta: dict[str, Any], *, seconds: float | None
     sizes = meta["split_sizes"]
     console.print(
         f"split train {sizes['train']:,} / valid {sizes['valid']:,} / test {sizes['test']:,}  "
-        f"(random 8:1:1, split seed {provenance['split_seed']})"
+        f"({provenance['split']})"
     )
     protocol = meta.get("protocol") or {}
     table = meta["source"] in ("csv", "parquet")

@@ -184,6 +184,13 @@ def train(
             raise ConfigError(
                 "--save-student keeps one trial's student: drop --split-seeds (or use --artifacts)"
             )
+        from kdbench.bench.data import default_split_seed
+
+        if default_split_seed(dataset, schema=schema) is None:
+            raise ConfigError(
+                f"dataset {dataset} comes with its split (given, or time-ordered): --split-seeds does not "
+                "apply to it; drop it"
+            )
         return _train_over_splits(
             split_seeds, dataset=dataset, path=path, schema=schema, config=config, overrides=overrides,
             recipe=recipe, db=db, json_path=json_path, device=device, threads=threads,

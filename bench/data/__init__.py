@@ -24,6 +24,7 @@ from kdbench.bench.data._prepare import (
 from kdbench.bench.data._schema import TableSchema, load_schema
 from kdbench.bench.data._shared import CachedDataset, share_dataset
 from kdbench.bench.data._source import Recipe
+from kdbench.bench.data._split import split_text
 
 __all__ = [
     "DEFAULT_SOURCE",
@@ -41,4 +42,5 @@ __all__ = [
     "open_dataset",
     "prepare",
     "share_dataset",
+    "split_text",
 ]

@@ -26,7 +26,7 @@ from kdbench.bench.data._cache import CACHE_VERSION, NpyWriter, canonical_hash, 
 from kdbench.bench.data._dataset import SPLIT_NAMES
 from kdbench.bench.data._encode import Chunk, FieldVocab
 from kdbench.bench.data._source import Source
-from kdbench.bench.data._split import SPLIT_RULE, split_assignment, split_sizes
+from kdbench.bench.data._split import SPLIT_RULE, split_assignment, split_text
 from kdbench.bench.errors import DatasetError
 
 __all__ = ["build_entry", "full_protocol"]
@@ -35,8 +35,11 @@ MIN_ROWS = 10  # an 8:1:1 split of fewer rows leaves valid or test empty
 SCRATCH_IN_MEMORY = 1 << 30  # bytes of chunk-local codes kept in memory before spilling to disk
 
 
-def full_protocol(source: Source, split_seed: int) -> dict[str, Any]:
-    """The source's rules plus the split: what the key and the fingerprint hash, and what info() shows."""
+def full_protocol(source: Source, split_seed: int | None) -> dict[str, Any]:
+    """The source's rules plus the split: what the key and the fingerprint hash, and what info() shows. A
+    source whose split comes with the data declares it in its protocol (no seed)."""
+    if "split" in source.protocol:
+        return dict(source.protocol)
     return {**source.protocol, "split": {**SPLIT_RULE, "seed": split_seed}}
 
 
@@ -128,7 +131,7 @@ def _prefetched(chunks: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
         thread.join()
 
 
-def build_entry(source: Source, tmp: Path, split_seed: int, bar: Any) -> dict[str, Any]:
+def build_entry(source: Source, tmp: Path, split_seed: int | None, bar: Any) -> dict[str, Any]:
     """Write the six arrays of ``source`` into ``tmp``; return the entry's meta (without the cache key)."""
     started = time.perf_counter()
     fields = len(source.field_names)
@@ -137,6 +140,7 @@ def build_entry(source: Source, tmp: Path, split_seed: int, bar: Any) -> dict[st
     digests: dict[str, str] = {}
     scratch = _Scratch(tmp / "local_codes.bin", SCRATCH_IN_MEMORY)
     dense_fields: list[int] | None = None  # known from the first chunk
+    given: list[np.ndarray] | None = None  # each chunk's split codes, when the source fixes the split
 
     for chunk in _prefetched(source.read(bar, digests)):  # pass 1: count tokens, keep chunk-local codes
         if len(chunk.columns) != fields:
@@ -148,16 +152,24 @@ def build_entry(source: Source, tmp: Path, split_seed: int, bar: Any) -> dict[st
             raise RuntimeError(
                 f"{source.source} reader gave dense fields {sorted(dense)}, not {dense_fields}"
             )
+        if given is None and not labels:
+            given = [] if chunk.split is not None else None
+        if (chunk.split is not None) != (given is not None):
+            raise RuntimeError(f"{source.source} reader gave split codes for some chunks only")
+        counted = None
+        if given is not None:
+            given.append(np.asarray(chunk.split, dtype=np.int8))
+            counted = given[-1] == 0
         block = np.empty((fields + len(dense_fields), len(chunk.labels)), dtype=np.int32)
         for f, (vocab, column) in enumerate(zip(vocabs, chunk.columns, strict=True)):
-            block[f] = vocab.add(column)
+            block[f] = vocab.add(column, counted)
         for k, f in enumerate(dense_fields):  # the float32 bits ride in the int32 block
             block[fields + k] = np.ascontiguousarray(dense[f], dtype=np.float32).view(np.int32)
         scratch.append(block)
         labels.append(np.asarray(chunk.labels, dtype=np.int8))
 
     rows = sum(len(y) for y in labels)
-    if rows < MIN_ROWS:
+    if given is None and rows < MIN_ROWS:
         raise DatasetError(
             f"{source.name}: {rows} usable rows after preprocessing; an 8:1:1 split needs at least {MIN_ROWS}"
         )
@@ -170,8 +182,21 @@ def build_entry(source: Source, tmp: Path, split_seed: int, bar: Any) -> dict[st
     vocab_sizes = [vocab.finish() for vocab in vocabs]
     for f, vocab in enumerate(vocabs):
         write_vocabulary(tmp, f, vocab.tokens)
-    assign = split_assignment(rows, split_seed)
-    sizes = dict(zip(SPLIT_NAMES, split_sizes(rows), strict=True))
+    if given is not None:
+        assign = np.concatenate(given)
+    elif split_seed is None:
+        raise RuntimeError(f"{source.source}: a random split needs a split seed")
+    else:
+        assign = split_assignment(rows, split_seed)
+    counts = np.bincount(assign, minlength=len(SPLIT_NAMES))
+    sizes = {name: int(count) for name, count in zip(SPLIT_NAMES, counts, strict=True)}
+    empty = [name for name, count in sizes.items() if count == 0]
+    if empty:
+        raise DatasetError(
+            f"{source.name}: the {split_text(full_protocol(source, split_seed)['split'])} split leaves "
+            f"{' and '.join(empty)} without rows ({rows:,} rows in all); each split needs rows to train, "
+            "stop early on and score"
+        )
     writers = [
         (
             NpyWriter(tmp / f"{name}_x.npy", np.int32, (sizes[name], fields)),

@@ -28,11 +28,14 @@ class Chunk:
     A field's array may hold strings or numbers, plain or dictionary-encoded; nulls are missing values.
     ``dense``: for a source with dense fields, ``{field index: (rows,) float32 values}`` (the same fields in
     every chunk); the field's own column then holds its codes' tokens (present / missing).
+    ``split``: for a source whose split comes with the data (given, time-ordered), ``(rows,)`` int8 0 train /
+    1 valid / 2 test (every chunk has one, or none does); its vocabularies count the training rows only.
     """
 
     labels: np.ndarray
     columns: list[pa.Array]
     dense: dict[int, np.ndarray] | None = None
+    split: np.ndarray | None = None
 
 
 def log_square(values: np.ndarray) -> np.ndarray:
@@ -64,8 +67,10 @@ class FieldVocab:
         self.size = 0  # vocabulary size including index 0, known after finish()
         self.tokens: pa.Array | None = None  # the kept tokens in code order (code = position + 1)
 
-    def add(self, column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-        """Record a chunk's column; return its chunk-local codes (rows,) int32, 0 for missing."""
+    def add(self, column: pa.Array | pa.ChunkedArray, counted: np.ndarray | None = None) -> np.ndarray:
+        """Record a chunk's column; return its chunk-local codes (rows,) int32, 0 for missing. ``counted``:
+        a (rows,) bool mask of the rows whose tokens count (the training rows of a given split); a token
+        counted nowhere never reaches ``min_count`` and stays unknown (code 0)."""
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         if not pa.types.is_dictionary(column.type):
@@ -75,7 +80,7 @@ class FieldVocab:
             dictionary = dictionary.cast(self._dictionaries[0].type)
         local = pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
         local = local + 1
-        counts = np.bincount(local, minlength=len(dictionary) + 1)[1:]
+        counts = np.bincount(local if counted is None else local[counted], minlength=len(dictionary) + 1)[1:]
         self._dictionaries.append(dictionary)
         self._counts.append(counts)
         return local

@@ -298,10 +298,11 @@ def read_delimited(
     header_lines: int,
     rows_per_chunk: int,
     quoting: int,
+    role: str = "data",
     **read_csv: Any,
 ) -> Iterator[pd.DataFrame]:
     """Stream a delimited text file as DataFrames of ``rows_per_chunk`` rows (pandas' C parser), hashing its
-    bytes into ``digests["data"]`` and turning every parser error into a one-line DatasetError.
+    bytes into ``digests[role]`` and turning every parser error into a one-line DatasetError.
 
     pandas rejects a line with too many fields but pads a short one with NaN; so the separators are counted
     as the bytes stream by, and a total other than ``(columns - 1) x lines`` is an error naming the first
@@ -344,6 +345,6 @@ def read_delimited(
                     line = first_bad_line(path, sep.encode(), columns)
                     where = f"line {line}" if line else "a line"
                     raise DatasetError(f"{what}: {path} {where} does not have {columns} columns; {hint}")
-            digests["data"] = raw.hexdigest()
+            digests[role] = raw.hexdigest()
     except READ_ERRORS as e:  # a truncated .gz, a disk error: not DatasetError, which is none of these
         raise unreadable(what, path, e, hint) from e

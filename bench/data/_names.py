@@ -1,6 +1,8 @@
 """Dataset names: what a user types after ``--dataset`` once a table is prepared.
 
-A table (csv, parquet) is prepared under a name (its schema's ``name:``, ``--name``, or the file's stem).
+A table (csv, parquet) is prepared under a name (its schema's ``name:``, ``--name``, or the file's stem); a
+raw-format file (criteo, avazu, movielens-1m) under ``--name`` when given, else under its source's name
+(``--dataset criteo`` then finds the one prepared Criteo file, see :func:`resolve_source`).
 The name is recorded in ``$KDBENCH_HOME/datasets/.names/<name>.json`` with what it was prepared from: the
 source, the file's resolved path, the schema (as a mapping) and the split seed. ``--dataset adult`` then
 prepares that source again (a cache hit: a few ``stat`` calls) with the recorded split seed, or another
@@ -29,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from kdbench.bench.data._cache import entries, write_json_atomic
+from kdbench.bench.data._split import FIXED_METHODS
 from kdbench.bench.errors import DatasetError
 
-__all__ = ["Resolved", "claim_name", "known_names", "record_name", "resolve"]
+__all__ = ["Resolved", "claim_name", "known_names", "record_name", "resolve", "resolve_source"]
 
 _FINGERPRINT = re.compile(r"[0-9a-f]{6,32}")
 
@@ -44,7 +47,7 @@ class Resolved:
     source: str
     path: str | None
     schema: dict[str, Any] | None
-    split_seed: int
+    split_seed: int | None  # None: the split comes with the data (given, time-ordered)
     entry: Path | None = None  # a fingerprint's exact entry (None: a name, prepared again from the file)
 
 
@@ -127,8 +130,13 @@ def resolve(root: Path, text: str) -> Resolved | None:
     prepared before names were recorded; None when nothing matches. An ambiguous prefix is an error."""
     record = _read(root, text)
     if record is not None:
+        seed = record["split_seed"]
         return Resolved(
-            record["name"], record["source"], record["path"], record["schema"], int(record["split_seed"])
+            record["name"],
+            record["source"],
+            record["path"],
+            record["schema"],
+            None if seed is None else int(seed),
         )
     cached = entries(root)
     if _FINGERPRINT.fullmatch(text):
@@ -149,9 +157,36 @@ def _from_meta(meta: dict[str, Any], *, exact: bool) -> Resolved:
     schema = prepared.get("schema")
     if schema is None and meta["source"] in ("csv", "parquet"):
         schema = _schema_from_protocol(meta["protocol"], meta["name"])
-    seed = int(meta["protocol"].get("split", {}).get("seed", 2022))
+    split = meta["protocol"].get("split", {})
+    seed = None if split.get("method") in FIXED_METHODS else int(split.get("seed", 2022))
     entry = Path(meta["path"]) if exact else None
     return Resolved(meta["name"], meta["source"], path, schema, seed, entry)
+
+
+def resolve_source(root: Path, source: str) -> Resolved | None:
+    """What a raw source's name (``criteo``) stands for when no file is given: its one prepared file, under
+    whatever name it was prepared; None when none is. Several files (two days, a sample and the full set)
+    are an error listing them, each with the name or fingerprint that picks it."""
+    found: dict[tuple[str, Any], dict[str, Any]] = {}
+    for meta in entries(root):  # newest first
+        if meta.get("source") == source:
+            path = (meta.get("prepared") or {}).get("path")
+            found.setdefault((meta["name"], path), meta)
+    if not found:
+        return None
+    if len(found) > 1:
+        listed = "; ".join(
+            f"{name if name != source else meta['fingerprint'][:10]} ({path or 'embedded'})"
+            for (name, path), meta in list(found.items())[:6]
+        )
+        more = f" and {len(found) - 6} more" if len(found) > 6 else ""
+        raise DatasetError(
+            f"{source} stands for {len(found)} prepared files: {listed}{more}; pick one with --dataset NAME "
+            "(or the fingerprint shown), see `kdbench data list`"
+        )
+    (name, _), meta = next(iter(found.items()))
+    named = _read(root, name) if name != source else None
+    return resolve(root, name) if named is not None else _from_meta(meta, exact=False)
 
 
 def _schema_from_protocol(protocol: dict[str, Any], name: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 from collections.abc import Callable
@@ -24,8 +25,15 @@ from kdbench.bench.data._criteo import open_criteo
 from kdbench.bench.data._dataset import Dataset
 from kdbench.bench.data._io import progress_bar
 from kdbench.bench.data._movielens import open_ml1m, open_ml100k
-from kdbench.bench.data._names import Resolved, claim_name, known_names, record_name, resolve
-from kdbench.bench.data._schema import load_schema
+from kdbench.bench.data._names import (
+    Resolved,
+    claim_name,
+    known_names,
+    record_name,
+    resolve,
+    resolve_source,
+)
+from kdbench.bench.data._schema import check_name, load_schema
 from kdbench.bench.data._source import Source
 from kdbench.bench.data._table import open_csv_table, open_parquet_table
 from kdbench.bench.errors import DatasetError
@@ -89,6 +97,7 @@ def prepare(
     split_seed: int | None = None,
     home: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    name: str | None = None,
 ) -> Dataset:
     """Fetch, parse, encode, split and cache ``source``; or load it from the cache when already prepared.
 
@@ -101,8 +110,14 @@ def prepare(
     (another ``split_seed`` prepares its source again). The split seed is a dataset property and part of the
     fingerprint. A cached prepare checks only file sizes and mtimes (no reading) and returns memory-mapped
     arrays. Any problem with the input raises :class:`DatasetError` and leaves no partial cache entry.
+
+    ``name`` names what a source prepares (a table: instead of its schema's name; criteo, avazu,
+    movielens-1m: instead of the source's name, so two files of one format can be told apart); the name is
+    recorded like a table's. A table whose schema gives its split (``split:``: given files or column, or
+    time-ordered) has no split seed: a ``split_seed`` for it is refused. A raw source named without its
+    ``path`` (``criteo``) stands for its one prepared file (several: an error listing them).
     """
-    return _open(source, path, schema, split_seed, home, progress, remember=True)
+    return _open(source, path, schema, split_seed, home, progress, remember=True, name=name)
 
 
 def open_dataset(
@@ -117,7 +132,7 @@ def open_dataset(
     """:func:`prepare` for commands that train (``train``, ``sweep``, ``regress``): the same, except that a
     table prepared from its source here never changes the split seed or schema its name records (only
     ``kdbench data prepare`` does), so ``--split-seed`` on a training command is local to it."""
-    return _open(dataset, path, schema, split_seed, home, progress, remember=False)
+    return _open(dataset, path, schema, split_seed, home, progress, remember=False, name=None)
 
 
 def dataset_source(dataset: str, home: str | os.PathLike[str] | None = None) -> str:
@@ -132,9 +147,14 @@ def dataset_source(dataset: str, home: str | os.PathLike[str] | None = None) -> 
     return dataset if resolved is None else resolved.source
 
 
-def default_split_seed(dataset: str, home: str | os.PathLike[str] | None = None) -> int:
+def default_split_seed(
+    dataset: str, home: str | os.PathLike[str] | None = None, schema: Any = None
+) -> int | None:
     """The split seed ``dataset`` prepares with when none is given: a name's recorded one, a fingerprint's
-    own, 2022 for a source (and for names prepare will refuse anyway)."""
+    own, 2022 for a source (and for names prepare will refuse anyway); None for a dataset whose split comes
+    with the data (a table's ``schema`` with a ``split:`` block, or a name or fingerprint prepared so)."""
+    if dataset in TABLE_SOURCES and schema is not None:
+        return None if load_schema(schema).split is not None else DEFAULT_SPLIT_SEED
     if dataset not in SOURCES:
         try:
             resolved = resolve(datasets_root(kdbench_home(home, create=False)), dataset)
@@ -154,6 +174,7 @@ def _open(
     progress: bool,
     *,
     remember: bool,
+    name: str | None,
 ) -> Dataset:
     if split_seed is not None and (
         isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0
@@ -164,11 +185,19 @@ def _open(
             f"dataset must be a source, a prepared dataset's name or a fingerprint: {source!r}"
         )
     home_dir = kdbench_home(home)
-    if source in SOURCES:
-        seed = DEFAULT_SPLIT_SEED if split_seed is None else split_seed
-        return _prepare_source(source, path, schema, seed, home_dir, progress, remember=remember)
     root = datasets_root(home_dir)
-    resolved = resolve(root, source)
+    if source in SOURCES and (path is not None or source in PATH_OPTIONAL or source in TABLE_SOURCES):
+        return _prepare_source(
+            source, path, schema, split_seed, home_dir, progress, remember=remember, name=name
+        )
+    if source in SOURCES:  # criteo, avazu, movielens-1m without --path: their one prepared file
+        if schema is not None or name is not None:
+            raise DatasetError(f"{source} needs --path; {SOURCES[source][1]}")
+        resolved = resolve_source(root, source)
+        if resolved is None:
+            raise DatasetError(f"{source} needs --path; {SOURCES[source][1]}")
+    else:
+        resolved = resolve(root, source)
     if resolved is None:
         names = known_names(root)
         prepared = f"; prepared: {', '.join(names[:10])}" if names else ""
@@ -182,6 +211,8 @@ def _open(
             f"{resolved.name} is a prepared dataset (from {resolved.path}): drop {flags}, or prepare it "
             f"again with `kdbench data prepare {resolved.source} --path FILE --schema FILE`"
         )
+    if resolved.split_seed is None and split_seed is not None:
+        raise DatasetError(_no_seed(f"dataset {resolved.name}", split_seed))
     seed = resolved.split_seed if split_seed is None else split_seed
     if resolved.entry is not None and seed == resolved.split_seed:
         return load_entry(resolved.entry)
@@ -194,7 +225,15 @@ def _open(
             f"{seed}; prepare it again with `kdbench data prepare {resolved.source} --path FILE`"
         )
     return _prepare_source(
-        resolved.source, resolved.path, resolved.schema, seed, home_dir, progress, remember=False
+        resolved.source, resolved.path, resolved.schema, seed, home_dir, progress, remember=False,
+        name=resolved.name if resolved.source not in TABLE_SOURCES else None,
+    )  # fmt: skip
+
+
+def _no_seed(what: str, seed: int) -> str:
+    return (
+        f"{what} comes with its split (given, or time-ordered): a split seed ({seed}) does not apply to it; "
+        "drop --split-seed / --split-seeds"
     )
 
 
@@ -202,7 +241,7 @@ def _shown(text: str) -> str:
     return repr(text) if len(text) <= 60 else repr(text[:57] + "...")
 
 
-def _kept_entry(root: Path, name: str, seed: int) -> Dataset | None:
+def _kept_entry(root: Path, name: str, seed: int | None) -> Dataset | None:
     """The newest cached entry of ``name`` at split seed ``seed`` (its file gone, its arrays kept)."""
     for meta in entries(root):
         if meta.get("name") == name and meta["protocol"].get("split", {}).get("seed") == seed:
@@ -211,26 +250,35 @@ def _kept_entry(root: Path, name: str, seed: int) -> Dataset | None:
 
 
 def _prepare_source(
-    source: str, path: Any, schema: Any, split_seed: int, home_dir: Path, progress: bool, *, remember: bool
-) -> Dataset:
+    source: str, path: Any, schema: Any, split_seed: int | None, home_dir: Path, progress: bool, *,
+    remember: bool, name: str | None = None,
+) -> Dataset:  # fmt: skip
     opener, description = SOURCES[source]
-    if path is None and source not in PATH_OPTIONAL:
-        raise DatasetError(f"{source} needs --path; {description}")
     table = source in TABLE_SOURCES
-    opened = opener(path, schema, home_dir, split_seed) if table else opener(path, schema, home_dir)
+    if table and name is not None:  # the name wins over the schema file's
+        check_name(name, "--name")
+        schema = {**load_schema(schema).to_mapping(), "name": name}
+    fixed = table and load_schema(schema).split is not None
+    if fixed and split_seed is not None:
+        named = load_schema(schema).name
+        raise DatasetError(_no_seed(f"dataset {named}" if named else "this table", split_seed))
+    if path is None and source not in PATH_OPTIONAL and not fixed:
+        raise DatasetError(f"{source} needs --path; {description}")
+    seed = None if fixed else DEFAULT_SPLIT_SEED if split_seed is None else split_seed
+    opened = opener(path, schema, home_dir, seed) if table else _named(opener(path, schema, home_dir), name)
     root = datasets_root(home_dir)
     resolved = None
-    if table:
-        if opened.name in SOURCES:
-            raise DatasetError(
-                f"dataset name {opened.name!r} is a source name; give the table its own name: `name: NEW` in "
-                "its schema, or --name NEW on `kdbench data prepare`"
-            )
-        file = str(opened.identity["data"]["path"])
+    if opened.name in SOURCES and opened.name != source:
+        raise DatasetError(
+            f"dataset name {opened.name!r} is a source name; give the dataset its own name: `name: NEW` in "
+            "its schema, or --name NEW on `kdbench data prepare`"
+        )
+    if table or opened.name != source:
+        file = str(next(iter(opened.identity.values()))["path"])
         claim_name(root, opened.name, source, file)
-        mapping = {**load_schema(schema).to_mapping(), "name": opened.name}
-        resolved = Resolved(opened.name, source, file, mapping, split_seed)
-    protocol = full_protocol(opened, split_seed)
+        mapping = {**load_schema(schema).to_mapping(), "name": opened.name} if table else None
+        resolved = Resolved(opened.name, source, file, mapping, seed)
+    protocol = full_protocol(opened, seed)
     key = canonical_hash(
         {"cache_version": CACHE_VERSION, "source": source, "identity": opened.identity, "protocol": protocol}
     )[:32]
@@ -238,7 +286,7 @@ def _prepare_source(
     if dataset is None:
         with progress_bar(progress) as bar, temporary_entry(root) as tmp:
             try:
-                meta = build_entry(opened, tmp, split_seed, bar)
+                meta = build_entry(opened, tmp, seed, bar)
                 meta["key"] = key
                 meta["identity"] = opened.identity
                 # What prepares it again (``--dataset NAME``, or a fingerprint with another split seed).
@@ -257,6 +305,15 @@ def _prepare_source(
     if resolved is not None:
         record_name(root, resolved, dataset.fingerprint, replace=remember)
     return dataset
+
+
+def _named(opened: Source, name: str | None) -> Source:
+    """A raw source's file under its own name: the name joins the protocol (as a table's does), so the same
+    file under two names is two entries and ``data info NAME`` finds its own; unnamed, nothing changes."""
+    if name is None or name == opened.source:
+        return opened
+    check_name(name, "--name")
+    return dataclasses.replace(opened, name=name, protocol={**opened.protocol, "name": name})
 
 
 def _out_of_room(error: OSError) -> bool:

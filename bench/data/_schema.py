@@ -16,6 +16,16 @@ how each numeric column becomes tokens. ``docs/datasets.md`` is the user's page;
     min_count: 5                 # categorical and identity tokens seen fewer times (whole file) -> 0
     missing: ["?", "n/a"]        # values read as missing (-> 0); empty cells always are
     sep: ","                     # csv only; the first line is the header
+    split:                       # optional; default: random 8:1:1 with the split seed
+      train: train.csv           #   given files (relative to this schema's folder; or --train/--valid/--test)
+      valid: valid.csv
+      test: test.csv
+    # or  split: {column: fold, train: [a, b], valid: c, test: d}     rows split by a column's values
+    # or  split: {order_by: day, ratios: [8, 1, 1]}                    time-ordered: sorted by day, then cut
+
+With a given or time-ordered split, vocabularies (``min_count`` included), quantile edges and dense
+statistics are learned from the training rows only (a token seen only in valid or test is unknown, code 0),
+and there is no split seed.
 
 Fields are the categorical columns then the numeric ones, in schema order. Unknown keys, a bad rule, a
 column named twice are errors naming the key.
@@ -37,7 +47,9 @@ __all__ = [
     "DEFAULT_RULE",
     "NAME_RULE",
     "NUMERIC_RULES",
+    "SPLIT_ROLES",
     "TableSchema",
+    "TableSplit",
     "check_name",
     "load_schema",
     "parse_numeric_flag",
@@ -52,7 +64,12 @@ QUANTILES = 10  # the bucket count of a bare ``quantile``
 # counter, a weight, a negative score) without growing the vocabulary with the column's distinct values.
 DEFAULT_RULE: dict[str, Any] = {"quantile": QUANTILES}
 _RULE_HELP = "quantile, {quantile: K}, identity, log_square, dense or {edges: [increasing numbers]}"
-_KEYS = {"name", "label", "positive", "categorical", "numeric", "min_count", "missing", "sep"}
+_KEYS = {"name", "label", "positive", "categorical", "numeric", "min_count", "missing", "sep", "split"}
+SPLIT_ROLES = ("train", "valid", "test")
+_SPLIT_HELP = (
+    "{train: FILE, valid: FILE, test: FILE}, {column: COLUMN, train: VALUES, valid: VALUES, test: VALUES} "
+    "or {order_by: COLUMN, ratios: [8, 1, 1]}"
+)
 NAME_RULE = "1-100 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -72,6 +89,104 @@ def default_name(stem: str) -> str:
 
 
 @dataclass(frozen=True)
+class TableSplit:
+    """A table's split when it comes with the data: ``given`` by three files (``files``: role -> resolved
+    path) or by a column's values (``column``, ``values``: role -> the values that put a row there), or
+    ``time``-ordered by the column ``column`` cut at ``ratios``."""
+
+    method: str  # "given" or "time"
+    files: dict[str, str] | None = None
+    column: str | None = None
+    values: dict[str, list[str]] | None = None
+    ratios: list[int] | None = None
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The schema's ``split:`` block (files as absolute paths)."""
+        if self.files is not None:
+            return dict(self.files)
+        if self.method == "time":
+            return {"order_by": self.column, "ratios": list(self.ratios or [])}
+        return {"column": self.column, **{role: list(v) for role, v in (self.values or {}).items()}}
+
+    def protocol(self) -> dict[str, Any]:
+        """The split block of the dataset's protocol: the method and its rules, not where the files are (the
+        same bytes elsewhere are the same dataset; the fingerprint hashes each file's bytes)."""
+        rules: dict[str, Any] = {"method": self.method}
+        if self.files is not None:
+            rules["from"] = "train, valid and test files"
+        elif self.method == "time":
+            rules.update(order_by=self.column, ratios=list(self.ratios or []), ties="file order")
+        else:
+            rules.update(
+                column=self.column, values={role: list(v) for role, v in (self.values or {}).items()}
+            )
+        rules.update(order="file order within a split", learned_from="training split")
+        return rules
+
+
+def _split(raw: Any, where: str, base: Path | None) -> TableSplit | None:
+    """The ``split:`` block, validated; relative file paths resolve against ``base`` (the schema file's
+    folder), else the working directory."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or not raw:
+        raise DatasetError(f"{where}: 'split' must be {_SPLIT_HELP}")
+    keys = set(raw)
+    if "order_by" in keys:
+        unknown = sorted(str(k) for k in keys - {"order_by", "ratios"})
+        if unknown:
+            raise DatasetError(
+                f"{where}: split.{unknown[0]} is not a key of a time-ordered split (order_by, ratios)"
+            )
+        column = raw["order_by"]
+        if not isinstance(column, str) or not column:
+            raise DatasetError(f"{where}: split.order_by must name the column to sort by")
+        ratios = raw.get("ratios", [8, 1, 1])
+        good = isinstance(ratios, list) and len(ratios) == 3
+        if not good or not all(isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in ratios):
+            raise DatasetError(
+                f"{where}: split.ratios must be three positive whole numbers (train, valid, test), e.g. "
+                f"[8, 1, 1]; got {ratios!r}"
+            )
+        return TableSplit("time", column=column, ratios=list(ratios))
+    missing = [role for role in SPLIT_ROLES if role not in keys]
+    unknown = sorted(str(k) for k in keys - {*SPLIT_ROLES, "column"})
+    if unknown or missing:
+        problem = f"split.{unknown[0]} is not a split key" if unknown else f"split needs {', '.join(missing)}"
+        raise DatasetError(f"{where}: {problem}; 'split' must be {_SPLIT_HELP}")
+    if "column" in keys:
+        column = raw["column"]
+        if not isinstance(column, str) or not column:
+            raise DatasetError(f"{where}: split.column must name the column that says each row's split")
+        values = {role: _split_values(raw[role], f"{where}: split.{role}") for role in SPLIT_ROLES}
+        train, valid, test = (set(values[role]) for role in SPLIT_ROLES)
+        shared = sorted(train & valid | train & test | valid & test)
+        if shared:
+            raise DatasetError(
+                f"{where}: split value(s) {', '.join(map(repr, shared))} name more than one split"
+            )
+        return TableSplit("given", column=column, values=values)
+    files = {}
+    for role in SPLIT_ROLES:
+        file = raw[role]
+        if not isinstance(file, str | os.PathLike) or not str(file):
+            raise DatasetError(f"{where}: split.{role} must be the {role} file's path, got {file!r}")
+        path = Path(file).expanduser()
+        files[role] = str((path if path.is_absolute() or base is None else base / path).resolve())
+    if len(set(files.values())) < 3:
+        raise DatasetError(f"{where}: split names one file for two splits; give train, valid and test files")
+    return TableSplit("given", files=files)
+
+
+def _split_values(raw: Any, where: str) -> list[str]:
+    """A role's split values as text (cells are compared as written)."""
+    values = raw if isinstance(raw, list) else [raw]
+    if not values or not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values):
+        raise DatasetError(f"{where} must be a value or a list of values of the split column, got {raw!r}")
+    return [str(v) for v in values]
+
+
+@dataclass(frozen=True)
 class TableSchema:
     """A validated schema (see the module docstring); numeric rules are normalised (``quantile`` ->
     ``{"quantile": 10}``, edges as floats), so equal schemas have equal protocols."""
@@ -84,6 +199,7 @@ class TableSchema:
     name: str | None = None
     positive: str | None = None
     missing: list[str] = field(default_factory=list)
+    split: TableSplit | None = None
 
     @property
     def fields(self) -> list[str]:
@@ -106,8 +222,11 @@ class TableSchema:
         ]
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], where: str = "schema") -> TableSchema:
-        """Validate strictly: every problem is a DatasetError naming the key."""
+    def from_mapping(
+        cls, values: Mapping[str, Any], where: str = "schema", base: Path | None = None
+    ) -> TableSchema:
+        """Validate strictly: every problem is a DatasetError naming the key. ``base``: the folder relative
+        split files are read from (the schema file's), else the working directory."""
         if not isinstance(values, Mapping):
             raise DatasetError(
                 f"{where} must be a mapping with keys {sorted(_KEYS)}, got {type(values).__name__}"
@@ -141,6 +260,13 @@ class TableSchema:
         name = values.get("name")
         if name is not None:
             check_name(name, f"{where}: 'name'")
+        split = _split(values.get("split"), where, base)
+        keyed = split is not None and split.method == "given" and split.column is not None
+        if keyed and split is not None and (split.column == label or split.column in fields):
+            raise DatasetError(
+                f"{where}: split column {split.column} is also the label or a field; a column that says "
+                "each row's split is neither"
+            )
         return cls(
             label,
             list(categorical),
@@ -150,6 +276,7 @@ class TableSchema:
             name,
             _positive(values.get("positive"), where),
             _missing(values.get("missing"), where),
+            split,
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -163,6 +290,8 @@ class TableSchema:
             out["positive"] = self.positive
         if self.missing:
             out["missing"] = list(self.missing)
+        if self.split is not None:
+            out["split"] = self.split.to_mapping()
         return out
 
     def protocol(self, fmt: str, name: str) -> dict[str, Any]:
@@ -173,7 +302,9 @@ class TableSchema:
         rules.update(categorical=self.categorical, numeric=self.numeric, min_count=self.min_count)
         rules["min_count_applies_to"] = "categorical and identity fields"
         rules["missing"] = {"values": ["", *self.missing], "becomes": 0}
-        rules["counted_on"] = "whole file"
+        rules["counted_on"] = "whole file" if self.split is None else "training split"
+        if self.split is not None:
+            rules["split"] = self.split.protocol()
         if self.quantile_columns:
             rules["quantile_edges_from"] = "training split"
         if self.dense_columns:
@@ -317,5 +448,5 @@ def load_schema(schema: Any) -> TableSchema:
             values = yaml.safe_load(text)
         except yaml.YAMLError as e:  # including reader errors: control characters, NUL bytes
             raise DatasetError(f"schema {shown(path)} is not valid YAML: {short_error(e)}") from e
-        return TableSchema.from_mapping(values, f"schema {shown(path)}")
+        return TableSchema.from_mapping(values, f"schema {shown(path)}", base=path.resolve().parent)
     raise DatasetError("csv and parquet sources need a schema: --schema FILE.yaml (see docs/datasets.md)")

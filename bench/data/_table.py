@@ -16,6 +16,7 @@ must its standardised float32 value; a dense column with values but none in the 
 from __future__ import annotations
 
 import bz2
+import contextlib
 import csv
 import functools
 import gzip
@@ -52,6 +53,7 @@ from kdbench.bench.data._numeric import (
 from kdbench.bench.data._schema import NUMERIC_RULES, TableSchema, default_name, load_schema
 from kdbench.bench.data._source import Source
 from kdbench.bench.data._split import split_assignment
+from kdbench.bench.data._split_column import SplitColumn
 from kdbench.bench.errors import DatasetError
 
 __all__ = ["NUMERIC_RULES", "TableSchema", "load_schema", "open_csv_table", "open_parquet_table"]
@@ -60,14 +62,35 @@ ROWS_PER_CHUNK = 250_000
 PARQUET_ROWS = 250_000
 _HINT = "pass the table with --path and its columns with --schema"
 
-# (first row's 0-based index, {column: values}) for each block of rows, in file order.
-Blocks = Iterator[tuple[int, dict[str, Any]]]
-# A 0-based data row -> "FILE line N" (csv) or "FILE row N" (parquet); -1 -> "FILE".
+# (first row's 0-based index, the file's index in the table's files, {column: values}) for each block of
+# rows, in file order (a table with given train / valid / test files: train's blocks, then valid's, then
+# test's; a row's index counts across the files).
+Blocks = Iterator[tuple[int, int, dict[str, Any]]]
+# A 0-based data row -> "FILE line N" (csv) or "FILE row N" (parquet); -1 -> the table's (first) file.
 Locate = Callable[[int], str]
+# The table's files: [("data", FILE)], or [("train", F), ("valid", F), ("test", F)] for a given split.
+Files = list[tuple[str, Path]]
 
 
-def _source(fmt: str, file: Path, spec: TableSchema, read: Callable[..., Iterator[Chunk]]) -> Source:
-    name = spec.name or default_name(file.stem)
+def _files(fmt: str, path: Any, spec: TableSchema) -> Files:
+    """The files a table is read from: ``--path``, or its split's three files (``--path``, when given too,
+    must be the training file: what a name records)."""
+    split_files = spec.split.files if spec.split is not None else None
+    if split_files is None:
+        return [("data", require_file(path, fmt, _HINT))]
+    if path is not None and str(Path(path).expanduser().resolve()) != split_files["train"]:
+        raise DatasetError(
+            f"{fmt}: give the table as --path FILE or as its train, valid and test files, not both "
+            f"(--path {path} and train {split_files['train']})"
+        )
+    hint = "the schema's split block (or --train/--valid/--test) names the three files"
+    return [(role, require_file(file, f"{fmt} {role} file", hint)) for role, file in split_files.items()]
+
+
+def _source(fmt: str, files: Files, spec: TableSchema, read: Callable[..., Iterator[Chunk]]) -> Source:
+    first = files[0][1]
+    # Given files are often train.csv, valid.csv and test.csv in a folder named for the dataset.
+    name = spec.name or default_name(first.parent.name if len(files) > 1 else first.stem)
     learned: dict[str, Any] = {}
     return Source(
         source=fmt,
@@ -75,14 +98,16 @@ def _source(fmt: str, file: Path, spec: TableSchema, read: Callable[..., Iterato
         field_names=spec.fields,
         min_counts=spec.min_counts(),
         protocol=spec.protocol(fmt, name),
-        identity={"data": file_identity(file)},
+        identity={role: file_identity(file) for role, file in files},
         read=lambda bar, digests: read(bar, digests, learned),
         learned=learned,
     )
 
 
 def _check_columns(spec: TableSchema, names: list[str], file: Path) -> None:
-    absent = [c for c in [spec.label, *spec.fields] if c not in names]
+    split = spec.split
+    key = [split.column] if split is not None and split.column is not None else []
+    absent = [c for c in [spec.label, *spec.fields, *key] if c not in names]
     if absent:
         listed = ", ".join(_printable(n) for n in names[:20]) + (", ..." if len(names) > 20 else "")
         raise DatasetError(
@@ -102,13 +127,12 @@ def _value(value: Any) -> str:
 
 
 def _read_table(
-    fmt: str, spec: TableSchema, blocks: Callable[[list[str], bool], Blocks], locate: Locate, split_seed: int,
-    learned: dict[str, Any],
+    fmt: str, spec: TableSchema, blocks: Callable[[list[str], bool], Blocks], locate: Locate,
+    split_seed: int | None, learned: dict[str, Any],
 ) -> Iterator[Chunk]:  # fmt: skip
-    """The chunks of a table: the training-split pass (if any rule needs it), then one pass over every
-    column."""
-    trained = spec.quantile_columns or spec.dense_columns
-    edges, stats = _training_pass(spec, blocks, locate, split_seed, fmt) if trained else ({}, {})
+    """The chunks of a table: the training-split pass (if a rule or the split needs it), then one pass over
+    every column."""
+    edges, stats, assign = _training_pass(spec, blocks, locate, split_seed, fmt)
     if edges:
         learned["quantile_edges"] = edges
     if stats:
@@ -116,7 +140,7 @@ def _read_table(
     dense_index = {c: spec.fields.index(c) for c in spec.dense_columns}
     seen: list[str] = []
     positives = 0
-    for start, columns in blocks([spec.label, *spec.fields], True):
+    for start, part, columns in blocks([spec.label, *spec.fields], True):
         labels = _labels(spec, columns[spec.label], start, locate, fmt, seen)
         positives += int(labels.sum())
         fields = [missing_to_null(columns[c], spec.missing) for c in spec.categorical]
@@ -126,7 +150,12 @@ def _read_table(
             fields.append(numeric_tokens(values, rule, edges.get(name)))
             if rule == "dense":
                 dense[dense_index[name]] = _standardised(values, name, stats[name], start, locate, fmt)
-        yield Chunk(labels, fields, dense or None)
+        split = None  # the seeded random split, drawn by the encoder
+        if assign is not None:
+            split = assign[start : start + len(labels)]
+        elif spec.split is not None:  # given files: the block's file is its split
+            split = np.full(len(labels), part, dtype=np.int8)
+        yield Chunk(labels, fields, dense or None, split)
     if spec.positive is not None and positives == 0:
         raise DatasetError(
             f"{fmt}: {locate(-1)}: no row has {spec.label} = {spec.positive!r} (values seen: "
@@ -135,20 +164,41 @@ def _read_table(
 
 
 def _training_pass(
-    spec: TableSchema, blocks: Callable[[list[str], bool], Blocks], locate: Locate, split_seed: int, fmt: str
-) -> tuple[dict[str, list[float]], dict[str, tuple[float, float]]]:
-    """From the rows the split will put in train: each quantile column's edges, each dense column's
-    ``(mean, std)``."""
-    columns = [*spec.quantile_columns, *spec.dense_columns]
-    parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
-    for start, block in blocks(columns, False):
-        for c in columns:
+    spec: TableSchema, blocks: Callable[[list[str], bool], Blocks], locate: Locate, split_seed: int | None,
+    fmt: str,
+) -> tuple[dict[str, list[float]], dict[str, tuple[float, float]], np.ndarray | None]:  # fmt: skip
+    """A pass over the columns that rules learn from and the split column, before encoding: each quantile
+    column's edges and each dense column's ``(mean, std)`` from the training rows, and each row's split when
+    a column gives it (given by value, or time-ordered; None otherwise). No such column: no pass."""
+    learned_from = [*spec.quantile_columns, *spec.dense_columns]
+    split = spec.split
+    keyed = split is not None and split.column is not None
+    if not learned_from and not keyed:
+        return {}, {}, None
+    key = SplitColumn(split, fmt, locate, spec.missing) if keyed and split is not None else None
+    columns = list(dict.fromkeys([*learned_from, *([key.column] if key is not None else [])]))
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in learned_from}
+    files: list[np.ndarray] = []
+    for start, part, block in blocks(columns, False):
+        for c in learned_from:
             parts[c].append(_floats(block[c], c, spec, start, locate, fmt))
-    values = {c: np.concatenate(parts[c]) if parts[c] else np.empty(0) for c in columns}
-    rows = len(values[columns[0]])
-    train = split_assignment(rows, split_seed) == 0  # the same draw as the build's: (rows, seed)
+        if key is not None:
+            key.add(block[key.column], start)
+        files.append(np.full(len(block[columns[0]]), part, dtype=np.int8))
+    rows = sum(len(f) for f in files)
+    if key is not None:
+        assign = key.assignment()
+    elif split is not None:  # given files
+        assign = np.concatenate(files)
+    elif split_seed is None:
+        raise RuntimeError("a random split needs a split seed")
+    else:
+        assign = split_assignment(rows, split_seed)  # the same draw as the build's: (rows, seed)
+    train = assign == 0
+    values = {c: np.concatenate(parts[c]) if parts[c] else np.empty(0) for c in learned_from}
     edges = {c: quantile_edges(values[c][train], spec.numeric[c]["quantile"]) for c in spec.quantile_columns}
-    return edges, {c: _dense_stats(values[c], train, c, locate, fmt) for c in spec.dense_columns}
+    stats = {c: _dense_stats(values[c], train, c, locate, fmt) for c in spec.dense_columns}
+    return edges, stats, assign if key is not None else None
 
 
 def _dense_stats(
@@ -252,57 +302,72 @@ def _labels(
 
 
 def open_csv_table(
-    path: str | os.PathLike[str] | None, schema: Any, home: Path, split_seed: int = 2022
+    path: str | os.PathLike[str] | None, schema: Any, home: Path, split_seed: int | None = 2022
 ) -> Source:
     spec = load_schema(schema)
-    file = require_file(path, "csv", _HINT)
-    return _source("csv", file, spec, functools.partial(_read_csv, file, spec, split_seed=split_seed))
+    files = _files("csv", path, spec)
+    return _source("csv", files, spec, functools.partial(_read_csv, files, spec, split_seed=split_seed))
 
 
 def _read_csv(
-    file: Path,
+    files: Files,
     spec: TableSchema,
     bar: Any,
     digests: dict[str, str],
     learned: dict[str, Any],
     *,
-    split_seed: int,
+    split_seed: int | None,
 ) -> Iterator[Chunk]:
+    headers = [_csv_header(file, spec) for _, file in files]
+    starts: list[int] = []  # each file's first data row, counted across the files (known once read)
+
+    def blocks(columns: list[str], hashed: bool) -> Blocks:
+        text = dict.fromkeys([c for c in columns if c != spec.label or spec.positive], ARROW_STRING)
+        start = 0
+        for part, ((role, file), names) in enumerate(zip(files, headers, strict=True)):
+            if len(starts) <= part:
+                starts.append(start)
+            frames = read_delimited(
+                file,
+                what="csv",
+                hint="fix the file or the schema",
+                bar=bar,
+                digests=digests if hashed else {},
+                role=role,
+                sep=spec.sep,
+                columns=len(names),
+                header_lines=1,
+                rows_per_chunk=ROWS_PER_CHUNK,
+                quoting=csv.QUOTE_MINIMAL,
+                header=0,
+                usecols=columns,
+                dtype=text,
+                keep_default_na=False,  # NA, None, null... are values; only empty cells are missing
+                na_values=[""],
+            )
+            for frame in frames:
+                yield start, part, {c: frame[c].array if c in text else frame[c].to_numpy() for c in columns}
+                start += len(frame)
+
+    def locate(row: int) -> str:  # row -1: the table's first file
+        if row < 0:
+            return str(files[0][1])
+        part = max(k for k, first in enumerate(starts) if first <= row)
+        file = files[part][1]
+        return f"{file} line {_csv_line(file, spec.sep, row - starts[part]):,}"
+
+    yield from _read_table("csv", spec, blocks, locate, split_seed, learned)
+
+
+def _csv_header(file: Path, spec: TableSchema) -> list[str]:
+    """A csv file's column names, checked against the schema."""
     header = first_text_line(file, "csv", "a CSV table is UTF-8 text with a header line")
     try:
         names = next(csv.reader(io.StringIO(header), delimiter=spec.sep), [])
     except csv.Error as e:  # a field over csv's size limit, a NUL byte
         raise DatasetError(f"csv: {file} line 1 is not a header line ({short_error(e)})") from e
     _check_columns(spec, names, file)
-
-    def blocks(columns: list[str], hashed: bool) -> Blocks:
-        text = dict.fromkeys([c for c in columns if c != spec.label or spec.positive], ARROW_STRING)
-        frames = read_delimited(
-            file,
-            what="csv",
-            hint="fix the file or the schema",
-            bar=bar,
-            digests=digests if hashed else {},
-            sep=spec.sep,
-            columns=len(names),
-            header_lines=1,
-            rows_per_chunk=ROWS_PER_CHUNK,
-            quoting=csv.QUOTE_MINIMAL,
-            header=0,
-            usecols=columns,
-            dtype=text,
-            keep_default_na=False,  # NA, None, null... are values; only empty cells are missing
-            na_values=[""],
-        )
-        start = 0
-        for frame in frames:
-            yield start, {c: frame[c].array if c in text else frame[c].to_numpy() for c in columns}
-            start += len(frame)
-
-    def locate(row: int) -> str:  # row -1: the file as a whole
-        return str(file) if row < 0 else f"{file} line {_csv_line(file, spec.sep, row):,}"
-
-    yield from _read_table("csv", spec, blocks, locate, split_seed, learned)
+    return names
 
 
 def _csv_line(file: Path, sep: str, row: int) -> int:
@@ -326,46 +391,61 @@ def _csv_line(file: Path, sep: str, row: int) -> int:
 
 
 def open_parquet_table(
-    path: str | os.PathLike[str] | None, schema: Any, home: Path, split_seed: int = 2022
+    path: str | os.PathLike[str] | None, schema: Any, home: Path, split_seed: int | None = 2022
 ) -> Source:
     spec = load_schema(schema)
-    file = require_file(path, "parquet", _HINT)
-    return _source("parquet", file, spec, functools.partial(_read_parquet, file, spec, split_seed=split_seed))
+    files = _files("parquet", path, spec)
+    return _source(
+        "parquet", files, spec, functools.partial(_read_parquet, files, spec, split_seed=split_seed)
+    )
 
 
 def _read_parquet(
-    file: Path,
+    files: Files,
     spec: TableSchema,
     bar: Any,
     digests: dict[str, str],
     learned: dict[str, Any],
     *,
-    split_seed: int,
+    split_seed: int | None,
 ) -> Iterator[Chunk]:
     import pyarrow.parquet as pq
 
-    try:
-        table = pq.ParquetFile(file)
-    except (pa.ArrowException, OSError) as e:
-        raise DatasetError(f"parquet: {file} is not a Parquet file ({short_error(e)})") from e
-    with table:
-        _check_columns(spec, table.schema_arrow.names, file)
+    with contextlib.ExitStack() as stack:
+        tables = []
+        for _, file in files:
+            try:
+                table = stack.enter_context(pq.ParquetFile(file))
+            except (pa.ArrowException, OSError) as e:
+                raise DatasetError(f"parquet: {file} is not a Parquet file ({short_error(e)})") from e
+            _check_columns(spec, table.schema_arrow.names, file)
+            tables.append(table)
+        starts = [0]
+        for table in tables[:-1]:
+            starts.append(starts[-1] + table.metadata.num_rows)
 
         def blocks(columns: list[str], counted: bool) -> Blocks:
-            advance = bar.task(f"reading {file.name}", table.metadata.num_rows) if counted else None
-            rows = 0
-            try:
-                for batch in table.iter_batches(batch_size=PARQUET_ROWS, columns=columns):
-                    yield rows, {c: batch.column(c) for c in columns}
-                    rows += batch.num_rows
-                    if advance is not None:
-                        advance(batch.num_rows)
-            except (pa.ArrowException, OSError) as e:
-                raise DatasetError(f"parquet: {file} (after row {rows:,}): {short_error(e)}") from e
-            if rows == 0:
-                raise DatasetError(f"parquet: {file} has no rows")
+            for part, ((_, file), table) in enumerate(zip(files, tables, strict=True)):
+                advance = bar.task(f"reading {file.name}", table.metadata.num_rows) if counted else None
+                rows = 0
+                try:
+                    for batch in table.iter_batches(batch_size=PARQUET_ROWS, columns=columns):
+                        yield starts[part] + rows, part, {c: batch.column(c) for c in columns}
+                        rows += batch.num_rows
+                        if advance is not None:
+                            advance(batch.num_rows)
+                except (pa.ArrowException, OSError) as e:
+                    raise DatasetError(f"parquet: {file} (after row {rows:,}): {short_error(e)}") from e
+                if rows == 0:
+                    raise DatasetError(f"parquet: {file} has no rows")
 
-        locate = lambda row: str(file) if row < 0 else f"{file} row {row + 1:,}"  # noqa: E731
+        def locate(row: int) -> str:  # row -1: the table's first file
+            if row < 0:
+                return str(files[0][1])
+            part = max(k for k, first in enumerate(starts) if first <= row)
+            return f"{files[part][1]} row {row - starts[part] + 1:,}"
+
         yield from _read_table("parquet", spec, blocks, locate, split_seed, learned)
-    with open(file, "rb") as f:
-        digests["data"] = hashlib.file_digest(f, "sha256").hexdigest()
+    for role, file in files:
+        with open(file, "rb") as f:
+            digests[role] = hashlib.file_digest(f, "sha256").hexdigest()

@@ -367,6 +367,38 @@ case("data-recbole-wheel-empty-zip", "empty.whl", Env(WHEEL, EMPTY_ZIP), PQ, "ml
 # Your own tables: names, numeric rules, labels (docs/datasets.md).
 SAME_STEM = File("clicks.csv", clicks_rows())  # another clicks.csv: the fixture's prepared one holds the name
 case("data-csv-same-stem-as-a-prepared-file", "taken by", PQ, "csv --path", SAME_STEM, *WITH_SCHEMA)
+# Given and time-ordered splits, named raw-format files.
+CRITEO = File("day_1.txt", criteo_lines())
+case("data-name-is-another-source", "avazu", PQ, "criteo --path", CRITEO, "--name avazu")
+case("data-name-criteo-bad-characters", "--name", PQ, "criteo --path", CRITEO, "--name", Lit("day 1/x"))
+FOLD = File("valid.csv", lambda w: (w.fx / "clicks.csv").read_text())
+TEST = File("test.csv", lambda w: (w.fx / "clicks.csv").read_text())
+GIVEN = ("--train", Fx("clicks.csv"), "--valid", FOLD, "--test", TEST)
+case("data-given-without-test", "--test", PQ, "csv --train", Fx("clicks.csv"), "--valid", FOLD, *WITH_SCHEMA)
+case("data-given-and-path", "--path", PQ, "csv", *CLICKS, *GIVEN, *WITH_SCHEMA)
+case("data-given-test-missing", "gone.csv", PQ, "csv", *GIVEN[:4], "--test", Work("gone.csv"), *WITH_SCHEMA)
+case("data-given-one-file-twice", "one file", PQ, "csv", *GIVEN[:4], "--test", Fx("clicks.csv"), *WITH_SCHEMA)
+case("data-given-with-split-seed", "split seed", PQ, "csv", *GIVEN, *WITH_SCHEMA, "--split-seed 3")
+case("data-given-on-criteo", "--train", PQ, "criteo", *GIVEN)
+NO_ITEM = File("test.csv", "user,click\nu1,0\n")
+case("data-given-test-lacks-a-column", "test.csv", PQ, "csv", *GIVEN[:4], "--test", NO_ITEM, *WITH_SCHEMA)
+case("data-split-not-time", "--split", PQ, "csv", *CLICKS, *WITH_SCHEMA, "--split random:user")
+BY_DAY = ("--label click --categorical user", "--split time:day")
+case("data-split-time-unknown-column", "nosuchcol", *SCH[:-1], *WITH_SCHEMA, "--split time:nosuchcol")
+TIMES = "click,user,day\n0,a,2024-01-01\n1,b,2024-01-02\n0,c,yesterday\n" + "1,d,2024-01-03\n" * 20
+case("data-split-time-unparsable", "line 4", PQ, "csv --path", File("t.csv", TIMES), *BY_DAY)
+NO_TIME = "click,user,day\n0,a,2024-01-01\n1,b,\n" + "1,d,2024-01-03\n" * 20
+case("data-split-time-empty", "line 3", PQ, "csv --path", File("t.csv", NO_TIME), *BY_DAY)
+case("data-split-time-and-seed", "split seed", *SCH[:-1], *WITH_SCHEMA, "--split time:noise --split-seed 4")
+case("data-split-time-and-given", "not both", PQ, "csv", *GIVEN, *WITH_SCHEMA, "--split time:noise")
+BAD_RATIOS = SCHEMA + "split: {order_by: noise, ratios: [8, 1]}\n"
+case("data-csv-schema-split-ratios", "ratios", *SCH, File("s.yaml", BAD_RATIOS))
+FOLDS = SCHEMA + "split: {column: noise, train: [n0, n1, n2, n3, n4, n5], valid: n6, test: n7}\n"
+case("data-csv-schema-split-value-unlisted", "n8", *SCH, File("s.yaml", FOLDS))
+SHARED = SCHEMA + "split: {column: noise, train: [n0, n1], valid: n1, test: n2}\n"
+case("data-csv-schema-split-value-twice", "n1", *SCH, File("s.yaml", SHARED))
+FIELD_FOLD = SCHEMA + "split: {column: user, train: u1, valid: u2, test: u3}\n"
+case("data-csv-schema-split-column-is-a-field", "user", *SCH, File("s.yaml", FIELD_FOLD))
 TEXT_AGE = "click,age\n0,1\n1,Private\n" + "0,3\n" * 20
 AGE_FLAGS = ("--label click --numeric age",)
 case("data-csv-numeric-text", "line 3", PQ, "csv --path", File("n.csv", TEXT_AGE), *AGE_FLAGS)
@@ -383,7 +415,7 @@ case("data-flag-quantile-one", "quantile", *FLAGS, "--numeric noise:quantile=1")
 case("data-flag-edges-text", "edges", *FLAGS, "--numeric", Lit("noise:edges=[a,b]"))
 case("data-flag-name-with-space", "dataset name", *FLAGS, "--categorical user --name", Lit("my data"))
 case("data-flag-named-like-a-source", "source name", *FLAGS, "--categorical user --name criteo")
-case("data-name-on-a-source", "--name", PQ, "criteo --name mine")
+case("data-name-on-a-source", "--name", PQ, "ml-100k --name mine")
 case("data-info-unknown", "nosuchdata", "data info nosuchdata")
 case("data-info-huge-name", "no cached dataset", "data info", Lit("d" * LONG_NAME))
 case("data-info-home-missing", "ml-100k", "data info ml-100k --home", Work("nohome"))

@@ -167,3 +167,53 @@ def test_info_and_list_json_are_one_document_each_even_for_a_name_with_two_split
         ("clicks", 7),
         ("clicks", 2022),
     ]
+
+
+def _click_files(folder, rows: int = 90):
+    """train.csv, valid.csv, test.csv with a header, as BARS ships its x1 sets; a ``day`` column."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, role in enumerate(("train", "valid", "test")):
+        lines = ["label,user,item,day"]
+        lines += [f"{(j + k) % 2},u{j % 9},i{(j + 7 * k) % 11},2024-05-{1 + j % 28:02d}" for j in range(rows)]
+        (folder / f"{role}.csv").write_text("\n".join(lines) + "\n")
+    return {role: str(folder / f"{role}.csv") for role in ("train", "valid", "test")}
+
+
+def test_given_and_time_splits_from_the_cli(tmp_path, capsys):
+    files = _click_files(tmp_path / "Clicks_x1")
+    given = ["--train", files["train"], "--valid", files["valid"], "--test", files["test"]]
+    flags = ["--label", "label", "--categorical", "user,item"]
+    assert main(["data", "prepare", "csv", *given, *flags, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Clicks_x1 (csv)" in out
+        and "split train 90 / valid 90 / test 90  (given (train, valid and test" in out
+    )
+    assert main(["data", "info", "Clicks_x1", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["split"] == "given (train, valid and test files)" and info["split_seed"] is None
+    assert info["protocol"]["split"]["method"] == "given"
+
+    timed = ["--path", files["train"], *flags, "--split", "time:day", "--name", "clicks-by-day", "--quiet"]
+    assert main(["data", "prepare", "csv", *timed]) == 0
+    assert "(time-ordered by day, 8:1:1)" in capsys.readouterr().out
+    assert main(["data", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert listed.count(" given ") == 2  # the split seed column of both
+
+    for argv in (["train", "--dataset", "Clicks_x1", "--split-seed", "3"],
+                 ["train", "--dataset", "clicks-by-day", "--split-seeds", "1,2"]):  # fmt: skip
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and "comes with its split" in err and "does not apply" in err
+
+
+def test_a_named_criteo_day_from_the_cli(tmp_path, capsys):
+    rows = [criteo_row(k % 4 == 0, ints=[k % 7], cats=["aaaaaaaa"]) for k in range(40)]
+    day = write_criteo(tmp_path / "day_0", rows)
+    assert main(["data", "prepare", "criteo", "--path", str(day), "--name", "day0", "--quiet"]) == 0
+    assert "day0 (criteo)" in capsys.readouterr().out
+    assert main(["data", "info", "criteo", "--json"]) == 0  # by source: the one entry
+    assert json.loads(capsys.readouterr().out)["name"] == "day0"
+    assert main(["data", "prepare", "criteo", "--quiet"]) == 0  # no --path: the one prepared Criteo file
+    assert "day0 (criteo)" in capsys.readouterr().out
