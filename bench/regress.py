@@ -14,13 +14,19 @@ standard deviation and a one-sided Welch t-test at 0.05 (see :mod:`bench._regres
 A baseline case that ran another config or dataset is ``incomparable`` (speed too when the device differs).
 
 :func:`record_run` stores a run (summary + one case dict per figure row) in the results database; the
-report site renders it from there.
+report site renders it from there. :func:`run_markdown` and :func:`run_junit` are the run's faces for CI
+systems (a job summary or pull-request comment; a test report).
+
+:func:`run_ab` runs a suite for two git revisions of the current repository on this machine, seeds
+interleaved, each revision exported once into ``$KDBENCH_HOME/regress-ab/<sha>`` (:func:`export_tree`) and run
+by a worker of its own; the base revision's measurement is then the baseline (``kdbench regress ab``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kdbench.bench._regress._ab import ABMeasurement, run_ab, seed_order
 from kdbench.bench._regress._baseline import (
     Baseline,
     from_stored_run,
@@ -40,8 +46,18 @@ from kdbench.bench._regress._compare import (
     Comparison,
     compare,
 )
-from kdbench.bench._regress._figures import FIGURES, RULES, Figure, Rule
+from kdbench.bench._regress._figures import AB_RULES, FIGURES, RULES, Figure, Rule
+from kdbench.bench._regress._junit import failed_junit, run_junit
+from kdbench.bench._regress._markdown import failed_markdown, run_markdown
 from kdbench.bench._regress._output import final_line, print_table, write_json
+from kdbench.bench._regress._revisions import (
+    Revision,
+    check_clean,
+    check_requirements,
+    export_tree,
+    repository_root,
+    resolve_ref,
+)
 from kdbench.bench._regress._run import CaseMeasurement, SuiteMeasurement, prepare_datasets, run_suite
 from kdbench.bench._regress._suite import (
     CaseSpec,
@@ -61,6 +77,7 @@ from kdbench.bench._regress._verdicts import (
 )
 
 __all__ = [
+    "AB_RULES",
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_REGRESSED",
@@ -73,18 +90,25 @@ __all__ = [
     "RULES",
     "SAME",
     "VERDICTS",
+    "ABMeasurement",
     "Baseline",
     "CaseMeasurement",
     "CaseSpec",
     "Comparison",
     "DatasetSpec",
     "Figure",
+    "Revision",
     "Rule",
     "Suite",
     "SuiteMeasurement",
     "available_suites",
+    "check_clean",
+    "check_requirements",
     "compare",
     "exit_status",
+    "export_tree",
+    "failed_junit",
+    "failed_markdown",
     "final_line",
     "from_stored_run",
     "load_suite",
@@ -94,9 +118,15 @@ __all__ = [
     "print_table",
     "read_baseline_file",
     "record_run",
+    "repository_root",
     "resolve_baseline",
+    "resolve_ref",
+    "run_ab",
+    "run_junit",
+    "run_markdown",
     "run_suite",
     "run_summary",
+    "seed_order",
     "verdict_rows",
     "write_baseline_file",
     "write_json",

@@ -9,4 +9,7 @@
 - ``_baseline``: baselines: JSON files and stored runs, both read back into measurements.
 - ``_verdicts``: a whole run against its baseline: one row per (case, figure), the summary, the exit status.
 - ``_output``: the terminal table, the final line and the JSON summary file.
+- ``_markdown``, ``_junit``: the run for CI systems: a Markdown summary, JUnit XML.
+- ``_revisions``: git refs of the current repository as exported source trees, cached by sha.
+- ``_ab``: a suite for two revisions on one machine, seeds interleaved, one ``_ab_worker`` process each.
 """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-__all__ = ["FIGURES", "KINDS", "RULES", "Figure", "Rule"]
+__all__ = ["AB_RULES", "FIGURES", "KINDS", "RULES", "Figure", "Rule"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +55,11 @@ RULES: dict[str, Rule] = {
     # Peak RSS depends on the allocator, thread count and what the process held before: information only.
     "memory": Rule(relative=True, min_effect=math.log(1.25), gating=False),
 }
+
+# `regress ab`: base and head run on one machine in one job, their seeds interleaved, so what the 30 % floor
+# absorbs (another machine, another load) moves both sides alike; a 10 % change can be told from the seeds'
+# noise there, which still has to be beaten twice over and pass the t-test.
+AB_RULES: dict[str, Rule] = {**RULES, "speed": Rule(relative=True, min_effect=math.log(1.1))}
 
 _REFERENCE = "ratio"  # to the reference unit
 

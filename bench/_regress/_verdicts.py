@@ -19,7 +19,7 @@ from typing import Any
 
 from kdbench.bench._regress._baseline import FORMAT, Baseline
 from kdbench.bench._regress._compare import INCOMPARABLE, NEW, REGRESSED, VERDICTS, compare
-from kdbench.bench._regress._figures import FIGURES, RULES
+from kdbench.bench._regress._figures import FIGURES, RULES, Rule
 from kdbench.bench._regress._run import CaseMeasurement, SuiteMeasurement
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REGRESSED", "exit_status", "run_summary", "verdict_rows"]
@@ -27,14 +27,17 @@ __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REGRESSED", "exit_status", "run_summa
 EXIT_OK, EXIT_REGRESSED, EXIT_FAILED = 0, 1, 2
 
 
-def verdict_rows(now: SuiteMeasurement, baseline: Baseline | None) -> list[dict[str, Any]]:
-    """One row per (case, figure) of ``now``, compared with ``baseline`` where it has the same case."""
+def verdict_rows(
+    now: SuiteMeasurement, baseline: Baseline | None, rules: dict[str, Rule] = RULES
+) -> list[dict[str, Any]]:
+    """One row per (case, figure) of ``now``, compared with ``baseline`` where it has the same case, under
+    ``rules`` by figure kind (:data:`RULES`; ``regress ab`` uses :data:`AB_RULES`)."""
     rows = []
     for case in now.cases:
         base_case = baseline.measurement.case(case.name) if baseline else None
         case_note = _case_mismatch(case, base_case) if base_case else None
         for name, values in case.figures.items():
-            figure, rule = FIGURES[name], RULES[FIGURES[name].kind]
+            figure, rule = FIGURES[name], rules[FIGURES[name].kind]
             row: dict[str, Any] = {
                 "case": case.name, "figure": name, "kind": figure.kind, "unit": figure.unit,
                 "higher_is_better": figure.higher_is_better, "baseline": None, "now": _mean(values),

@@ -698,6 +698,12 @@ case("regress-json-under-a-file", "plain.txt", RR, *GOOD_SUITE, "--json", Under(
 case("regress-json-empty-string", "--json", RR, *GOOD_SUITE, "--json", Lit(""))
 case("regress-json-is-a-folder", "jsondir", RR, *GOOD_SUITE, "--json", Folder("jsondir"))
 case("regress-device-unknown", "tpu", RR, *GOOD_SUITE, "--device tpu")
+case("regress-markdown-in-missing-folder", "nofolder", RR, *GOOD_SUITE, "--markdown", Work("nofolder/s.md"))
+case("regress-junit-is-a-folder", "junitdir", RR, *GOOD_SUITE, "--junit", Folder("junitdir"))
+AB = "regress ab --base HEAD"
+case("regress-ab-not-a-repository", "not in a git repository", AB, *GOOD_SUITE, "--repo", Work(""))
+case("regress-ab-without-base", "--base", "regress ab", *GOOD_SUITE)
+case("regress-history-db-missing-file", "missing.db", "regress history --db", Db("missing.db"))
 case("regress-device-cuda-absent", "cuda", RR, *GOOD_SUITE, "--device cuda:7")
 case("regress-run-without-suite", "--suite", "regress run")
 for _id, _url, _expect in BAD_URLS:

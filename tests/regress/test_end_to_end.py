@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,15 @@ def clean_run(
     code = main([
         "regress", "run", "--suite", str(tiny_suite), "--baseline", str(baseline_file), "--db", db,
         "--tag", "clean", "--json", str(summary), "--quiet", "--artifacts", str(folder / "students"),
+        "--markdown", str(folder / "summary.md"), "--junit", str(folder / "report.xml"),
     ])  # fmt: skip
     return {
         "code": code,
         "db": db,
         "summary": json.loads(summary.read_text()),
         "students": folder / "students",
+        "markdown": (folder / "summary.md").read_text(),
+        "junit": (folder / "report.xml").read_bytes(),
     }
 
 
@@ -55,6 +59,19 @@ def test_the_unplanted_run_passes(clean_run: dict[str, Any]) -> None:
     quality = {f: v for f, v in verdicts if f.endswith(("_auc", "_logloss"))}
     assert set(quality.values()) == {SAME} and len(quality) == 4
     assert {v for _, v in verdicts} <= {SAME, IMPROVED, INFO}
+
+
+def test_the_unplanted_run_writes_its_ci_summaries(clean_run: dict[str, Any], baseline_file: Path) -> None:
+    from tests.regress._junit_schema import schema_problems
+
+    assert schema_problems(clean_run["junit"]) == []
+    cases = list(ET.fromstring(clean_run["junit"]).iter("testcase"))
+    assert len(cases) == 8 and not any(c.find("failure") is not None or c.find("error") is not None
+                                       for c in cases)  # fmt: skip
+    markdown = clean_run["markdown"]
+    assert "| case | figure | baseline | now | change | noise threshold | verdict |" in markdown
+    assert f"compared with baseline {baseline_file}" in markdown
+    assert markdown.strip().splitlines()[-1].startswith("**no regression: ")
 
 
 def test_each_seed_keeps_its_student_where_artifacts_says(clean_run: dict[str, Any]) -> None:
@@ -130,6 +147,7 @@ def test_a_stored_run_becomes_a_baseline_file(clean_run: dict[str, Any], tmp_pat
         ("baseline_from_without_db", "give --db URL"),
         ("second_case_data_missing", "case second:"),
         ("json_in_missing_folder", "--json"),
+        ("junit_in_missing_folder", "--junit"),
         ("baseline_out_is_a_folder", "--out"),
     ],
 )
@@ -161,6 +179,10 @@ def test_a_bad_argument_exits_2_with_one_line_before_any_training(
         "json_in_missing_folder": [
             "regress", "run", "--suite", str(tiny_suite), "--json", str(tmp_path / "no" / "s.json"),
         ],
+        "junit_in_missing_folder": [
+            "regress", "run", "--suite", str(tiny_suite), "--markdown", str(tmp_path / "s.md"),
+            "--junit", str(tmp_path / "no" / "r.xml"),
+        ],
         "baseline_out_is_a_folder": [
             "regress", "baseline", "--suite", str(tiny_suite), "--out", str(tmp_path),
         ],
@@ -176,7 +198,11 @@ def test_a_bad_argument_exits_2_with_one_line_before_any_training(
 
 @pytest.mark.parametrize("failure", ["nan", "crash"])
 def test_a_failing_trial_exits_2_not_1(
-    failure: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tiny_suite: Path
+    failure: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tiny_suite: Path,
+    tmp_path: Path,
 ) -> None:
     def broken(self: KDDAGFM, batch: Any, phase: str, alpha: float, beta: float, **kw: Any) -> Any:
         if failure == "crash":
@@ -184,9 +210,16 @@ def test_a_failing_trial_exits_2_not_1(
         return ORIGINAL_LOSS(self, batch, phase, alpha, beta, **kw) * float("nan")
 
     monkeypatch.setattr(KDDAGFM, "loss", broken)
-    assert main(["regress", "run", "--suite", str(tiny_suite), "--quiet"]) == 2
+    junit, markdown = tmp_path / "report.xml", tmp_path / "summary.md"
+    argv = ["regress", "run", "--suite", str(tiny_suite), "--quiet", "--junit", str(junit), "--markdown",
+            str(markdown)]  # fmt: skip
+    assert main(argv) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert f"case {CASE}, seed 0 failed" in line
+    # CI still shows why: the JUnit report has the run as an error, the summary says it failed
+    (error,) = ET.parse(junit).getroot().iter("error")
+    assert f"case {CASE}, seed 0 failed" in error.get("message")
+    assert "**the run failed**" in markdown.read_text()
     assert (
         "TrialError: non-finite training loss" if failure == "nan" else "RuntimeError: planted crash"
     ) in line

@@ -1,0 +1,56 @@
+"""The worker of ``kdbench regress ab``: runs one revision's seeds, one at a time, on request.
+
+Not imported by kdbench: :mod:`bench._regress._ab` runs this file (``runpy.run_path``, which leaves
+``sys.path`` alone) in a revision's exported tree (the working folder, and the only entry of
+``PYTHONPATH``), so ``kdbench`` here is *that revision's* package. It therefore uses only the standard library
+and the public face every revision with regression suites has: ``kdbench.bench.regress.load_suite``,
+``prepare_datasets``, ``run_suite`` and ``SuiteMeasurement.to_dict``.
+
+Protocol, one JSON object a line: the worker answers ``{"ready": {...}}`` once the suite and its datasets
+are loaded, then reads requests ``{"case": NAME, "seed": N}`` from stdin and answers each with
+``{"measurement": SuiteMeasurement.to_dict()}`` of that one seed; any failure is ``{"error": "one line"}``
+and the worker exits. Its own stdout is moved to stderr first, so nothing the revision prints can corrupt the
+answers.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _main(suite_path: str, device: str) -> int:
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # whatever the revision prints goes to the log, never into the answers
+    sys.stdout = sys.stderr
+
+    def answer(**message: object) -> None:
+        answers.write(json.dumps(message, default=str) + "\n")
+
+    try:
+        import kdbench
+
+        here = Path.cwd().resolve()
+        if not any(Path(p).resolve() == here for p in kdbench.__path__):
+            raise RuntimeError(f"kdbench was imported from {list(kdbench.__path__)}, not from {here}")
+        from kdbench.bench import regress
+
+        suite = regress.load_suite(suite_path)
+        datasets = regress.prepare_datasets(suite)
+        cases = {case.name: case for case in suite.cases}
+        answer(ready={"suite_hash": suite.hash, "cases": list(cases)})
+        for line in sys.stdin:
+            request = json.loads(line)
+            case = dataclasses.replace(cases[request["case"]], seeds=(int(request["seed"]),))
+            one = dataclasses.replace(suite, cases=(case,))
+            measured = regress.run_suite(one, device=device, datasets={case.name: datasets[case.name]})
+            answer(measurement=measured.to_dict())
+    except BaseException as e:  # the parent reports it as the run's failure (exit 2)
+        answer(error=" ".join(f"{type(e).__name__}: {e}".split()))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1], sys.argv[2]))
