@@ -23,7 +23,7 @@ from kdbench.bench.config import TEACHER_KEYS, TrialConfig
 from kdbench.bench.data import Recipe
 from kdbench.bench.data._avazu import AVAZU_RECIPE
 from kdbench.bench.data._criteo import CRITEO_RECIPE
-from kdbench.bench.data._movielens import ML1M_RECIPE, ML100K_RECIPE
+from kdbench.bench.data._movielens import ML1M_RECIPE, ML100K_RECBOLE_RECIPE, ML100K_RECIPE
 from kdbench.bench.errors import ConfigError
 
 __all__ = [
@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 # Source name -> recipe; sources not listed (csv, parquet) have none.
-RECIPES: dict[str, Recipe] = {r.name: r for r in (ML100K_RECIPE, ML1M_RECIPE, CRITEO_RECIPE, AVAZU_RECIPE)}
+RECIPES: dict[str, Recipe] = {
+    r.name: r for r in (ML100K_RECIPE, ML1M_RECIPE, CRITEO_RECIPE, AVAZU_RECIPE, ML100K_RECBOLE_RECIPE)
+}
 _TEACHER_ONLY = frozenset(key for keys in TEACHER_KEYS.values() for key in keys)
 
 

@@ -91,7 +91,7 @@ def _name_and_split_seed(protocol: Any) -> tuple[str | None, int | str | None]:
         return None, None
     split = protocol.get("split")
     seed = split.get("seed") if isinstance(split, dict) else None
-    if isinstance(split, dict) and split.get("method") in ("given", "time"):
+    if isinstance(split, dict) and split.get("method") in ("given", "time", "recbole"):
         seed = split["method"]
     name = protocol.get("name")
     return (name if isinstance(name, str) else None), (seed if isinstance(seed, int) else None)

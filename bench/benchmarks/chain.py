@@ -13,10 +13,12 @@ RecBole lives in a separate interpreter (``--recbole-python``), never in kdbench
     python3 -m venv /tmp/recbole-venv
     /tmp/recbole-venv/bin/pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
     /tmp/recbole-venv/bin/pip install recbole==1.2.1 "numpy<2" "pandas<3" "scipy<1.14" "scikit-learn<1.6" \\
-        "pyarrow<18" "ray<=2.6.3" tensorboard thop texttable tabulate colorlog==4.7.2 colorama==0.4.4
+        "pyarrow<18" "ray<=2.6.3" "setuptools<81" tensorboard thop texttable tabulate colorlog==4.7.2 \\
+        colorama==0.4.4
     python -m kdbench.bench.benchmarks.chain --recbole-python /tmp/recbole-venv/bin/python
 
-(RecBole 1.2.1 predates NumPy 2 and pandas 3: pin them in its venv only.)
+(RecBole 1.2.1 predates NumPy 2 and pandas 3: pin them in its venv only; the ray it imports needs
+``pkg_resources``, which setuptools 81 and later no longer ship.)
 
 Without it (or when that interpreter cannot import recbole) the RecBole side is skipped with a line saying
 so. RecBole's chain is its three ``run_recbole`` calls (teacher_training, distillation warm-started from the
@@ -42,7 +44,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
-__all__ = ["first_batch", "main", "run_kdbench", "run_recbole", "startup_rows"]
+__all__ = ["RECBOLE_SETTINGS", "first_batch", "main", "run_kdbench", "run_recbole", "startup_rows"]
 
 HEAVY_MODULES = (
     "torch._dynamo", "sympy", "ray", "optuna", "plotly", "sqlalchemy", "sklearn", "scipy", "pandas",
@@ -51,9 +53,24 @@ HEAVY_MODULES = (
 _MARK = "KDBENCH_CHAIN "
 _RECBOLE_MARK = "RECBOLE_CHAIN "
 
-# RecBole's side, run by --recbole-python with argv: threads, max_epochs, patience. Its config mirrors the
-# ml-100k recipe (module docstring). torch >= 2.6 loads checkpoints weights-only by default, which RecBole's
-# (pickled config inside) cannot pass: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 is set for it.
+# RecBole's KD_DAGFM config mirroring the ml-100k recipe (module docstring), less the data path (inside
+# RecBole's wheel), the epochs and the stopping step; the reference benchmark runs RecBole with it too.
+RECBOLE_SETTINGS = {
+    "load_col": {"inter": ["user_id", "item_id", "rating", "timestamp"],
+                 "user": ["user_id", "age", "gender", "occupation", "zip_code"],
+                 "item": ["item_id", "release_year"]},
+    "val_interval": {"rating": "[0,3);(3,inf)"}, "threshold": {"rating": 4},
+    "eval_args": {"split": {"RS": [0.8, 0.1, 0.1]}, "order": "RO", "group_by": None, "mode": "labeled"},
+    "train_neg_sample_args": None, "metrics": ["AUC", "LogLoss"], "valid_metric": "AUC",
+    "train_batch_size": 1024, "eval_batch_size": 4096,
+    "learning_rate": 3e-3, "weight_decay": 1e-3, "seed": 2022, "reproducibility": True,
+    "teacher": "CrossNet", "t_depth": 3, "type": "outer", "depth": 3, "embedding_size": 16,
+    "alpha": 0.1, "beta": 921.6, "use_gpu": False, "show_progress": False, "state": "WARNING",
+}  # fmt: skip
+
+# RecBole's side, run by --recbole-python with argv: threads, max_epochs, patience, RECBOLE_SETTINGS as JSON.
+# torch >= 2.6 loads checkpoints weights-only by default, which RecBole's (pickled config inside) cannot
+# pass: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 is set for it.
 _RECBOLE_DRIVER = r"""
 import glob, json, os, sys, tempfile, time, warnings
 warnings.filterwarnings("ignore")
@@ -64,16 +81,7 @@ threads, max_epochs, patience = (int(a) for a in sys.argv[1:4])
 torch.set_num_threads(threads)
 config = {
     "data_path": os.path.join(os.path.dirname(recbole.__file__), "dataset_example"),
-    "load_col": {"inter": ["user_id", "item_id", "rating", "timestamp"],
-                 "user": ["user_id", "age", "gender", "occupation", "zip_code"],
-                 "item": ["item_id", "release_year"]},
-    "val_interval": {"rating": "[0,3);(3,inf)"}, "threshold": {"rating": 4},
-    "eval_args": {"split": {"RS": [0.8, 0.1, 0.1]}, "order": "RO", "group_by": None, "mode": "labeled"},
-    "train_neg_sample_args": None, "metrics": ["AUC", "LogLoss"], "valid_metric": "AUC",
-    "epochs": max_epochs, "stopping_step": patience, "train_batch_size": 1024, "eval_batch_size": 4096,
-    "learning_rate": 3e-3, "weight_decay": 1e-3, "seed": 2022, "reproducibility": True,
-    "teacher": "CrossNet", "t_depth": 3, "type": "outer", "depth": 3, "embedding_size": 16,
-    "alpha": 0.1, "beta": 921.6, "use_gpu": False, "show_progress": False, "state": "WARNING",
+    **json.loads(sys.argv[4]), "epochs": max_epochs, "stopping_step": patience,
 }
 phases, warm = {}, None
 for phase in ("teacher_training", "distillation", "finetuning"):
@@ -224,7 +232,8 @@ def run_recbole(python: str, threads: int, max_epochs: int, patience: int) -> di
     """RecBole's three KD_DAGFM phases in one fresh process (in a temporary folder: it writes logs and
     checkpoints under its working directory); its wall time and each phase's seconds and test AUC."""
     env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "OMP_NUM_THREADS": str(threads)}
-    command = [python, "-c", _RECBOLE_DRIVER, str(threads), str(max_epochs), str(patience)]
+    settings = json.dumps(RECBOLE_SETTINGS)
+    command = [python, "-c", _RECBOLE_DRIVER, str(threads), str(max_epochs), str(patience), settings]
     with tempfile.TemporaryDirectory(prefix="kdbench-recbole-") as folder:
         start = time.perf_counter()
         child = subprocess.run(command, capture_output=True, text=True, cwd=folder, env=env)

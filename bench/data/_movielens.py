@@ -9,6 +9,22 @@
 - Every value is a token (no frequency threshold: the reference has none for MovieLens); zip codes are
   strings.
 - Missing values (empty strings, a user or item absent from its file) → 0.
+
+``ml-100k-recbole`` is RecBole 1.2.1's own view of the wheel's atomic files, for side-by-side runs with its
+``KD_DAGFM`` (``bench/benchmarks/reference.py``):
+
+- the same rows and labels (rating 3 dropped, label = rating >= 4, file order);
+- RecBole's model fields: user_id, item_id, age, gender, occupation, zip_code, release_year. RecBole loads
+  the timestamp as a float field, but a float field reaches a context model only when it is listed in
+  ``numerical_features`` (empty by default), so its KD_DAGFM never sees it: 7 token fields (measured:
+  ``num_feature_field`` 7);
+- RecBole's split, row for row: ``eval_args`` order ``RO`` and split ``RS [0.8, 0.1, 0.1]`` shuffle the rows
+  with ``torch.randperm(rows)`` right after ``torch.manual_seed(2022)`` and cut the permutation into train
+  (first), valid and test, valid and test ``int(0.1 * rows)`` rows each (58,285 / 7,285 / 7,285).
+  :func:`torch_randperm` reproduces torch's CPU permutation with NumPy's MT19937 (the same generator and
+  seeding), so preparing it needs no torch. The split is fixed (seed 2022, RecBole's in the reference
+  runs): ``--split-seed`` does not change it, and its vocabularies count the training rows only (a user or
+  item seen only in valid or test is unknown, 0; RecBole gives it an id whose row is never trained).
 """
 
 from __future__ import annotations
@@ -33,7 +49,19 @@ from kdbench.bench.data._io import READ_ERRORS, file_identity, short_error, show
 from kdbench.bench.data._source import Recipe, Source
 from kdbench.bench.errors import DatasetError
 
-__all__ = ["FIELDS", "ML1M_RECIPE", "ML100K_RECIPE", "open_ml1m", "open_ml100k"]
+__all__ = [
+    "FIELDS",
+    "ML1M_RECIPE",
+    "ML100K_RECBOLE_RECIPE",
+    "ML100K_RECIPE",
+    "RECBOLE_FIELDS",
+    "RECBOLE_SEED",
+    "open_ml1m",
+    "open_ml100k",
+    "open_ml100k_recbole",
+    "recbole_split",
+    "torch_randperm",
+]
 
 FIELDS = ["user_id", "item_id", "weekday", "hour", "age", "gender", "occupation", "zip_code", "release_year"]
 ATOMIC_PREFIX = "recbole/dataset_example/ml-100k/ml-100k"
@@ -79,6 +107,33 @@ ML100K_RECIPE = Recipe(
     "With this much weight decay the teacher improves slowly (best epochs 15 to 28): max_epochs 40; "
     "patience 5 stops at the same best states as 10 on split 2022, 15 epochs sooner.",
 )
+RECBOLE_FIELDS = ["user_id", "item_id", "age", "gender", "occupation", "zip_code", "release_year"]
+RECBOLE_SEED = 2022  # the seed of the reference runs (and of the paper's code)
+RECBOLE_RATIOS = (0.8, 0.1, 0.1)
+RECBOLE_PROTOCOL = {
+    "drop": "rating == 3",
+    "label": "rating >= 4",
+    "fields": RECBOLE_FIELDS,
+    "timestamp": "not a model field (RecBole 1.2.1 feeds float fields only when in numerical_features)",
+    "release_year": "4-digit year, else missing",
+    "min_count": 1,
+    "missing": "-> 0",
+    "split": {
+        "method": "recbole",
+        "order": "RO: torch.randperm(rows) after torch.manual_seed(seed), rows in file order",
+        "ratios": list(RECBOLE_RATIOS),
+        "sizes": "valid and test int(0.1 * rows) each, train the rest (the permutation's head)",
+        "seed": RECBOLE_SEED,
+        "recbole": "1.2.1",
+    },
+}
+ML100K_RECBOLE_RECIPE = Recipe(
+    "ml-100k-recbole",
+    {**ML100K_RECIPE.values, "patience": 6},
+    "ml-100k's recipe, the settings RecBole's KD_DAGFM runs in the reference and chain benchmarks (CrossNet "
+    "teacher, outer DAGFM student, lr 3e-3, weight decay 1e-3, at most 40 epochs a phase), with patience 6: "
+    "RecBole's stopping_step 5 stops at the 6th epoch without improvement.",
+)
 _GROUPLENS = ("u.data", "u.user", "u.item")
 _ML1M = ("ratings.dat", "users.dat", "movies.dat")
 
@@ -110,6 +165,60 @@ def open_ml100k(path: str | os.PathLike[str] | None, schema: Any, home: Path) ->
         return _source("ml-100k", {"wheel": file_identity(p)}, lambda bar, digests: _read_wheel(p, digests))
     files = _folder(p, _GROUPLENS, "ml-100k", hint)
     return _source("ml-100k", _identity(files), lambda bar, digests: _read_grouplens(files, digests))
+
+
+def open_ml100k_recbole(path: str | os.PathLike[str] | None, schema: Any, home: Path) -> Source:
+    """ml-100k as RecBole 1.2.1's KD_DAGFM sees it (module docstring), from the recbole wheel only."""
+    if schema is not None:
+        raise DatasetError("ml-100k-recbole takes no --schema (its protocol is fixed)")
+    if path is not None:
+        raise DatasetError(
+            f"ml-100k-recbole takes no --path: it reads RecBole's own atomic files from the {WHEEL_SPEC} "
+            "wheel (KDBENCH_RECBOLE_WHEEL=/path/to/the.whl for an offline copy)"
+        )
+    override = override_wheel()
+    identity = (
+        {"wheel": file_identity(override)} if override else {"wheel": WHEEL_SPEC, "sha256": WHEEL_SHA256}
+    )
+    return Source(
+        "ml-100k-recbole", "ml-100k-recbole", RECBOLE_FIELDS, [1] * len(RECBOLE_FIELDS), RECBOLE_PROTOCOL,
+        identity, lambda bar, digests: _read_wheel(recbole_wheel(home), digests, recbole=True),
+    )  # fmt: skip
+
+
+def torch_randperm(n: int, seed: int) -> np.ndarray:
+    """``(n,)`` int64: what ``torch.manual_seed(seed); torch.randperm(n)`` returns on the CPU.
+
+    torch's CPU generator is MT19937 seeded as NumPy's legacy ``RandomState(seed)`` is, and for
+    ``n < 2**32 / 20`` its ``randperm`` is a Fisher-Yates shuffle: for ``i = 0 .. n-2`` swap ``i`` with
+    ``i + random() % (n - i)``, ``random()`` the generator's next 32-bit output.
+    """
+    if not 0 < n < (1 << 32) // 20:
+        raise ValueError(f"torch_randperm reproduces torch for 0 < n < {(1 << 32) // 20:,}, got {n}")
+    raw = np.random.RandomState(seed).randint(0, 1 << 32, size=n - 1, dtype=np.uint32)  # raw outputs
+    steps = raw.astype(np.int64) % np.arange(n, 1, -1, dtype=np.int64)
+    order = np.arange(n, dtype=np.int64)
+    for i, step in enumerate(steps.tolist()):  # 0.03 s for ml-100k: not worth vectorising
+        j = i + step
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def recbole_split(n: int, seed: int = RECBOLE_SEED) -> np.ndarray:
+    """``(n,)`` int8, 0 train / 1 valid / 2 test per row in file order: RecBole 1.2.1's ``RO`` order and ``RS
+    [0.8, 0.1, 0.1]`` split (``Dataset.shuffle`` then ``split_by_ratio``, ``_calcu_split_ids``'s counts)."""
+    ratios = [r / sum(RECBOLE_RATIOS) for r in RECBOLE_RATIOS]
+    counts = [int(r * n) for r in ratios]
+    counts[0] = n - sum(counts[1:])
+    for i in range(1, len(ratios)):  # RecBole gives a part that rounded to nothing one row
+        if counts[0] <= 1:
+            break
+        if 0 < ratios[-i] * n < 1:
+            counts[-i] += 1
+            counts[0] -= 1
+    assign = np.empty(n, dtype=np.int8)
+    assign[torch_randperm(n, seed)] = np.repeat(np.arange(len(counts), dtype=np.int8), counts)
+    return assign
 
 
 def open_ml1m(path: str | os.PathLike[str] | None, schema: Any, home: Path) -> Source:
@@ -209,7 +318,7 @@ def _atomic(raw: bytes, what: str, required: list[str]) -> pd.DataFrame:
     return frame[required]
 
 
-def _read_wheel(wheel: Path, digests: dict[str, str]) -> Iterator[Chunk]:
+def _read_wheel(wheel: Path, digests: dict[str, str], *, recbole: bool = False) -> Iterator[Chunk]:
     members = {ext: f"{ATOMIC_PREFIX}.{ext}" for ext in ("inter", "user", "item")}
     try:
         with zipfile.ZipFile(wheel) as z:
@@ -228,7 +337,7 @@ def _read_wheel(wheel: Path, digests: dict[str, str]) -> Iterator[Chunk]:
     inter = _atomic(data["inter"], f"{where}.inter", ["user_id", "item_id", "rating", "timestamp"])
     users = _atomic(data["user"], f"{where}.user", ["user_id", "age", "gender", "occupation", "zip_code"])
     items = _atomic(data["item"], f"{where}.item", ["item_id", "release_year"])
-    yield _chunk("ml-100k", inter, users, items)
+    yield _recbole_chunk(inter, users, items) if recbole else _chunk("ml-100k", inter, users, items)
 
 
 def _read_grouplens(files: dict[str, Path], digests: dict[str, str]) -> Iterator[Chunk]:
@@ -279,16 +388,33 @@ def _chunk(what: str, inter: pd.DataFrame, users: pd.DataFrame, items: pd.DataFr
     rating = _numbers(inter["rating"], f"{what} ratings: rating")
     timestamp = _numbers(inter["timestamp"], f"{what} ratings: timestamp").astype(np.int64)
     keep = rating != 3
-    inter = inter.loc[keep, ["user_id", "item_id"]].reset_index(drop=True)
     labels = (rating[keep] >= 4).astype(np.int8)
     seconds = timestamp[keep]
-    inter["weekday"] = (seconds // 86400 + 3) % 7  # 1970-01-01 was a Thursday
-    inter["hour"] = (seconds % 86400) // 3600
+    derived = {
+        "weekday": (seconds // 86400 + 3) % 7,  # 1970-01-01 was a Thursday
+        "hour": (seconds % 86400) // 3600,
+    }
+    joined = _joined(what, inter.loc[keep, ["user_id", "item_id"]].assign(**derived), users, items)
+    return Chunk(labels, [_tokens(joined[name]) for name in FIELDS])
+
+
+def _recbole_chunk(inter: pd.DataFrame, users: pd.DataFrame, items: pd.DataFrame) -> Chunk:
+    """RecBole's rows and fields (no timestamp) with its split of the kept rows (module docstring)."""
+    what = "ml-100k-recbole"
+    rating = _numbers(inter["rating"], f"{what} ratings: rating")
+    keep = rating != 3  # RecBole's val_interval "[0,3);(3,inf)"
+    labels = (rating[keep] >= 4).astype(np.int8)
+    joined = _joined(what, inter.loc[keep, ["user_id", "item_id"]], users, items)
+    columns = [_tokens(joined[name]) for name in RECBOLE_FIELDS]
+    return Chunk(labels, columns, split=recbole_split(len(labels)))
+
+
+def _joined(what: str, inter: pd.DataFrame, users: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """``inter`` (in its order) with each row's user and item attributes; release_year a 4-digit year."""
     users = _unique(users, "user_id", f"{what} users")
     items = _unique(items.assign(release_year=_year(items["release_year"])), "item_id", f"{what} items")
-    joined = inter.merge(users, on="user_id", how="left").merge(items, on="item_id", how="left")
-    columns = [_tokens(joined[name]) for name in FIELDS]
-    return Chunk(labels, columns)
+    inter = inter.reset_index(drop=True)
+    return inter.merge(users, on="user_id", how="left").merge(items, on="item_id", how="left")
 
 
 def _year(column: pd.Series) -> pd.Series:

@@ -24,7 +24,7 @@ from kdbench.bench.data._cache import (
 from kdbench.bench.data._criteo import open_criteo
 from kdbench.bench.data._dataset import Dataset
 from kdbench.bench.data._io import progress_bar
-from kdbench.bench.data._movielens import open_ml1m, open_ml100k
+from kdbench.bench.data._movielens import open_ml1m, open_ml100k, open_ml100k_recbole
 from kdbench.bench.data._names import (
     Resolved,
     claim_name,
@@ -70,9 +70,14 @@ SOURCES: dict[str, tuple[Callable[..., Source], str]] = {
     "avazu": (open_avazu, "Avazu CTR: --path to train.csv"),
     "csv": (open_csv_table, "any CSV table: --path to the file, --schema YAML (label, categorical, numeric)"),
     "parquet": (open_parquet_table, "any Parquet table: --path to the file, --schema YAML"),
+    "ml-100k-recbole": (
+        open_ml100k_recbole,
+        "MovieLens-100K as RecBole 1.2.1's KD_DAGFM sees it: its 7 fields and its seed-2022 split (embedded)",
+    ),
 }
 TABLE_SOURCES = frozenset({"csv", "parquet"})  # named by their schema or file, not by the source
-PATH_OPTIONAL = frozenset({"ml-100k"})  # embedded: --path only for GroupLens' own files
+PATH_OPTIONAL = frozenset({"ml-100k", "ml-100k-recbole"})  # embedded (ml-100k: --path for GroupLens' files)
+FIXED_SPLIT_SOURCES = frozenset({"ml-100k-recbole"})  # their split is the protocol's own: no split seed
 
 
 def available_sources() -> dict[str, str]:
@@ -155,6 +160,8 @@ def default_split_seed(
     with the data (a table's ``schema`` with a ``split:`` block, or a name or fingerprint prepared so)."""
     if dataset in TABLE_SOURCES and schema is not None:
         return None if load_schema(schema).split is not None else DEFAULT_SPLIT_SEED
+    if dataset in FIXED_SPLIT_SOURCES:
+        return None
     if dataset not in SOURCES:
         try:
             resolved = resolve(datasets_root(kdbench_home(home, create=False)), dataset)
@@ -258,9 +265,9 @@ def _prepare_source(
     if table and name is not None:  # the name wins over the schema file's
         check_name(name, "--name")
         schema = {**load_schema(schema).to_mapping(), "name": name}
-    fixed = table and load_schema(schema).split is not None
+    fixed = source in FIXED_SPLIT_SOURCES or (table and load_schema(schema).split is not None)
     if fixed and split_seed is not None:
-        named = load_schema(schema).name
+        named = load_schema(schema).name if table else source
         raise DatasetError(_no_seed(f"dataset {named}" if named else "this table", split_seed))
     if path is None and source not in PATH_OPTIONAL and not fixed:
         raise DatasetError(f"{source} needs --path; {description}")

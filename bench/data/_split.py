@@ -32,7 +32,9 @@ __all__ = [
 ]
 
 SPLIT_RULE = {"method": "random", "ratios": [0.8, 0.1, 0.1], "order": "file order within a split"}
-FIXED_METHODS = frozenset({"given", "time"})  # splits that come with the data: no seed
+# Splits that come with the data (a table's given or time-ordered split, RecBole's own for ml-100k-recbole):
+# no split seed to choose.
+FIXED_METHODS = frozenset({"given", "time", "recbole"})
 DEFAULT_RATIOS = (8, 1, 1)
 
 
@@ -76,6 +78,8 @@ def split_text(split: Mapping[str, Any] | None) -> str:
         return f"given (column {column})" if column else "given (train, valid and test files)"
     if method == "time":
         return f"time-ordered by {split.get('order_by')}, {_ratios(split.get('ratios'))}"
+    if method == "recbole":
+        return f"RecBole's random 8:1:1, its seed {split.get('seed')}"
     return f"random 8:1:1, split seed {split.get('seed')}"
 
 

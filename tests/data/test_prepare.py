@@ -109,7 +109,9 @@ def test_cached_datasets_and_sources(criteo, home):
     assert listed[0]["rows"] == 60 and listed[0]["bytes"] > 0 and listed[0]["path"] == str(d.path)
     meta = json.loads((d.path / "meta.json").read_text())
     assert meta["inputs"]["data"] and len(meta["inputs"]["data"]) == 64
-    assert list(available_sources()) == ["ml-100k", "movielens-1m", "criteo", "avazu", "csv", "parquet"]
+    assert list(available_sources()) == [
+        "ml-100k", "movielens-1m", "criteo", "avazu", "csv", "parquet", "ml-100k-recbole",
+    ]  # fmt: skip
 
 
 def test_info_is_json_and_has_the_contract_keys(criteo):
