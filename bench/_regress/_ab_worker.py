@@ -6,8 +6,12 @@ Not imported by kdbench: :mod:`bench._regress._ab` runs this file (``runpy.run_p
 and the public face every revision with regression suites has: ``kdbench.bench.regress.load_suite``,
 ``prepare_datasets``, ``run_suite`` and ``SuiteMeasurement.to_dict``.
 
+Before it says it is ready the worker runs each case once, one epoch a phase, and discards the result: a
+process's first trial measured its student's latency up to 25 % slower than the rest (a 20 % slowdown then
+went unseen in 2 of 10 A/B runs on an idle machine).
+
 Protocol, one JSON object a line: the worker answers ``{"ready": {...}}`` once the suite and its datasets
-are loaded, then reads requests ``{"case": NAME, "seed": N}`` from stdin and answers each with
+are loaded and warmed up, then reads requests ``{"case": NAME, "seed": N}`` from stdin and answers each with
 ``{"measurement": SuiteMeasurement.to_dict()}`` of that one seed; any failure is ``{"error": "one line"}``
 and the worker exits. Its own stdout is moved to stderr first, so nothing the revision prints can corrupt the
 answers.
@@ -39,6 +43,10 @@ def _main(suite_path: str, device: str) -> int:
         suite = regress.load_suite(suite_path)
         datasets = regress.prepare_datasets(suite)
         cases = {case.name: case for case in suite.cases}
+        for case in suite.cases:  # warm-up, discarded (see the module docstring)
+            short = dataclasses.replace(case, seeds=case.seeds[:1], config={**case.config, "max_epochs": 1})
+            regress.run_suite(dataclasses.replace(suite, cases=(short,)), device=device,
+                              datasets={case.name: datasets[case.name]})  # fmt: skip
         answer(ready={"suite_hash": suite.hash, "cases": list(cases)})
         for line in sys.stdin:
             request = json.loads(line)
