@@ -91,7 +91,7 @@ def _name_and_split_seed(protocol: Any) -> tuple[str | None, int | str | None]:
         return None, None
     split = protocol.get("split")
     seed = split.get("seed") if isinstance(split, dict) else None
-    if isinstance(split, dict) and split.get("method") in ("given", "time", "recbole"):
-        seed = split["method"]
+    if isinstance(split, dict) and split.get("method") not in (None, "random"):
+        seed = split["method"]  # a split that came with the data: its method says more than a seed
     name = protocol.get("name")
     return (name if isinstance(name, str) else None), (seed if isinstance(seed, int) else None)

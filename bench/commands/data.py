@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -259,8 +260,6 @@ def split_from_flags(
         raise DatasetError(f"a given split needs --train, --valid and --test; {', '.join(missing)} missing")
     if path is not None:
         raise DatasetError("give the table as --path FILE or as --train/--valid/--test FILES, not both")
-    from pathlib import Path
-
     return {role: str(Path(file).expanduser().resolve()) for role, file in given.items()}
 
 

@@ -262,17 +262,17 @@ def _prepare_source(
 ) -> Dataset:  # fmt: skip
     opener, description = SOURCES[source]
     table = source in TABLE_SOURCES
-    if table and name is not None:  # the name wins over the schema file's
-        check_name(name, "--name")
-        schema = {**load_schema(schema).to_mapping(), "name": name}
-    fixed = source in FIXED_SPLIT_SOURCES or (table and load_schema(schema).split is not None)
+    spec = load_schema(schema) if table else None  # read once: a YAML file, relative split paths resolved
+    if spec is not None and name is not None:  # the name wins over the schema file's
+        spec = dataclasses.replace(spec, name=check_name(name, "--name"))
+    fixed = source in FIXED_SPLIT_SOURCES or (spec is not None and spec.split is not None)
     if fixed and split_seed is not None:
-        named = load_schema(schema).name if table else source
+        named = spec.name if spec is not None else source
         raise DatasetError(_no_seed(f"dataset {named}" if named else "this table", split_seed))
     if path is None and source not in PATH_OPTIONAL and not fixed:
         raise DatasetError(f"{source} needs --path; {description}")
     seed = None if fixed else DEFAULT_SPLIT_SEED if split_seed is None else split_seed
-    opened = opener(path, schema, home_dir, seed) if table else _named(opener(path, schema, home_dir), name)
+    opened = opener(path, spec, home_dir, seed) if table else _named(opener(path, schema, home_dir), name)
     root = datasets_root(home_dir)
     resolved = None
     if opened.name in SOURCES and opened.name != source:
@@ -283,7 +283,7 @@ def _prepare_source(
     if table or opened.name != source:
         file = str(next(iter(opened.identity.values()))["path"])
         claim_name(root, opened.name, source, file)
-        mapping = {**load_schema(schema).to_mapping(), "name": opened.name} if table else None
+        mapping = {**spec.to_mapping(), "name": opened.name} if spec is not None else None
         resolved = Resolved(opened.name, source, file, mapping, seed)
     protocol = full_protocol(opened, seed)
     key = canonical_hash(

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kdbench.bench.data._io import short_error
 from kdbench.bench.data._numeric import NotANumber, as_arrow, missing_to_null, to_floats
 from kdbench.bench.data._schema import SPLIT_ROLES, TableSplit
 from kdbench.bench.data._split import time_assignment
@@ -131,5 +132,4 @@ def _is_number(text: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return short_error(repr(value), 60)

@@ -15,6 +15,7 @@ must its standardised float32 value; a dense column with values but none in the 
 
 from __future__ import annotations
 
+import bisect
 import bz2
 import contextlib
 import csv
@@ -352,7 +353,7 @@ def _read_csv(
     def locate(row: int) -> str:  # row -1: the table's first file
         if row < 0:
             return str(files[0][1])
-        part = max(k for k, first in enumerate(starts) if first <= row)
+        part = bisect.bisect_right(starts, row) - 1  # the file holding data row ``row``
         file = files[part][1]
         return f"{file} line {_csv_line(file, spec.sep, row - starts[part]):,}"
 
@@ -442,7 +443,7 @@ def _read_parquet(
         def locate(row: int) -> str:  # row -1: the table's first file
             if row < 0:
                 return str(files[0][1])
-            part = max(k for k, first in enumerate(starts) if first <= row)
+            part = bisect.bisect_right(starts, row) - 1
             return f"{files[part][1]} row {row - starts[part] + 1:,}"
 
         yield from _read_table("parquet", spec, blocks, locate, split_seed, learned)

@@ -123,6 +123,13 @@ def environment(**overrides: Any) -> dict[str, Any]:
     return env
 
 
+def environment_columns(env: dict[str, Any]) -> dict[str, Any]:
+    """An environment's row as versions 1 and 2 of the schema stored it (their ``Environment`` columns)."""
+    digest = hashlib.sha256(json.dumps(env, sort_keys=True).encode()).hexdigest()
+    columns = ("git_sha", "git_dirty", "python", "torch", "ray", "optuna", "cpu", "gpu", "host")
+    return {"content_hash": digest, "data": env, **{k: env[k] for k in columns}}
+
+
 def dataset_info(fingerprint: str = FINGERPRINT, source: str = "movielens1m") -> dict[str, Any]:
     return {
         "fingerprint": fingerprint,

@@ -3,7 +3,6 @@ of commit 13666b3) and filled the way kdbench 1 filled them, on SQLite and Postg
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -39,11 +38,7 @@ def _build_v1(url: str) -> None:
     env = f.environment()
     with Session(engine) as s, s.begin():
         s.add(v1.Meta(key="schema_version", value="1"))
-        digest = hashlib.sha256(json.dumps(env, sort_keys=True).encode()).hexdigest()
-        environment = v1.Environment(
-            content_hash=digest, data=env, **{k: env[k] for k in ("git_sha", "git_dirty", "python", "torch",
-                                                                   "ray", "optuna", "cpu", "gpu", "host")}
-        )  # fmt: skip
+        environment = v1.Environment(**f.environment_columns(env))
         s.add(environment)
         info = f.dataset_info()
         s.add(v1.Dataset(**info, info=info))

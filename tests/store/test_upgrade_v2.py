@@ -4,7 +4,6 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -37,11 +36,7 @@ def _build_v2(url: str, info: dict[str, Any]) -> None:
     env = f.environment()
     with Session(engine) as s, s.begin():
         s.add(v2.Meta(key="schema_version", value="2"))
-        digest = hashlib.sha256(json.dumps(env, sort_keys=True).encode()).hexdigest()
-        environment = v2.Environment(
-            content_hash=digest, data=env, **{k: env[k] for k in ("git_sha", "git_dirty", "python", "torch",
-                                                                   "ray", "optuna", "cpu", "gpu", "host")}
-        )  # fmt: skip
+        environment = v2.Environment(**f.environment_columns(env))
         s.add(environment)
         row = {k: info[k] for k in ("fingerprint", "source", "rows", "positives", "fields", "vocab_sizes",
                                     "split_sizes")}  # fmt: skip
