@@ -4,9 +4,15 @@ A change is a regression only when all three hold, on the worse side (one-sided:
 
 1. it exceeds the rule's minimum effect (quality: 0.001, BARS's noise floor for AUC; speed: 30 %),
 2. it exceeds ``noise_factor`` x the pooled standard deviation of the seeds (the noise the seeds show),
-3. a one-sided Welch t-test (unequal variances) finds it significant at ``alpha``.
+3. a one-sided Welch t-test (unequal variances; Yuen's trimmed one for speed) finds it significant at
+   ``alpha``.
 
 Relative rules (speed, memory) compare logarithms, so ratios are symmetric and the change is a fraction.
+A rule with ``trim`` (speed) compares trimmed means with Yuen's trimmed t-test: the ``trim`` share of each
+side's values is cut from each end, the spread is the winsorized standard deviation (the cut values replaced
+by the nearest kept one), so one seed that a burst of other work slowed neither hides a slowdown by inflating
+the noise nor fakes one (with five seeds and ``trim`` 0.2, the fastest and the slowest seed of each side are
+cut). ``baseline`` and ``now`` are then those trimmed means.
 Zero variance on both sides is handled explicitly: identical values are ``same``; a shift beyond the
 thresholds is certain (p = 0), which is what deterministic code gives on one machine. With a single value on
 a side no t-test is possible (p is None) and the thresholds alone decide.
@@ -45,8 +51,8 @@ VERDICTS = (SAME, IMPROVED, REGRESSED, INFO, NEW, INCOMPARABLE)
 @dataclasses.dataclass(frozen=True)
 class Comparison:
     verdict: str
-    baseline: float  # mean of the baseline's values
-    now: float  # mean of this run's values
+    baseline: float  # mean of the baseline's values (trimmed under a rule with ``trim``)
+    now: float  # mean of this run's values (likewise)
     change: float  # now - baseline; relative rules: now / baseline - 1
     p_value: float | None  # one-sided, in the direction of the change; None with under 2 values a side
     threshold: float  # the effective minimum change (the rule's scale: absolute, or log for relative)
@@ -59,12 +65,12 @@ def compare(
     if not baseline or not now:
         raise ValueError("compare() needs at least one value on each side")
     base_t, now_t = _transform(baseline, rule), _transform(now, rule)
-    base_mean, now_mean = statistics.fmean(baseline), statistics.fmean(now)
+    base_mean, now_mean = _trimmed_mean(baseline, rule.trim), _trimmed_mean(now, rule.trim)
     change = now_mean / base_mean - 1 if rule.relative else now_mean - base_mean
-    shift = statistics.fmean(now_t) - statistics.fmean(base_t)
+    shift = _trimmed_mean(now_t, rule.trim) - _trimmed_mean(base_t, rule.trim)
     gain = shift if higher_is_better else -shift  # > 0: better
-    threshold = max(rule.min_effect, rule.noise_factor * _pooled_std(base_t, now_t))
-    p_value = _one_sided_p(base_t, now_t, shift)
+    threshold = max(rule.min_effect, rule.noise_factor * _pooled_std(base_t, now_t, rule.trim))
+    p_value = _one_sided_p(base_t, now_t, shift, rule.trim)
     if not rule.gating:
         verdict = INFO
     elif abs(gain) <= threshold or math.isclose(gain, 0.0, abs_tol=1e-12):
@@ -83,17 +89,40 @@ def _transform(values: Sequence[float], rule: Rule) -> list[float]:
     return [math.log(max(float(v), 1e-12)) for v in values]
 
 
-def _pooled_std(a: Sequence[float], b: Sequence[float]) -> float:
-    variances = [statistics.variance(x) for x in (a, b) if len(x) >= 2]
+def _cut(n: int, trim: float) -> int:
+    """How many values ``trim`` cuts from each end of ``n`` (scipy's rule: rounded down)."""
+    return int(trim * n)
+
+
+def _trimmed_mean(values: Sequence[float], trim: float) -> float:
+    cut = _cut(len(values), trim)
+    kept = sorted(values)[cut : len(values) - cut]
+    return statistics.fmean(kept)
+
+
+def _winsorized(values: Sequence[float], trim: float) -> list[float]:
+    ordered = sorted(values)
+    cut = _cut(len(ordered), trim)
+    if cut == 0:
+        return ordered
+    low, high = ordered[cut], ordered[-cut - 1]
+    return [min(max(v, low), high) for v in ordered]
+
+
+def _pooled_std(a: Sequence[float], b: Sequence[float], trim: float = 0.0) -> float:
+    variances = [statistics.variance(_winsorized(x, trim)) for x in (a, b) if len(x) >= 2]
     return math.sqrt(statistics.fmean(variances)) if variances else 0.0
 
 
-def _one_sided_p(base: Sequence[float], now: Sequence[float], shift: float) -> float | None:
-    """P-value of a Welch t-test that ``now`` moved in the direction of ``shift``; None if untestable."""
+def _one_sided_p(
+    base: Sequence[float], now: Sequence[float], shift: float, trim: float = 0.0
+) -> float | None:
+    """P-value of a Welch t-test (Yuen's, on trimmed means, under ``trim``) that ``now`` moved in the
+    direction of ``shift``; None if untestable."""
     if len(base) < 2 or len(now) < 2:
         return None
-    if statistics.variance(base) == 0 and statistics.variance(now) == 0:
+    if _pooled_std(base, [], trim) == 0 and _pooled_std(now, [], trim) == 0:
         return 1.0 if shift == 0 else 0.0  # both deterministic: any shift is certain
     alternative = "greater" if shift > 0 else "less"
-    result = stats.ttest_ind(now, base, equal_var=False, alternative=alternative)
+    result = stats.ttest_ind(now, base, equal_var=False, alternative=alternative, trim=trim)
     return float(result.pvalue)

@@ -33,7 +33,8 @@ class Rule:
     change as a fraction; else compare differences. ``min_effect``: changes at or under it are noise, whatever
     the p-value (on the log scale when relative). ``noise_factor``: a change must also exceed this many pooled
     seed standard deviations. ``alpha``: the one-sided Welch t-test's significance level. ``gating``: False
-    makes every verdict ``info``.
+    makes every verdict ``info``. ``trim``: the share of each side's values cut from each end before the
+    means, spread and test (Yuen's trimmed t-test; 0 keeps every value).
     """
 
     relative: bool
@@ -41,6 +42,7 @@ class Rule:
     noise_factor: float = 2.0
     alpha: float = 0.05
     gating: bool = True
+    trim: float = 0.0
 
 
 KINDS = ("quality", "speed", "memory")
@@ -51,7 +53,9 @@ RULES: dict[str, Rule] = {
     # A shared 2-core machine and CI runners move speed by tens of percent: only a slowdown beyond 30 % (that
     # is also significant and beyond twice the seeds' noise) counts, so repeated runs never false-alarm while
     # a 2x slowdown is caught.
-    "speed": Rule(relative=True, min_effect=math.log(1.3)),
+    # Timing noise comes in bursts (other work slows one seed's short latency window by up to 60 %), so speed
+    # trims a fifth of each side: of five seeds, the fastest and the slowest are left out (Yuen's test).
+    "speed": Rule(relative=True, min_effect=math.log(1.3), trim=0.2),
     # Peak RSS depends on the allocator, thread count and what the process held before: information only.
     "memory": Rule(relative=True, min_effect=math.log(1.25), gating=False),
 }
@@ -59,7 +63,7 @@ RULES: dict[str, Rule] = {
 # `regress ab`: base and head run on one machine in one job, their seeds interleaved, so what the 30 % floor
 # absorbs (another machine, another load) moves both sides alike; a 10 % change can be told from the seeds'
 # noise there, which still has to be beaten twice over and pass the t-test.
-AB_RULES: dict[str, Rule] = {**RULES, "speed": Rule(relative=True, min_effect=math.log(1.1))}
+AB_RULES: dict[str, Rule] = {**RULES, "speed": dataclasses.replace(RULES["speed"], min_effect=math.log(1.1))}
 
 _REFERENCE = "ratio"  # to the reference unit
 

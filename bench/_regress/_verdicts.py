@@ -6,10 +6,11 @@ Rows are plain dicts, the shape stored as regression cases and read by the repor
      "p_value", "threshold", "seeds", "values", "baseline_values", "raw_unit", "raw_values",
      "baseline_raw_values", "note"}
 
-``baseline``/``now`` are seed means (speed: ratios to the reference workload); ``change`` is ``now -
-baseline`` for quality and ``now / baseline - 1`` for speed and memory; ``threshold`` is the smallest change
-that could have been flagged, in the same units as ``change``. A baseline case is not comparable when it ran
-another config or dataset (every figure) or on another kind of device (speed figures).
+``baseline``/``now`` are seed means (speed: trimmed means of ratios to the reference workload, see
+``_compare``); ``change`` is ``now - baseline`` for quality and ``now / baseline - 1`` for speed and memory;
+``threshold`` is the smallest change that could have been flagged, in the same units as ``change``. A baseline
+case is not comparable when it ran another config or dataset (every figure) or on another kind of device
+(speed figures).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def verdict_rows(
                 result = compare(base_values, values, rule, higher_is_better=figure.higher_is_better)
                 threshold = math.expm1(result.threshold) if rule.relative else result.threshold
                 row.update(
-                    baseline=result.baseline, change=result.change, verdict=result.verdict,
+                    baseline=result.baseline, now=result.now, change=result.change, verdict=result.verdict,
                     p_value=result.p_value, threshold=threshold, baseline_values=base_values,
                     baseline_raw_values=base_case.raw.get(name) if base_case else None,
                 )  # fmt: skip

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kdbench.bench.regress import IMPROVED, INFO, REGRESSED, RULES, SAME, compare
+from kdbench.bench.regress import AB_RULES, IMPROVED, INFO, REGRESSED, RULES, SAME, compare
 
 QUALITY, SPEED, MEMORY = RULES["quality"], RULES["speed"], RULES["memory"]
 AUC = [0.8512, 0.8478, 0.8531, 0.8495, 0.8520]  # five seeds, std ~0.002
@@ -89,6 +92,32 @@ def test_latency_is_worse_when_it_grows() -> None:
 def test_a_slowdown_inside_heavy_noise_is_not_flagged() -> None:
     noisy = [500.0, 1500.0, 800.0, 2000.0, 1000.0]
     assert compare(noisy, [v / 1.4 for v in noisy], SPEED, higher_is_better=True).verdict == SAME
+
+
+# Student latency ratios of one A/B run on the idle 2-core machine (before speed was trimmed): a burst of
+# other work slowed base's first seed by 60 %, and a planted 20 % slowdown of head went unflagged.
+BASE_LATENCY = [0.876, 0.545, 0.561, 0.572, 0.553]
+HEAD_LATENCY = [0.664, 0.671, 0.652, 0.683, 0.668]
+
+
+def test_one_outlying_seed_no_longer_hides_a_twenty_percent_slowdown() -> None:
+    ab_speed = AB_RULES["speed"]
+    untrimmed = compare(
+        BASE_LATENCY, HEAD_LATENCY, dataclasses.replace(ab_speed, trim=0.0), higher_is_better=False
+    )
+    assert untrimmed.verdict == SAME and untrimmed.threshold > math.log(1.3)  # the outlier's spread won
+    trimmed = compare(BASE_LATENCY, HEAD_LATENCY, ab_speed, higher_is_better=False)
+    assert trimmed.verdict == REGRESSED and trimmed.p_value < 0.01
+    # The means judged are the trimmed ones: base's 0.876 and 0.545 are cut.
+    assert trimmed.baseline == pytest.approx((0.553 + 0.561 + 0.572) / 3)
+    assert trimmed.change == pytest.approx(trimmed.now / trimmed.baseline - 1)
+    assert 0.17 < trimmed.change < 0.22
+
+
+def test_one_outlying_seed_on_head_alone_is_not_a_regression() -> None:
+    quiet = [0.545, 0.561, 0.553, 0.572, 0.558]
+    burst = [0.545, 0.561, 0.553, 0.572, 0.876]  # the same, but one of head's seeds hit the burst
+    assert compare(quiet, burst, AB_RULES["speed"], higher_is_better=False).verdict == SAME
 
 
 def test_memory_is_information_only() -> None:
