@@ -48,8 +48,8 @@ class ReferenceWorkload:
         self._unit()  # warm-up: allocator, lazy init, Adam state
 
     def unit_seconds(self, units: int = 15) -> list[float]:
-        """Wall seconds of each of ``units`` reference units (with autograd on: the unit trains, and it is also
-        timed between inference calls, inside ``torch.inference_mode``)."""
+        """Wall seconds of each of ``units`` reference units, with autograd on: a unit trains, and it is also
+        timed between inference calls, inside ``torch.inference_mode``."""
         times = []
         with torch.inference_mode(False), torch.enable_grad():
             for _ in range(units):
