@@ -154,7 +154,7 @@ class TrialConfig:
             p.append(
                 (("t_cin",), f"t_cin must be a non-empty list of layer sizes >= 1, got {list(self.t_cin)}")
             )
-        p.extend(self._new_teacher_problems())
+        p.extend(self._mlp_and_attention_problems())
         if any(size < 1 for size in self.student_mlp):
             got = list(self.student_mlp)
             p.append((("student_mlp",), f"student_mlp must be a list of layer sizes >= 1, got {got}"))
@@ -180,8 +180,8 @@ class TrialConfig:
                 p.append(((f.name,), f"{f.name} must be at most {MAX_SIZE} (2**31 - 1), got {shown}"))
         return p
 
-    def _new_teacher_problems(self) -> list[tuple[tuple[str, ...], str]]:
-        """The rules of the keys of dnn, dcnv2, xdeepfm and autoint."""
+    def _mlp_and_attention_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """The rules of the keys of the teachers with an MLP or attention: dnn, dcnv2, xdeepfm and autoint."""
         p: list[tuple[tuple[str, ...], str]] = []
         hidden = self.t_hidden or ()
         if any(size < 1 for size in hidden) or (not hidden and self.teacher in ("dnn", "dcnv2", "xdeepfm")):

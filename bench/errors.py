@@ -28,8 +28,23 @@ __all__ = [
     "Terminated",
     "TrialError",
     "UsageError",
+    "one_line",
+    "shorten",
     "sigterm_as_interrupt",
 ]
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` if it has at most ``limit`` characters, else cut to ``limit`` ending in "...": a long value
+    (a name, a path, a column) quoted in a one-line message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def one_line(error: object, limit: int | None = 160) -> str:
+    """An error's message (or any text) on one line, its runs of whitespace made single spaces, then
+    :func:`shorten`-ed to ``limit`` characters (None: not cut)."""
+    text = " ".join(str(error).split())
+    return text if limit is None else shorten(text, limit)
 
 
 class KdbenchError(Exception):

@@ -1,9 +1,9 @@
 """Per-dataset recipes: the training settings a trial starts from, under the user's own values.
 
-Each source module declares its :class:`~bench.data.Recipe` beside its protocol (the paper's values for
-Criteo, Avazu and MovieLens-1M, measured ones for ml-100k). Those values suit data of the source's reference
-size; any other data (a csv or parquet table, a Criteo sample of 200,000 rows) gets a recipe fitted to its
-shape by :func:`recipe_for_data`, the starting point ``kdbench train`` and a sweep's warm start use. A
+Each source module declares its :class:`~kdbench.bench.data.Recipe` beside its protocol (the paper's values
+for Criteo, Avazu and MovieLens-1M, measured ones for ml-100k). Those values suit data of the source's
+reference size; any other data (a csv or parquet table, a Criteo sample of 200,000 rows) gets a recipe fitted
+to its shape by :func:`recipe_for_data`, the starting point ``kdbench train`` and a sweep's warm start use. A
 trial's config is composed in layers, later ones winning::
 
     TrialConfig defaults  <  dataset recipe  <  --config file  <  --set pairs      (kdbench train)
@@ -20,10 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from kdbench.bench.config import TEACHER_KEYS, TrialConfig
-from kdbench.bench.data import Recipe
-from kdbench.bench.data._avazu import AVAZU_RECIPE
-from kdbench.bench.data._criteo import CRITEO_RECIPE
-from kdbench.bench.data._movielens import ML1M_RECIPE, ML100K_RECBOLE_RECIPE, ML100K_RECIPE
+from kdbench.bench.data import (
+    AVAZU_RECIPE,
+    CRITEO_RECIPE,
+    ML1M_RECIPE,
+    ML100K_RECBOLE_RECIPE,
+    ML100K_RECIPE,
+    Recipe,
+)
 from kdbench.bench.errors import ConfigError
 
 __all__ = [

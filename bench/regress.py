@@ -1,17 +1,18 @@
 """Regression benchmarks: did a change make KD-DAGFM worse or slower?
 
-A *suite* (``bench/suites/<name>.yaml``, see :mod:`bench._regress._suite`) names fixed cases: a dataset, a
-trial config (no search), seeds and the tracked figures. :func:`run_suite` runs every case over its seeds
-through ``run_trial`` (fresh, deterministic, no teacher cache) and measures each figure per seed: test AUC and
-log loss of student and teacher, training throughput and inference latency as ratios to a reference workload
-timed in the same process (so machines compare), and peak memory growth (information only).
+A *suite* (``bench/suites/<name>.yaml``, see :mod:`kdbench.bench._regress._suite`) names fixed cases: a
+dataset, a trial config (no search), seeds and the tracked figures. :func:`run_suite` runs every case over its
+seeds through ``run_trial`` (fresh, deterministic, no teacher cache) and measures each figure per seed: test
+AUC and log loss of student and teacher, training throughput and inference latency as ratios to a reference
+workload timed in the same process (so machines compare), and peak memory growth (information only).
 
 :func:`verdict_rows` compares a run with a :class:`Baseline` (a committed JSON file or a stored run) figure by
 figure: a regression must beat a minimum effect (AUC/logloss 0.001, speed 30 %), twice the seeds' pooled
-standard deviation and a one-sided Welch t-test at 0.05 (see :mod:`bench._regress._compare`). Exit status:
-:data:`EXIT_OK` (0) nothing regressed or no baseline given, :data:`EXIT_REGRESSED` (1), :data:`EXIT_FAILED`
-(2) the run itself failed (bad suite, missing baseline, a trial error, a baseline with no comparable case).
-A baseline case that ran another config or dataset is ``incomparable`` (speed too when the device differs).
+standard deviation and a one-sided Welch t-test at 0.05 (see :mod:`kdbench.bench._regress._compare`).
+Exit status: :data:`EXIT_OK` (0) nothing regressed or no baseline given, :data:`EXIT_REGRESSED` (1),
+:data:`EXIT_FAILED` (2) the run itself failed (bad suite, missing baseline, a trial error, a baseline with
+no comparable case). A baseline case that ran another config or dataset is ``incomparable`` (speed too
+when the device differs).
 
 :func:`record_run` stores a run (summary + one case dict per figure row) in the results database; the
 report site renders it from there. :func:`run_markdown` and :func:`run_junit` are the run's faces for CI
@@ -150,7 +151,8 @@ def record_run(
     environment: dict[str, Any],
     tag: str | None = None,
 ) -> int:
-    """Store a run in ``store`` (a :class:`~bench.store.ResultStore`) with its environment; returns its id.
+    """Store a run in ``store`` (a :class:`~kdbench.bench.store.ResultStore`) with its environment; returns
+    its id.
 
     The summary (``run_summary``) keeps each case's metadata and the rows keep per-seed values, so the run
     can serve as a baseline later (``--baseline RUN``, :func:`from_stored_run`).

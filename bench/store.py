@@ -9,8 +9,9 @@ the same database (:meth:`ResultStore.optuna_storage`), so ``optuna-dashboard UR
   SQLite runs in WAL mode with a busy timeout and takes its write lock at the start of each write.
 - Reads: pandas DataFrames with fixed columns (empty frames keep them); times are timezone-aware UTC.
 - The schema carries a version (``kd_meta``); a database of another version is refused with a
-  :class:`~bench.errors.StoreError` that says what to do (:func:`upgrade_database` runs the migrations).
-- Every failure is a :class:`~bench.errors.StoreError` with one line; a URL's password is never shown
+  :class:`~kdbench.bench.errors.StoreError` that says what to do (:func:`upgrade_database` runs the
+  migrations).
+- Every failure is a :class:`~kdbench.bench.errors.StoreError` with one line; a URL's password is never shown
   (:attr:`ResultStore.url_redacted`).
 """
 
@@ -41,9 +42,9 @@ from kdbench.bench._store._queries import (
     TRIAL_COLUMNS,
 )
 from kdbench.bench._store._urls import DEFAULT_URL, is_memory, parse, redact
-from kdbench.bench._store._writes import ADHOC_SWEEP, SWEEP_STATUSES, TRIAL_STATUSES, WriteSession
+from kdbench.bench._store._writes import ADHOC_SWEEP, EPOCH_KEYS, SWEEP_STATUSES, TRIAL_STATUSES, WriteSession
 from kdbench.bench.errors import StoreError
-from kdbench.bench.outputs import free_space
+from kdbench.bench.io import free_space
 
 if TYPE_CHECKING:
     import optuna
@@ -53,6 +54,7 @@ __all__ = [
     "BASELINE_COLUMNS",
     "DEFAULT_URL",
     "EPOCH_COLUMNS",
+    "EPOCH_KEYS",
     "LEADERBOARD_COLUMNS",
     "METRIC_COLUMNS",
     "PHASE_COLUMNS",
@@ -250,7 +252,8 @@ class ResultStore:
         self._write(_writes.check_writable)
 
     def record_environment(self, env: dict[str, Any]) -> int:
-        """Store an environment (``bench.provenance.environment()``); the same content returns the same id."""
+        """Store an environment (``kdbench.bench.provenance.environment()``); the same content returns the
+        same id."""
         return self._write(_writes.record_environment, env)
 
     def record_dataset(self, info: dict[str, Any]) -> None:

@@ -10,8 +10,8 @@ read it. See ``docs/sweeps.md`` for the user's view.
   history (its leftover RUNNING trials are marked FAIL first), and the sweep ends with exactly ``trials``
   finished trials.
 - Both return a :class:`SweepSummary`. Bad input (unknown space, dataset or database, a name clash, no such
-  sweep, GPUs the cluster lacks, an unreachable Ray address) raises a :class:`~bench.errors.KdbenchError`
-  before anything is written to the store.
+  sweep, GPUs the cluster lacks, an unreachable Ray address) raises a
+  :class:`~kdbench.bench.errors.KdbenchError` before anything is written to the store.
 - Ray: joined at ``address`` or started privately; a sweep that started Ray shuts it down on every exit path.
 """
 
@@ -28,6 +28,7 @@ from typing import Any
 
 from kdbench.bench._sweep._budget import budget_spent
 from kdbench.bench._sweep._numbers import (
+    best_trial,
     count_finished,
     is_interrupted,
     settle_running_optuna_trials,
@@ -41,15 +42,15 @@ from kdbench.bench._sweep._options import (
     build_sampler,
     objectives_for,
 )
-from kdbench.bench._sweep._recipe import (
-    Recipe,
+from kdbench.bench._sweep._plan import (
     Runtime,
+    SweepPlan,
     check_count,
-    load_space,
+    load_trial_space,
     make_runtime,
     parse_duration,
     scheduler_for,
-    validate_recipe,
+    validate_plan,
 )
 from kdbench.bench._sweep._study import check_study
 from kdbench.bench._sweep._tuner import tune_trials
@@ -60,8 +61,13 @@ __all__ = [
     "OBJECTIVES",
     "SAMPLERS",
     "SCHEDULERS",
+    "SweepPlan",
     "SweepSummary",
+    "best_trial",
+    "check_count",
     "fit_recipe_to_data",
+    "load_trial_space",
+    "parse_duration",
     "resume_sweep",
     "run_sweep",
 ]
@@ -157,10 +163,10 @@ def run_sweep(
     elif isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
         raise SweepError(f"--split-seed must be an integer >= 0, got {split_seed!r}")
     training_recipe = None if no_recipe else recipe_for(dataset_source(dataset))
-    space_obj = load_space(space, training_recipe)
+    space_obj = load_trial_space(space, training_recipe)
     if name is None:
         name = default_sweep_name(space_obj.name, dataset)
-    recipe = Recipe(
+    plan = SweepPlan(
         name=name,
         space=space_obj,
         dataset={"source": dataset, "path": dataset_path, "schema": dataset_schema, "split_seed": split_seed},
@@ -175,7 +181,7 @@ def run_sweep(
         warm_start=warm_start_for(space_obj, training_recipe) if warm_start else None,
         time_budget_s=budget,
     )
-    validate_recipe(recipe)
+    validate_plan(plan)
     runtime = make_runtime(
         concurrency,
         cpus_per_trial,
@@ -190,9 +196,9 @@ def run_sweep(
     from kdbench.bench.store import check_url
 
     check_url(db)  # the URL now; the database is created only once the data has prepared
-    data = _prepare(recipe)
+    data = _prepare(plan)
     if not no_recipe:
-        recipe = fit_recipe_to_data(recipe, space, data.info())
+        plan = fit_recipe_to_data(plan, space, data.info())
     store = _open_store(db, create=True)
     try:
         if store.get_sweep(name) is not None:
@@ -200,27 +206,27 @@ def run_sweep(
                 f"sweep {name!r} already exists in {store.url_redacted}: continue it with --resume {name}, "
                 "or pick another --name"
             )
-        directions = [o.direction for o in objectives_for(recipe.objective)]
+        directions = [o.direction for o in objectives_for(plan.objective)]
         check_study(store.optuna_storage(), name, directions, new=True, where=store.url_redacted)
-        return _execute(store, recipe, runtime, data, new=True, progress=progress, console=console)
+        return _execute(store, plan, runtime, data, new=True, progress=progress, console=console)
     finally:
         store.close()
 
 
-def fit_recipe_to_data(recipe: Recipe, space: str, info: dict[str, Any]) -> Recipe:
-    """``recipe`` with the training recipe that fits the prepared data (``recipe_for_data``: a source's own
+def fit_recipe_to_data(plan: SweepPlan, space: str, info: dict[str, Any]) -> SweepPlan:
+    """``plan`` with the training recipe that fits the prepared data (``recipe_for_data``: a source's own
     for data of its reference size, else one fitted to its size), the space checked against it and the warm
-    start projected from it; ``recipe`` itself when the source's recipe fits."""
+    start projected from it; ``plan`` itself when the source's recipe fits."""
     from kdbench.bench._sweep._warm import warm_start_for
     from kdbench.bench.recipes import recipe_for_data
 
     fitted = recipe_for_data(info)
-    if fitted is recipe.training_recipe:
-        return recipe
-    space_obj = load_space(space, fitted)
-    warm = warm_start_for(space_obj, fitted) if recipe.warm_start is not None else None
-    fitted_recipe = dataclasses.replace(recipe, space=space_obj, training_recipe=fitted, warm_start=warm)
-    validate_recipe(fitted_recipe)
+    if fitted is plan.training_recipe:
+        return plan
+    space_obj = load_trial_space(space, fitted)
+    warm = warm_start_for(space_obj, fitted) if plan.warm_start is not None else None
+    fitted_recipe = dataclasses.replace(plan, space=space_obj, training_recipe=fitted, warm_start=warm)
+    validate_plan(fitted_recipe)
     return fitted_recipe
 
 
@@ -244,7 +250,7 @@ def resume_sweep(
     with. Resources left None (and ``teacher_cache="stored"``) take the values it last ran with."""
     from kdbench.bench._sweep._warm import WarmStart
     from kdbench.bench.config import TrialConfig
-    from kdbench.bench.data import Recipe as TrainingRecipe
+    from kdbench.bench.data import Recipe
     from kdbench.bench.recipes import problems_under
     from kdbench.search_spaces import parse_space
 
@@ -259,9 +265,7 @@ def resume_sweep(
         settings = row["settings"]
         stored = settings.get("recipe")  # None: --no-recipe, a source without one, or an older sweep
         training_recipe = (
-            None
-            if stored is None
-            else TrainingRecipe(stored["name"], stored["values"], stored.get("rationale", ""))
+            None if stored is None else Recipe(stored["name"], stored["values"], stored.get("rationale", ""))
         )
         try:
             space = parse_space(
@@ -274,7 +278,7 @@ def resume_sweep(
         scheduler = row["scheduler"]
         warm = settings.get("warm_start")  # absent: --no-warm-start, or a sweep from before warm starts
         budget = (settings.get("time_budget") or {}).get("seconds")
-        recipe = Recipe(
+        plan = SweepPlan(
             name=name,
             space=space,
             dataset=settings["dataset"],
@@ -301,10 +305,10 @@ def resume_sweep(
             data_cache if data_cache is not None else last.get("data_cache"),
             artifacts if artifacts is not None else last.get("artifacts"),
         )
-        directions = [o.direction for o in objectives_for(recipe.objective)]
+        directions = [o.direction for o in objectives_for(plan.objective)]
         check_study(store.optuna_storage(), name, directions, new=False, where=store.url_redacted)
-        data = _prepare(recipe)
-        return _execute(store, recipe, runtime, data, new=False, progress=progress, console=console)
+        data = _prepare(plan)
+        return _execute(store, plan, runtime, data, new=False, progress=progress, console=console)
     finally:
         store.close()
 
@@ -317,34 +321,34 @@ def default_sweep_name(space: str, dataset: str) -> str:
 
 
 # ---- the run ---------------------------------------------------------------------------------------------
-def _prepare(recipe: Recipe) -> Any:
+def _prepare(plan: SweepPlan) -> Any:
     from kdbench.bench.data import open_dataset
 
     return open_dataset(
-        recipe.dataset["source"],
-        path=recipe.dataset["path"],
-        schema=recipe.dataset["schema"],
-        split_seed=recipe.dataset["split_seed"],
+        plan.dataset["source"],
+        path=plan.dataset["path"],
+        schema=plan.dataset["schema"],
+        split_seed=plan.dataset["split_seed"],
     )
 
 
 def _execute(
-    store: Any, recipe: Recipe, runtime: Runtime, data: Any, *, new: bool, progress: str, console: Any
+    store: Any, plan: SweepPlan, runtime: Runtime, data: Any, *, new: bool, progress: str, console: Any
 ) -> SweepSummary:
     from kdbench.bench.provenance import environment
 
     started = time.perf_counter()
-    objectives = objectives_for(recipe.objective)
+    objectives = objectives_for(plan.objective)
     if not new:
-        stored = store.get_sweep(recipe.name)["dataset_fingerprint"]
+        stored = store.get_sweep(plan.name)["dataset_fingerprint"]
         if stored != data.fingerprint:
             raise SweepError(
-                f"sweep {recipe.name!r} ran on dataset {stored}, but {recipe.dataset['source']} now prepares "
+                f"sweep {plan.name!r} ran on dataset {stored}, but {plan.dataset['source']} now prepares "
                 f"as {data.fingerprint}: resume with the same data"
             )
-    existing = store.trials(sweep=recipe.name)
-    remaining = None if recipe.trials is None else recipe.trials - count_finished(existing)
-    deadline = _deadline(store, recipe, new=new)
+    existing = store.trials(sweep=plan.name)
+    remaining = None if plan.trials is None else plan.trials - count_finished(existing)
+    deadline = _deadline(store, plan, new=new)
     from kdbench.bench._sweep import _ray
 
     with _ray.connected(runtime.address, num_cpus=None, temp_dir=runtime.ray_temp_dir):
@@ -362,44 +366,44 @@ def _execute(
             "runtime": runtime.to_dict(),
         }
         if new:
-            _create_sweep(store, recipe, runtime, objectives, data, env_id, run_record)
+            _create_sweep(store, plan, runtime, objectives, data, env_id, run_record)
         else:
-            store.finish_sweep(recipe.name, "running")
-            runs = store.get_sweep(recipe.name)["settings"].get("runs", [])
+            store.finish_sweep(plan.name, "running")
+            runs = store.get_sweep(plan.name)["settings"].get("runs", [])
             store.update_sweep_settings(
-                recipe.name, {"runs": [*runs, run_record], "runtime": runtime.to_dict(), "driver": _driver()}
+                plan.name, {"runs": [*runs, run_record], "runtime": runtime.to_dict(), "driver": _driver()}
             )
         try:
-            status = _search(store, recipe, runtime, objectives, data, env_id, existing, remaining, deadline,
+            status = _search(store, plan, runtime, objectives, data, env_id, existing, remaining, deadline,
                              progress, console)  # fmt: skip
         except BaseException as e:  # Ctrl-C twice, or a crash: the sweep must not stay "running"
-            _record_run_end(store, recipe.name, started)
-            store.finish_sweep(recipe.name, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
+            _record_run_end(store, plan.name, started)
+            store.finish_sweep(plan.name, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
             raise
-        _record_run_end(store, recipe.name, started)
-        store.finish_sweep(recipe.name, status)
-    return _summary(store, recipe, objectives, status, time.perf_counter() - started)
+        _record_run_end(store, plan.name, started)
+        store.finish_sweep(plan.name, status)
+    return _summary(store, plan, objectives, status, time.perf_counter() - started)
 
 
 def _search(
-    store: Any, recipe: Recipe, runtime: Runtime, objectives: tuple[Objective, ...], data: Any, env_id: int,
+    store: Any, plan: SweepPlan, runtime: Runtime, objectives: tuple[Objective, ...], data: Any, env_id: int,
     existing: Any, remaining: int | None, deadline: float | None, progress: str, console: Any,
 ) -> str:  # fmt: skip
     """Tune the remaining trials (if any, and budget is left) on the study, then record the Pareto front;
     return the status."""
     optuna_storage = store.optuna_storage()
     outcomes = store_outcomes(existing, [o.metric for o in objectives])
-    settle_running_optuna_trials(optuna_storage, recipe.name, outcomes)
+    settle_running_optuna_trials(optuna_storage, plan.name, outcomes)
     status = "completed"
     budget_left = deadline is None or deadline > time.time()
     if (remaining is None or remaining > 0) and budget_left:
-        status = tune_trials(store, recipe, runtime, objectives, data, env_id, existing, remaining,
+        status = tune_trials(store, plan, runtime, objectives, data, env_id, existing, remaining,
                              deadline, optuna_storage, progress, console)  # fmt: skip
     if len(objectives) > 1:
         from kdbench.bench._sweep._pareto import pareto_front
 
-        front = pareto_front(store.trials(sweep=recipe.name), objectives)
-        store.update_sweep_settings(recipe.name, {"pareto_front": front})
+        front = pareto_front(store.trials(sweep=plan.name), objectives)
+        store.update_sweep_settings(plan.name, {"pareto_front": front})
     return status
 
 
@@ -408,7 +412,7 @@ def _search(
 
 def _create_sweep(
     store: Any,
-    recipe: Recipe,
+    plan: SweepPlan,
     runtime: Runtime,
     objectives: tuple[Objective, ...],
     data: Any,
@@ -418,32 +422,32 @@ def _create_sweep(
     from kdbench.bench.provenance import environment
 
     _, sampler_settings = build_sampler(
-        recipe.sampler, seed=recipe.seed, trials=recipe.trials, multi_objective=len(objectives) > 1
+        plan.sampler, seed=plan.seed, trials=plan.trials, multi_objective=len(objectives) > 1
     )
-    _, scheduler_settings = scheduler_for(recipe, objectives)
+    _, scheduler_settings = scheduler_for(plan, objectives)
     store.create_sweep(
-        recipe.name,
-        space_name=recipe.space.name,
-        space_yaml=recipe.space.text,
-        space_hash=recipe.space.hash,
+        plan.name,
+        space_name=plan.space.name,
+        space_yaml=plan.space.text,
+        space_hash=plan.space.hash,
         dataset_fingerprint=data.fingerprint,
         objectives=[o.to_dict() for o in objectives],
         scheduler=scheduler_settings,
-        searcher={"name": "optuna", **sampler_settings, "study_name": recipe.name},
-        study_name=recipe.name,
-        num_trials=recipe.trials,
+        searcher={"name": "optuna", **sampler_settings, "study_name": plan.name},
+        study_name=plan.name,
+        num_trials=plan.trials,
         settings={
-            "objective": recipe.objective,
-            "dataset": recipe.dataset,
+            "objective": plan.objective,
+            "dataset": plan.dataset,
             "dataset_info": data.info(),
             "environment": environment(),
             "environment_id": env_id,
             "runtime": runtime.to_dict(),
             "driver": _driver(),
             "runs": [run_record],
-            "recipe": recipe.training_recipe.to_dict() if recipe.training_recipe is not None else None,
-            "warm_start": None if recipe.warm_start is None else recipe.warm_start.to_dict(),
-            "time_budget": None if recipe.time_budget_s is None else {"seconds": recipe.time_budget_s},
+            "recipe": plan.training_recipe.to_dict() if plan.training_recipe is not None else None,
+            "warm_start": None if plan.warm_start is None else plan.warm_start.to_dict(),
+            "time_budget": None if plan.time_budget_s is None else {"seconds": plan.time_budget_s},
             "trial_numbers": "0..trials-1 here; Optuna trials link back by user attr kdbench_number",
         },
     )
@@ -455,16 +459,16 @@ def _open_store(db: str | None, *, create: bool) -> Any:
     return open_writable(db, create=create)  # before data, Ray or any trial work
 
 
-def _deadline(store: Any, recipe: Recipe, *, new: bool) -> float | None:
+def _deadline(store: Any, plan: SweepPlan, *, new: bool) -> float | None:
     """The wall-clock time (``time.time()``) after which no new trial starts: the budget less what earlier
     runs of the sweep spent; None without a budget."""
-    if recipe.time_budget_s is None:
+    if plan.time_budget_s is None:
         return None
     spent = 0.0
     if not new:
-        row = store.get_sweep(recipe.name)
-        spent = budget_spent(row["settings"].get("runs", []), store.trials(sweep=recipe.name))
-    return time.time() + max(0.0, recipe.time_budget_s - spent)
+        row = store.get_sweep(plan.name)
+        spent = budget_spent(row["settings"].get("runs", []), store.trials(sweep=plan.name))
+    return time.time() + max(0.0, plan.time_budget_s - spent)
 
 
 def _record_run_end(store: Any, name: str, started: float) -> None:
@@ -495,19 +499,18 @@ def _check_driver_gone(row: dict[str, Any]) -> None:
 
 
 def _summary(
-    store: Any, recipe: Recipe, objectives: tuple[Objective, ...], status: str, seconds: float
+    store: Any, plan: SweepPlan, objectives: tuple[Objective, ...], status: str, seconds: float
 ) -> SweepSummary:
-    trials = store.trials(sweep=recipe.name)
+    trials = store.trials(sweep=plan.name)
     counts: dict[str, int] = {}
     for state, error in zip(trials["status"], trials["error"], strict=True):
         key = "interrupted" if is_interrupted(state, error) else state
         counts[key] = counts.get(key, 0) + 1
-    done = trials[(trials["status"] == "completed") & trials["student_valid_auc"].notna()]
-    best = done.loc[done["student_valid_auc"].idxmax()] if not done.empty else None
-    settings = store.get_sweep(recipe.name)["settings"]
+    best = best_trial(trials)
+    settings = store.get_sweep(plan.name)["settings"]
     default = default_trial(trials, settings.get("warm_start"))
     return SweepSummary(
-        name=recipe.name,
+        name=plan.name,
         status=status,
         trials=counts,
         best_number=None if best is None else int(best["number"]),
@@ -516,7 +519,7 @@ def _summary(
         best_student_test_auc=None if best is None else float(best["student_test_auc"]),
         wall_seconds=seconds,
         store_url=store.url_redacted,
-        study_name=recipe.name,
+        study_name=plan.name,
         pareto_front=settings.get("pareto_front") if len(objectives) > 1 else None,
         default_number=None if default is None else int(default["number"]),
         default_student_valid_auc=None if default is None else float(default["student_valid_auc"]),

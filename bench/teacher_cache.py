@@ -33,9 +33,8 @@ from typing import Any
 import torch
 
 from kdbench.bench.config import STUDENT_PHASE_KEYS
-from kdbench.bench.errors import ConfigError
-from kdbench.bench.outputs import space_note
-from kdbench.bench.paths import kdbench_home
+from kdbench.bench.errors import ConfigError, one_line
+from kdbench.bench.io import kdbench_home, space_note
 
 __all__ = ["ENTRY_FIELD", "CachedTeacher", "TeacherCache", "teacher_cache_key"]
 
@@ -140,7 +139,7 @@ class TeacherCache:
         # A damaged or foreign file fails in many ways (EOFError, UnpicklingError, RuntimeError from the zip
         # reader, ValueError, ...): whatever it is, the entry is unusable, not the trial.
         except Exception as e:
-            detail = f"{type(e).__name__}: {_one_line(e)}" if str(e).strip() else type(e).__name__
+            detail = f"{type(e).__name__}: {one_line(e)}" if str(e).strip() else type(e).__name__
             raise _Unusable(f"weights unreadable, truncated or not a checkpoint ({detail})") from e
         if not isinstance(state, dict) or set(state) != set(_PARTS):
             got = sorted(map(str, state)) if isinstance(state, dict) else type(state).__name__
@@ -149,7 +148,7 @@ class TeacherCache:
         try:
             values = json.loads(meta.read_bytes().decode("utf-8"))
         except (OSError, ValueError) as e:  # ValueError: not UTF-8, not JSON
-            raise _Unusable(f"metadata unreadable: {_one_line(e)}") from e
+            raise _Unusable(f"metadata unreadable: {one_line(e)}") from e
         if not isinstance(values, dict):
             raise _Unusable(f"metadata is a JSON {type(values).__name__}, not an object")
         values = dict(values)
@@ -201,7 +200,7 @@ class TeacherCache:
             self._atomic_write(meta, lambda f: f.write(json.dumps(record, indent=1).encode()))
         # torch.save reports a failed write (a full disk) as RuntimeError from its zip writer, not OSError.
         except (OSError, RuntimeError) as e:
-            reason = (e.strerror if isinstance(e, OSError) else None) or _one_line(e)
+            reason = (e.strerror if isinstance(e, OSError) else None) or one_line(e)
             needed = sum(t.numel() * t.element_size() for part in cpu.values() for t in part.values())
             logger.warning(
                 "kdbench: warning: cannot store the teacher in %s (%s; %s); "
@@ -287,7 +286,7 @@ def _check_identity(entry: Any, key: str) -> None:
     if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
         raise _Unusable("metadata records no key of its own (not written by this kdbench)")
     if entry["key"] != key:
-        raise _Unusable(f"metadata records key {_one_line(entry['key'], 40)}: copied from another entry")
+        raise _Unusable(f"metadata records key {one_line(entry['key'], 40)}: copied from another entry")
     config, dataset, code = (entry.get(name) for name in ("config", "dataset", "code"))
     if config is None and dataset is None and code is None:
         return  # written by put() without an identity: the key alone is checked
@@ -311,15 +310,10 @@ def _check_metrics(values: Any, types: Mapping[str, type] | None) -> None:
             isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
         )
         if not ok:
-            shown = _one_line(repr(value), 40)
+            shown = one_line(repr(value), 40)
             raise _Unusable(f"metadata field {name!r} is {shown}, expected {kind.__name__}")
 
 
 def _names(names: list[str], shown: int = 4) -> str:
     text = ", ".join(repr(n) for n in names[:shown])
     return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
-
-
-def _one_line(error: Any, limit: int = 160) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -21,12 +21,13 @@ from typing import Any
 
 import torch
 
+from kdbench.bench._trial._footprint import check_fits, device_memory_bytes, trial_bytes
+from kdbench.bench._trial._metrics import auc, logloss_from_logits
+from kdbench.bench._trial._threads import MAX_DEFAULT_THREADS, available_cpus, default_threads
 from kdbench.bench.batches import TensorSplit, epoch_batches, trial_splits
 from kdbench.bench.config import TEACHER_KEYS, TrialConfig
 from kdbench.bench.errors import ConfigError, TrialError
-from kdbench.bench.footprint import check_fits
 from kdbench.bench.latency import latencies as _latencies
-from kdbench.bench.metrics import auc, logloss_from_logits
 from kdbench.bench.provenance import code_fingerprint
 from kdbench.bench.teacher_cache import TeacherCache, teacher_cache_key
 from kdbench.models import KDDAGFM, PHASES
@@ -37,7 +38,21 @@ if typing.TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PhaseResult", "ReportFn", "TrialResult", "resolve_device", "run_trial"]
+__all__ = [
+    "MAX_DEFAULT_THREADS",
+    "PhaseResult",
+    "ReportFn",
+    "TrialResult",
+    "auc",
+    "available_cpus",
+    "check_fits",
+    "default_threads",
+    "device_memory_bytes",
+    "logloss_from_logits",
+    "resolve_device",
+    "run_trial",
+    "trial_bytes",
+]
 
 ReportFn = Callable[[str, int, dict[str, float]], None]
 # Scoring batches (no backward pass). A GPU wants them as large as memory allows. On CPU the intermediates
@@ -126,10 +141,10 @@ def run_trial(
 ) -> TrialResult:
     """Run the three KD phases of ``config`` on ``dataset`` (a :class:`kdbench.bench.data.Dataset`).
 
-    ``threads`` sets torch's intra-op threads (default: ``$OMP_NUM_THREADS`` if set, else torch's default);
-    a sweep passes the CPUs each trial was given. ``recipe`` is only recorded: ``config`` is the effective
-    config, already composed over it (``bench.recipes.compose``). Raises :class:`ConfigError` before any
-    work for a bad config and :class:`TrialError` for a non-finite loss or running out of device memory.
+    ``threads`` sets torch's intra-op threads (default: ``$OMP_NUM_THREADS`` if set, else torch's default); a
+    sweep passes the CPUs each trial was given. ``recipe`` is only recorded: ``config`` is the effective
+    config, already composed over it (``kdbench.bench.recipes.compose``). Raises :class:`ConfigError` before
+    any work for a bad config and :class:`TrialError` for a non-finite loss or running out of device memory.
 
     The student handed on is kept as an artifact (``kdbench.bench.serve``) under ``artifacts`` (default
     ``$KDBENCH_HOME/artifacts``; ``False``: not kept) and also at ``save_student`` when given;
@@ -156,7 +171,8 @@ def run_trial(
         cfg.student_kwargs(),
         dense_fields,
     ).to(dev)
-    # Small data is copied to the device; above bench.batches.map_threshold() the cache's files are mapped.
+    # Small data is copied to the device; above kdbench.bench.batches.map_threshold() the cache's files are
+    # mapped.
     splits = trial_splits({"train": dataset.train, "valid": dataset.valid, "test": dataset.test}, dev)
     trainer = _PhaseTrainer(model, splits, cfg, dev, report)
 
@@ -228,8 +244,8 @@ def _keep_student(
     """Save the student artifact (see ``run_trial``); its record, or None when none was kept."""
     if artifacts is False and save_student is None:
         return None
-    from kdbench.bench.paths import kdbench_home
-    from kdbench.bench.serve._artifact import build_artifact, save_artifact, save_to_folder
+    from kdbench.bench.io import kdbench_home
+    from kdbench.bench.serve import build_artifact, save_artifact, save_to_folder
 
     payload = build_artifact(model, cfg.to_dict(), cfg.config_hash(), dataset, metrics)
     record = None

@@ -8,6 +8,7 @@ from ._dagfm import DAGFM, INTERACTIONS
 from ._dcnv2 import STRUCTURES, DCNv2
 from ._dnn import DNN
 from ._embedding import FieldEmbedding
+from ._folded import FoldedStudent, fold_student
 from ._kd import KDDAGFM, PHASES, TEACHERS
 from ._mlp import MLP
 from ._xdeepfm import XDeepFM
@@ -27,7 +28,9 @@ __all__ = [
     "CrossNetwork",
     "DCNv2",
     "FieldEmbedding",
+    "FoldedStudent",
     "MultiHeadSelfAttention",
     "XDeepFM",
     "cost",
+    "fold_student",
 ]

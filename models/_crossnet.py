@@ -59,7 +59,7 @@ class CrossNet(CrossNetwork):
     ``logit = Linear(F·D -> 1)(x_depth)``, read-out xavier-normal with zero bias.
 
     A subclass rather than a wrapper so its parameters keep their names (``weight.l``, ``bias.l``,
-    ``linear.*``) and their seeded init: checkpoints and results from before DCN-V2 stay comparable.
+    ``linear.*``) and their seeded init, the same as in every stored CrossNet teacher and result.
     """
 
     def __init__(self, num_fields: int, embedding_size: int, depth: int = 3) -> None:

@@ -78,7 +78,7 @@ class DAGFM(nn.Module):
         self.linear = nn.Linear(f * (depth + 1), 1)
         nn.init.xavier_normal_(self.linear.weight)  # as RecBole's xavier_normal_initialization
         nn.init.zeros_(self.linear.bias)
-        # None registers nothing: a plain DAGFM's state dict is exactly what it was before DAGFM+.
+        # None registers nothing: a plain DAGFM's state dict holds no MLP keys (it loads as a DAGFM).
         mlp_sizes = check_hidden(mlp, allow_empty=True, name="mlp")
         self.mlp = MLP(f * d, mlp_sizes, 1) if mlp_sizes else None
 

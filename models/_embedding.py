@@ -51,7 +51,7 @@ class FieldEmbedding(nn.Module):
     RecBole do. Its vocabulary has two rows (0: missing, 1: the field's one learned vector) and ``forward``
     multiplies the looked-up vector by the row's value ``dense[:, k]`` (``k``: its position in
     ``dense_fields``); a missing value comes with code 0 and value 1, so the missing vector is used as it is.
-    The models downstream see ``(batch, fields, dim)`` as before: their maths does not change.
+    The models downstream see ``(batch, fields, dim)`` either way: their maths does not change.
 
     Init: xavier-normal over the whole concatenated table, as RecBole's ``FMEmbedding`` does (std
     ``sqrt(2 / (sum(vocab_sizes) + dim))``), so the teacher and student see the scale the reference used.
@@ -74,8 +74,8 @@ class FieldEmbedding(nn.Module):
         offsets = torch.tensor([0, *self.vocab_sizes[:-1]], dtype=torch.long).cumsum(0)
         # A buffer, not a Python list: it follows .to(device) with the table and lands in state_dict.
         self.register_buffer("offsets", offsets)
-        # Not persistent: the state dict of a model without dense fields is what it always was (artifacts and
-        # cached teachers load as before); the dense fields are a constructor argument.
+        # Not persistent: a model without dense fields has no such key (stored artifacts and cached teachers
+        # load unchanged); the dense fields are a constructor argument.
         self.register_buffer(
             "dense_index", dense_scale_index(self.num_fields, self.dense_fields), persistent=False
         )

@@ -9,7 +9,7 @@ a folder the site cannot go to, before any work (``kdbench demo`` checks its sit
 """
 
 from kdbench.reports._regression_history import regression_change_points
-from kdbench.reports._serve import make_server, serve
+from kdbench.reports._serve import HOST, make_server, serve
 from kdbench.reports._site import build_site, check_site_folder
 
-__all__ = ["build_site", "check_site_folder", "make_server", "regression_change_points", "serve"]
+__all__ = ["HOST", "build_site", "check_site_folder", "make_server", "regression_change_points", "serve"]

@@ -51,10 +51,6 @@ def export_command(trial: pd.Series, store_url: str | None, fmt: str = "onnx") -
     )
 
 
-def _int_or_none(value: Any) -> int | None:
-    return None if is_missing(value) else int(value)
-
-
 def _artifact(trial: pd.Series, store_url: str | None) -> dict[str, Any] | None:
     if is_missing(trial.get("artifact_path")):
         return None

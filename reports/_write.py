@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path, PurePosixPath
 
 from kdbench.bench.errors import ReportError
-from kdbench.bench.outputs import unwritten
+from kdbench.bench.io import unwritten
 
 __all__ = ["check_no_linked_folder", "write_file"]
 

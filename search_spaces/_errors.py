@@ -1,4 +1,5 @@
-"""The one error this package raises on purpose (``bench.errors`` builds its ``SearchSpaceError`` on it)."""
+"""The one error this package raises on purpose (``kdbench.bench.errors`` builds its ``SearchSpaceError`` on
+it)."""
 
 from __future__ import annotations
 

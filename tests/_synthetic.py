@@ -1,4 +1,5 @@
-"""A synthetic CTR dataset with a known 3rd-order field interaction, shaped like ``bench.data.Dataset``."""
+"""A synthetic CTR dataset with a known 3rd-order field interaction, shaped like
+``kdbench.bench.data.Dataset``."""
 
 from __future__ import annotations
 

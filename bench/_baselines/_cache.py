@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from kdbench.bench._baselines._fit import fit_baselines
 from kdbench.bench._baselines._result import MODELS, BaselineResult
 from kdbench.bench.errors import KdbenchError
-from kdbench.bench.paths import kdbench_home
+from kdbench.bench.io import kdbench_home
 
 if TYPE_CHECKING:
     from kdbench.bench.data import Dataset

@@ -13,7 +13,7 @@ from kdbench.bench._baselines._features import fit_rows
 from kdbench.bench._baselines._models import FITTERS, Predict
 from kdbench.bench._baselines._result import MODELS, BaselineResult
 from kdbench.bench.errors import BaselineError
-from kdbench.bench.threads import default_threads
+from kdbench.bench.trial import default_threads
 
 if TYPE_CHECKING:
     from kdbench.bench.data import Dataset, Split
@@ -31,7 +31,7 @@ def fit_baselines(
     on the valid split (``kdbench.bench._baselines._models`` says how) and score it on the test split.
 
     ``threads``: the BLAS/OpenMP threads fitting and scoring may use (default:
-    :func:`~kdbench.bench.threads.default_threads`); latencies are measured on one thread, like a trial's.
+    :func:`~kdbench.bench.trial.default_threads`); latencies are measured on one thread, like a trial's.
     Splits above :data:`~kdbench.bench._baselines._features.MAX_FIT_ROWS` rows are sampled (seeded by
     ``seed``) for fitting and choosing, recorded in ``params`` as ``train_rows`` / ``valid_rows``; the test
     split is always scored whole. :class:`BaselineError` for an unknown model, bad ``threads``, an empty
@@ -76,7 +76,7 @@ def fit_baselines(
 
 def scores(labels: np.ndarray, probabilities: np.ndarray) -> tuple[float, float]:
     """(ROC AUC, log loss) of ``probabilities`` against 0/1 ``labels``: the AUC is NaN where one class only is
-    present (undefined there, as in ``kdbench.bench.metrics.auc``); both are NaN for no rows."""
+    present (undefined there, as in ``kdbench.bench.trial.auc``); both are NaN for no rows."""
     from sklearn.metrics import log_loss, roc_auc_score
 
     if len(labels) == 0:

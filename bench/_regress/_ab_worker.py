@@ -1,6 +1,6 @@
 """The worker of ``kdbench regress ab``: runs one revision's seeds, one at a time, on request.
 
-Not imported by kdbench: :mod:`bench._regress._ab` runs this file (``runpy.run_path``, which leaves
+Not imported by kdbench: :mod:`kdbench.bench._regress._ab` runs this file (``runpy.run_path``, which leaves
 ``sys.path`` alone) in a revision's exported tree (the working folder, and the only entry of
 ``PYTHONPATH``), so ``kdbench`` here is *that revision's* package. It therefore uses only the standard library
 and the public face every revision with regression suites has: ``kdbench.bench.regress.load_suite``,

@@ -24,7 +24,7 @@ from typing import Any
 
 from kdbench.bench._regress._run import SuiteMeasurement
 from kdbench.bench.errors import RegressionError
-from kdbench.bench.inputs import read_text
+from kdbench.bench.io import read_text
 
 __all__ = [
     "FORMAT",
@@ -168,7 +168,8 @@ def names_a_file(ref: str) -> bool:
 
 
 def resolve_baseline(ref: str, store: Any = None) -> Baseline:
-    """``ref`` is a baseline file, or (with ``store``, a :class:`~bench.store.ResultStore`) a stored run's
+    """``ref`` is a baseline file, or (with ``store``, a :class:`~kdbench.bench.store.ResultStore`) a stored
+    run's
     id, tag or git sha prefix."""
     if names_a_file(ref):
         return read_baseline_file(ref)

@@ -2,8 +2,8 @@
 
 One row per (case, figure): case, figure, baseline (``base`` in an A/B run), now (``head``), change with its
 direction, the noise threshold that a change had to beat, and the verdict; regressions first, then
-improvements, then the rest in the run's order. Figures that could not be compared are listed under the
-table with the reason; the run's last line (:func:`~bench._regress._output.final_line`) closes it. A failed
+improvements, then the rest in the run's order. Figures that could not be compared are listed under the table
+with the reason; the run's last line (:func:`~kdbench.bench._regress._output.final_line`) closes it. A failed
 run (exit 2) gets a summary of its own that says why (:func:`failed_markdown`).
 """
 

@@ -34,8 +34,8 @@ import yaml
 
 from kdbench.bench._regress._figures import FIGURES
 from kdbench.bench.config import TrialConfig
-from kdbench.bench.errors import ConfigError, RegressionError
-from kdbench.bench.inputs import read_text
+from kdbench.bench.errors import ConfigError, RegressionError, one_line
+from kdbench.bench.io import read_text
 
 __all__ = ["CaseSpec", "DatasetSpec", "Suite", "available_suites", "load_suite", "parse_suite"]
 
@@ -47,7 +47,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-    """What ``bench.data.open_dataset`` is called with; ``path`` and a schema file are absolute. ``source``
+    """What ``kdbench.bench.data.open_dataset`` is called with; ``path`` and a schema file are absolute.
+    ``source``
     may also be a prepared dataset's name or fingerprint (resolved when the run prepares its datasets)."""
 
     source: str
@@ -140,7 +141,7 @@ def parse_suite(text: str, *, name: str, base_dir: Path | None = None, source: s
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise RegressionError(f"{where} is not valid YAML: {_one_line(e)}") from e
+        raise RegressionError(f"{where} is not valid YAML: {one_line(e, limit=None)}") from e
     if not isinstance(raw, dict):
         raise RegressionError(f"{where} must be a mapping with keys {sorted(_SUITE_KEYS)}")
     _no_unknown(raw, _SUITE_KEYS, where)
@@ -276,7 +277,3 @@ def _no_unknown(raw: dict[str, Any], allowed: set[str], at: str) -> None:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())

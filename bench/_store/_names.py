@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from kdbench.bench.errors import StoreError
+from kdbench.bench.errors import StoreError, shorten
 
 __all__ = ["SWEEP_NAME_MAX", "SWEEP_NAME_RULE", "check_sweep_name"]
 
@@ -47,5 +47,5 @@ def check_sweep_name(name: object) -> str:
         problem = f"holds {', '.join(map(repr, bad[:5]))}"
     else:
         problem = f"starts with {name[0]!r}"
-    shown = name if len(name) <= 40 else name[:37] + "..."
+    shown = shorten(name, 40)
     raise StoreError(f"sweep name {shown!r} {problem}: use {SWEEP_NAME_RULE}")

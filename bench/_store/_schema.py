@@ -8,7 +8,7 @@ Text has no length limit a real value can hit (schema version 2; version 1 had V
 the ml-100k protocol on PostgreSQL): a plain ``str`` column is :data:`FREE_TEXT`. A bounded ``String(n)`` is
 kept only where the value is kdbench's own and provably short (hashes, fingerprints, statuses, phase names,
 git shas: the writes check them, so every backend refuses the same values) and for the sweep name, which
-:func:`~bench._store._names.check_sweep_name` limits to 100 characters.
+:func:`~kdbench.bench._store._names.check_sweep_name` limits to 100 characters.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ class Meta(Base):
 
 
 class Environment(Base):
-    """Where results were produced (``bench.provenance.environment()``), deduplicated by content hash."""
+    """Where results were produced (``kdbench.bench.provenance.environment()``), deduplicated by content
+    hash."""
 
     __tablename__ = "kd_environment"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,7 +28,7 @@ from kdbench.bench._store._schema import (
     Trial,
     utcnow,
 )
-from kdbench.bench.errors import StoreError
+from kdbench.bench.errors import StoreError, shorten
 
 __all__ = [
     "ADHOC_SWEEP",
@@ -91,7 +91,7 @@ def _check_lengths(s: Session, _context: object, _instances: object) -> None:
             limit = column.type.length if isinstance(column.type, String) else None
             value = getattr(row, column.key, None)
             if limit is not None and isinstance(value, str) and len(value) > limit:
-                shown = value if len(value) <= 40 else value[:37] + "..."
+                shown = shorten(value, 40)
                 raise StoreError(
                     f"{table.name}.{column.name} takes at most {limit} characters, "
                     f"got {len(value)} ({shown!r})"

@@ -22,19 +22,10 @@ from kdbench.bench._sweep._numbers import INTERRUPTED_PREFIX, NumberAllocator
 from kdbench.bench._sweep._trainable import CONFIG_KEY, NUMBER_KEY
 from kdbench.bench.config import TrialConfig
 from kdbench.bench.errors import ConfigError
+from kdbench.bench.store import EPOCH_KEYS  # what the store keeps of each epoch
 
 __all__ = ["StoreWriter", "TrialEvent"]
 
-EPOCH_KEYS = (
-    "phase",
-    "epoch",
-    "student_epoch",
-    "train_loss",
-    "valid_auc",
-    "valid_logloss",
-    "seconds",
-    "samples_per_s",
-)
 MAX_ERROR_CHARS = 4000
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # annotations only: the sweep's face stays light for the CLI
+    import pandas as pd
+
 
 __all__ = [
     "FINISHED",
@@ -143,3 +145,10 @@ def settle_running_optuna_trials(
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def best_trial(trials: pd.DataFrame) -> pd.Series | None:
+    """The completed trial with the highest student validation AUC (a sweep's objective, and what its summary
+    and progress call best), or None before one completed."""
+    done = trials[(trials["status"] == "completed") & trials["student_valid_auc"].notna()]
+    return None if done.empty else done.loc[done["student_valid_auc"].idxmax()]

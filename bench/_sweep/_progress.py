@@ -14,13 +14,13 @@ from rich.text import Text
 
 from kdbench.bench._sweep._callback import TrialEvent
 
-__all__ = ["Progress"]
+__all__ = ["SweepProgress"]
 
 MODES = ("live", "lines", "quiet")
 FINISHED_SHOWN = 8  # finished trials kept in the live table under the running ones
 
 
-class Progress:
+class SweepProgress:
     """Counts, best-so-far and ETA of a sweep; ``mode`` is live, lines or quiet."""
 
     def __init__(
@@ -47,7 +47,7 @@ class Progress:
         self._live: Live | None = None
 
     # ---- lifetime ---------------------------------------------------------------------------------------
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> SweepProgress:
         self.started_at = time.monotonic()
         if self.mode == "live":
             self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=2)

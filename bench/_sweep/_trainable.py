@@ -33,14 +33,17 @@ class TrainableSettings:
     device: str  # "cpu" or "cuda"
     threads: int  # torch intra-op threads = CPUs per trial
     teacher_cache: str | None  # folder every node can read and lock, or None
-    recipe: Any = None  # the dataset recipe the configs start from (bench.data.Recipe), recorded per trial
+    recipe: Any = (
+        None  # the dataset recipe the configs start from (kdbench.bench.data.Recipe), recorded per trial
+    )
     artifacts: str | bool | None = None  # the trials' student artifacts: a folder, None (each node's
     # default folder) or False (none kept)
 
 
 def train_kd(config: dict[str, Any], *, dataset: Any, settings: TrainableSettings) -> None:
     """Tune's entry point for one trial; ``config[CONFIG_KEY]`` is the flat trial config. ``dataset``: the
-    dataset (small: in-memory arrays from the object store) or a ``bench.data.CachedDataset`` to map."""
+    dataset (small: in-memory arrays from the object store) or a ``kdbench.bench.data.CachedDataset`` to
+    map."""
     import ray
     from ray import tune
 

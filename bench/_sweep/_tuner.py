@@ -14,18 +14,19 @@ from typing import Any
 
 from kdbench.bench._sweep._numbers import (
     NumberAllocator,
+    best_trial,
     count_finished,
     settle_running_optuna_trials,
     store_outcomes,
 )
 from kdbench.bench._sweep._options import Objective, budget_grace, build_sampler
-from kdbench.bench._sweep._recipe import Recipe, Runtime, scheduler_for
+from kdbench.bench._sweep._plan import Runtime, SweepPlan, scheduler_for
 from kdbench.bench._sweep._warm import enqueue_warm_start
 
 
 def tune_trials(
     store: Any,
-    recipe: Recipe,
+    plan: SweepPlan,
     runtime: Runtime,
     objectives: tuple[Objective, ...],
     data: Any,
@@ -42,9 +43,9 @@ def tune_trials(
     from ray import tune
 
     from kdbench.bench._sweep._callback import StoreWriter
-    from kdbench.bench._sweep._progress import Progress
+    from kdbench.bench._sweep._progress import SweepProgress
     from kdbench.bench._sweep._trainable import TrainableSettings, train_kd
-    from kdbench.bench.console import output_console
+    from kdbench.bench.io import output_console
 
     # Tune logs every failed trial's traceback at ERROR level; the store keeps the error, the table shows it.
     os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
@@ -53,32 +54,32 @@ def tune_trials(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created" and the like
-    history = _study_size(optuna_storage, recipe.name)
+    history = _study_size(optuna_storage, plan.name)
     # A resumed seeded sampler would replay the start-up draws the study already tried: offset the seed.
     sampler, _ = build_sampler(
-        recipe.sampler, seed=recipe.seed + history, trials=recipe.trials, multi_objective=len(objectives) > 1
+        plan.sampler, seed=plan.seed + history, trials=plan.trials, multi_objective=len(objectives) > 1
     )
-    scheduler, _ = scheduler_for(recipe, objectives)
+    scheduler, _ = scheduler_for(plan, objectives)
     if deadline is not None:
-        scheduler.stop_after = deadline + budget_grace(recipe.time_budget_s)
+        scheduler.stop_after = deadline + budget_grace(plan.time_budget_s)
     metrics = [o.metric for o in objectives]
     modes = [o.mode for o in objectives]
     searcher = _StoreFirstOptunaSearch(
-        space=_DefineByRun(recipe.space, recipe.training_recipe),
+        space=_DefineByRun(plan.space, plan.training_recipe),
         metric=metrics[0] if len(metrics) == 1 else metrics,
         mode=modes[0] if len(modes) == 1 else modes,
         sampler=sampler,
-        study_name=recipe.name,
+        study_name=plan.name,
         storage=optuna_storage,
     )
-    study_id = _study_id(optuna_storage, recipe.name)
+    study_id = _study_id(optuna_storage, plan.name)
     searcher.deadline = deadline
-    if recipe.warm_start is not None:
-        enqueue_warm_start(optuna_storage, recipe.name, recipe.warm_start)
+    if plan.warm_start is not None:
+        enqueue_warm_start(optuna_storage, plan.name, plan.warm_start)
     # optuna-dashboard and optuna.load_study then say "student_valid_auc", not "Objective 0"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since Optuna 3.2
-        optuna.load_study(study_name=recipe.name, storage=optuna_storage).set_metric_names(metrics)
+        optuna.load_study(study_name=plan.name, storage=optuna_storage).set_metric_names(metrics)
 
     def link_optuna(optuna_number: int, store_number: int) -> None:
         trial_id = optuna_storage.get_trial_id_from_study_id_trial_number(study_id, optuna_number)
@@ -89,9 +90,9 @@ def tune_trials(
     console = console or output_console()
     mode = progress if progress != "auto" else ("live" if console.is_terminal else "lines")
     best = _best_so_far(existing)
-    with Progress(
-        sweep=recipe.name,
-        total=recipe.trials,
+    with SweepProgress(
+        sweep=plan.name,
+        total=plan.trials,
         already_finished=count_finished(existing),
         deadline=deadline,
         best=best,
@@ -100,7 +101,7 @@ def tune_trials(
     ) as board:
         writer = StoreWriter(
             store,
-            recipe.name,
+            plan.name,
             allocator=NumberAllocator.from_trials(existing),
             environment_id=env_id,
             dataset_fingerprint=data.fingerprint,
@@ -114,7 +115,7 @@ def tune_trials(
             device="cuda" if runtime.gpus_per_trial > 0 else "cpu",
             threads=max(1, int(runtime.cpus_per_trial)),
             teacher_cache=runtime.teacher_cache,
-            recipe=recipe.training_recipe,
+            recipe=plan.training_recipe,
             artifacts=runtime.artifacts,
         )
         trainable = tune.with_resources(
@@ -132,7 +133,7 @@ def tune_trials(
                 trial_dirname_creator=_trial_dirname,
             ),
             run_config=tune.RunConfig(
-                name=f"{recipe.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}",
+                name=f"{plan.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}",
                 storage_path=runtime.ray_storage,
                 verbose=0,
                 callbacks=[writer],
@@ -145,17 +146,17 @@ def tune_trials(
             with _quiet_logger("ray.tune.analysis.experiment_analysis"), _quiet_logger("ray.tune.tune"):
                 tuner.fit()
         except BaseException:  # a second Ctrl-C (KeyboardInterrupt) or a crash of Tune itself
-            writer.interrupt_unfinished(_interrupt_reason(recipe.name))
-            now = store.trials(sweep=recipe.name)
-            settle_running_optuna_trials(optuna_storage, recipe.name, store_outcomes(now, metrics))
+            writer.interrupt_unfinished(_interrupt_reason(plan.name))
+            now = store.trials(sweep=plan.name)
+            settle_running_optuna_trials(optuna_storage, plan.name, store_outcomes(now, metrics))
             raise
     # Tune returns early after Ctrl-C with trials neither finished nor reported as such.
-    interrupted = writer.interrupt_unfinished(_interrupt_reason(recipe.name))
-    now = store.trials(sweep=recipe.name)
-    settle_running_optuna_trials(optuna_storage, recipe.name, store_outcomes(now, metrics))
+    interrupted = writer.interrupt_unfinished(_interrupt_reason(plan.name))
+    now = store.trials(sweep=plan.name)
+    settle_running_optuna_trials(optuna_storage, plan.name, store_outcomes(now, metrics))
     finished_now = count_finished(now)
     budget_spent = deadline is not None and time.time() >= deadline
-    short = recipe.trials is not None and finished_now < recipe.trials and not budget_spent
+    short = plan.trials is not None and finished_now < plan.trials and not budget_spent
     return "interrupted" if interrupted or short else "completed"
 
 
@@ -246,7 +247,8 @@ def _trial_dirname(trial: Any) -> str:
 
 def _shipped(data: Any, runtime: Runtime) -> Any:
     """What the workers get: a small dataset's arrays through the object store, a big one (above
-    ``bench.batches.map_threshold()``) by path, each worker mapping the cache entry (docs/scale.md)."""
+    ``kdbench.bench.batches.map_threshold()``) by path, each worker mapping the cache entry
+    (docs/scale.md)."""
     from kdbench.bench.batches import encoded_bytes, map_threshold
     from kdbench.bench.data import share_dataset
 
@@ -284,11 +286,8 @@ def _study_id(storage: Any, name: str) -> int:
 
 
 def _best_so_far(trials: Any) -> tuple[float, int] | None:
-    done = trials[(trials["status"] == "completed") & trials["student_valid_auc"].notna()]
-    if done.empty:
-        return None
-    row = done.loc[done["student_valid_auc"].idxmax()]
-    return float(row["student_valid_auc"]), int(row["number"])
+    row = best_trial(trials)
+    return None if row is None else (float(row["student_valid_auc"]), int(row["number"]))
 
 
 def _interrupt_reason(name: str) -> str:

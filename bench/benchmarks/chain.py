@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.max_epochs < 1 or args.patience < 1:
         parser.error("--repeats, --max-epochs and --patience must be >= 1")
-    from kdbench.bench.threads import default_threads
+    from kdbench.bench.trial import default_threads
 
     threads = args.threads or default_threads()
     version, why = (None, "--startup-only") if args.startup_only else recbole_version(args.recbole_python)

@@ -31,7 +31,7 @@ def benchmark_datasets(names: list[str] | None = None) -> list[tuple[str, float 
     """Prepare ml-100k and the suite's tables (generating missing ones); ``[(dataset name, oracle AUC)]``."""
     from kdbench.bench.benchmarks.tables import SUITE, generate_table
     from kdbench.bench.data import prepare
-    from kdbench.bench.paths import kdbench_home
+    from kdbench.bench.io import kdbench_home
 
     folder = Path(kdbench_home()) / "benchmarks" / "tables"
     out: list[tuple[str, float | None]] = []

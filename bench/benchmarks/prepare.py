@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from kdbench.bench.paths import kdbench_home
+from kdbench.bench.io import kdbench_home
 
 __all__ = ["generate_criteo", "main"]
 

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from kdbench.bench.store import ResultStore
+from kdbench.models import PHASES
 
 __all__ = ["fill_synthetic_store", "main", "synthetic_result"]
 
-PHASES = ("teacher_training", "distillation", "finetuning")
 DATASET = {
     "fingerprint": "bench0123456789ab",
     "source": "ml-100k",

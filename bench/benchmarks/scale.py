@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_child(args.child, args.file, args.home, args.steps)))
         return 0
 
-    from kdbench.bench.paths import kdbench_home
+    from kdbench.bench.io import kdbench_home
 
     folder = Path(args.dir) if args.dir else kdbench_home() / "bench"
     folder.mkdir(parents=True, exist_ok=True)

@@ -206,8 +206,8 @@ def main() -> None:
 
     import ray
 
-    from kdbench.bench._sweep._recipe import parse_duration
     from kdbench.bench.store import ResultStore
+    from kdbench.bench.sweep import parse_duration
 
     budget = parse_duration(args.budget, "--budget")
     seeds = [int(s) for s in args.seeds.split(",")]

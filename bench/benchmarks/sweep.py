@@ -25,7 +25,7 @@ from pathlib import Path
 # to its student: with quick's two smallest teachers (CrossNet depth 2, CIN [32, 32]) it gave 1.76x.
 REPEATING_TEACHERS = """\
 name: quick-2-teachers
-description: quick, narrowed to two teachers so the teacher cache pays (bench.benchmarks.sweep).
+description: quick, narrowed to two teachers so the teacher cache pays (kdbench.bench.benchmarks.sweep).
 fixed:
   max_epochs: 20
   patience: 3
@@ -79,6 +79,7 @@ def run_one(*, label: str, space: str, trials: int, concurrency: int, cache: str
 def baseline(compare: str | None) -> None:
     from kdbench.bench.data import prepare
     from kdbench.bench.store import ResultStore
+    from kdbench.bench.sweep import best_trial
     from kdbench.bench.trial import run_trial
 
     started = time.perf_counter()
@@ -89,8 +90,7 @@ def baseline(compare: str | None) -> None:
         url, _, sweep = compare.rpartition(":")
         with ResultStore(url, create=False) as store:
             trials = store.trials(sweep=sweep)
-        done = trials[trials["status"] == "completed"]
-        best = done.loc[done["student_valid_auc"].idxmax()]
+        best = best_trial(trials)
         print(f"sweep {sweep}: best trial {best['number']} (by valid AUC {best['student_valid_auc']:.4f}): "
               f"student test AUC {best['student_test_auc']:.4f}; "
               f"{'beats' if best['student_test_auc'] > result.student['test_auc'] else 'does not beat'} "

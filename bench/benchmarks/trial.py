@@ -5,13 +5,14 @@ Prints, side by side in one run on this machine:
 - training samples/s per phase against the bare model step (same batches, no loop around it) and their ratio;
 - the time to evaluate the validation set;
 - a CIN [200, 200, 200] training step against the machine's own matmul FLOP rate;
-- serving latency (``bench.latency``: one thread, inference mode, after warm-up) of the CrossNet teacher and
+- serving latency (``kdbench.bench.latency``: one thread, inference mode, after warm-up) of the CrossNet
+teacher and
   the DAGFM student (folded, as served, and the training forward), at batch 1 and 4096, with each one's
   GFLOP/s beside the machine's one-thread matmul rate, measured alternately in the same run
   (``--latency-only``: just this part, on a freshly initialised model);
 - with ``--chain`` instead: ``kdbench train --dataset ml-100k --no-teacher-cache`` timed in a fresh process,
   broken down into interpreter start, imports, data load, start-up to the first batch, each phase, the
-  latency measurement and the exit (``bench.benchmarks.chain --startup-only``; that module also runs
+  latency measurement and the exit (``kdbench.bench.benchmarks.chain --startup-only``; that module also runs
   RecBole's chain beside it).
 """
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from kdbench.bench.outputs import check_output_file, write_atomic
+from kdbench.bench.io import check_output_file, write_atomic
 
 __all__ = ["Reports", "conclude", "seeds_text"]
 

@@ -12,10 +12,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from kdbench.bench.commands import SPLIT_SEED_HELP, add_dataset_arguments
-from kdbench.bench.console import output_console, table
 from kdbench.bench.errors import UsageError
-from kdbench.bench.outputs import check_output_file, write_json
-from kdbench.bench.threads import default_threads
+from kdbench.bench.io import check_output_file, output_console, table, write_json
 
 if TYPE_CHECKING:  # scikit-learn and the store load when a command runs: `kdbench --help` stays fast
     from rich.console import Console
@@ -140,7 +138,7 @@ def fetch_baselines(
 
     fresh = refresh or len(cached_baselines(data.fingerprint) or []) < len(MODELS)
     start = time.perf_counter()
-    results = baselines_for(data, refresh=refresh, threads=threads or default_threads())
+    results = baselines_for(data, refresh=refresh, threads=threads or _default_threads())
     return results, (time.perf_counter() - start if fresh else None)
 
 
@@ -191,3 +189,9 @@ def _chosen(result: BaselineResult) -> str:
         return f"C={params.get('C')}"
     capped = params.get("capped_fields") or {}
     return f"{params.get('iterations')} iterations" + (f", {len(capped)} fields capped" if capped else "")
+
+
+def _default_threads() -> int:
+    from kdbench.bench.trial import default_threads  # imported when a command runs: it loads torch
+
+    return default_threads()

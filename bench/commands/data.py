@@ -17,8 +17,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from kdbench.bench.console import output_console
 from kdbench.bench.errors import DatasetError
+from kdbench.bench.io import output_console
 
 __all__ = [
     "dataset_info",
@@ -159,10 +159,9 @@ def export_split(
 ) -> int:
     """Write split ``split`` of dataset ``name`` as raw rows to the CSV ``out`` (atomically); returns the row
     count. See ``kdbench.bench.serve.split_rows``."""
-    from kdbench.bench.data import open_dataset
-    from kdbench.bench.data._dataset import SPLIT_NAMES
+    from kdbench.bench.data import SPLIT_NAMES, open_dataset
     from kdbench.bench.errors import UsageError
-    from kdbench.bench.outputs import check_output_file, write_atomic
+    from kdbench.bench.io import check_output_file, write_atomic
     from kdbench.bench.serve import split_rows
 
     if split not in SPLIT_NAMES:
@@ -287,7 +286,7 @@ def schema_from_flags(
     missing: str | None = None,
 ) -> dict[str, Any] | None:
     """A schema mapping from the CLI flags, or None when none was given."""
-    from kdbench.bench.data._schema import parse_numeric_flag
+    from kdbench.bench.data import parse_numeric_flag
 
     given = (label, categorical, numeric, min_count, sep, name, positive, missing)
     if all(v is None for v in given):
@@ -399,10 +398,9 @@ def remove_datasets(
     home: str | None = None,
     console: Console | None = None,
 ) -> int:
-    """Remove the cached datasets ``targets`` name (see ``kdbench.bench.data._remove``); returns 0."""
-    from kdbench.bench.data._cache import datasets_root
-    from kdbench.bench.data._remove import remove_entries, select_entries, split_seed_of
-    from kdbench.bench.paths import kdbench_home
+    """Remove the cached datasets ``targets`` name (see ``kdbench.bench.data.select_entries``); returns 0."""
+    from kdbench.bench.data import datasets_root, remove_entries, select_entries, split_seed_of
+    from kdbench.bench.io import kdbench_home
 
     console = console or output_console()
     root = datasets_root(kdbench_home(home, create=False))
@@ -499,7 +497,7 @@ def _seed_cell(seed: int | None) -> str:
 
 
 def _print_info(console: Console, meta: dict[str, Any], *, seconds: float | None = None, path: str) -> None:
-    from kdbench.bench.data._schema import rule_text
+    from kdbench.bench.data import rule_text
 
     rows, positives = meta["rows"], meta["positives"]
     provenance = _provenance(meta)

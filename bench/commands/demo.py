@@ -9,8 +9,8 @@ from typing import Any
 
 from rich.console import Console
 
-from kdbench.bench.console import output_console
 from kdbench.bench.errors import UsageError
+from kdbench.bench.io import output_console
 
 __all__ = ["demo", "register"]
 
@@ -129,12 +129,12 @@ def _versus_baselines(db: str, data: Any, best_test_auc: float) -> str:
 
 def _check(folder: Path, *, trials: int, space: str, concurrency: int) -> None:
     """What the sweep and the report would refuse, refused before ml-100k is prepared or anything written."""
-    from kdbench.bench._sweep._recipe import check_count, load_space
+    from kdbench.bench.sweep import check_count, load_trial_space
     from kdbench.reports import check_site_folder
 
     check_count("trials", trials, minimum=1)
     check_count("concurrency", concurrency, minimum=1)
-    load_space(space)  # the sweep's own check: every config the space can give must be a valid trial config
+    load_trial_space(space)  # every config the space can give must be a valid trial config
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--out {folder} is a file: give a folder for the database and the site")
     existing = next(p for p in (folder, *folder.parents) if p.exists())

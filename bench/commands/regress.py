@@ -22,9 +22,8 @@ from typing import Any
 from rich.console import Console
 
 from kdbench.bench.commands._regress_reports import Reports, conclude, seeds_text
-from kdbench.bench.console import output_console
 from kdbench.bench.errors import KdbenchError, RegressionError
-from kdbench.bench.outputs import check_output_file
+from kdbench.bench.io import check_output_file, output_console
 
 __all__ = ["ab", "history", "make_baseline", "register", "run"]
 
@@ -257,7 +256,7 @@ def ab(
     requirements checked against this environment, and only then is the database opened.
     """
     from kdbench.bench import regress
-    from kdbench.bench.paths import kdbench_home
+    from kdbench.bench.io import kdbench_home
     from kdbench.bench.provenance import environment
     from kdbench.bench.trial import resolve_device
 

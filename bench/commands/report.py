@@ -144,7 +144,7 @@ def add_missing_baselines(store: ResultStore) -> list[str]:
 
 def _check_port(port: int) -> None:
     """Refuse a port out of range or already taken, as serving would after the build."""
-    from kdbench.reports._serve import HOST
+    from kdbench.reports import HOST
 
     if not 0 <= port <= 65535:
         raise ReportError(f"--port {port} is not a TCP port: give 1-65535, or 0 for any free one")

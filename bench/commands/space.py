@@ -1,7 +1,7 @@
 """``kdbench space``: show a search space as a table, or print random configs drawn from it.
 
-Spaces are loaded by the sweep's own check (``bench._sweep._recipe.load_space``: trial-config keys only, every
-choice, range end and branch a valid trial config), so a space gets the same verdict here as from
+Spaces are loaded by the sweep's own check (``kdbench.bench._sweep._recipe.load_space``: trial-config keys
+only, every choice, range end and branch a valid trial config), so a space gets the same verdict here as from
 ``kdbench sweep``; every sampled config is checked by :meth:`TrialConfig.from_dict` as well.
 """
 
@@ -50,9 +50,9 @@ def _count(text: str) -> int:
 
 def load(name: str) -> search_spaces.SearchSpace:
     """The space ``name``, checked as a sweep checks it; problems raise a one-line ``SearchSpaceError``."""
-    from kdbench.bench._sweep._recipe import load_space
+    from kdbench.bench.sweep import load_trial_space
 
-    return load_space(name)
+    return load_trial_space(name)
 
 
 def show(*, name: str, source: bool = False, out: TextIO | None = None) -> int:

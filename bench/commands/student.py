@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from kdbench.bench.errors import UsageError
-from kdbench.bench.outputs import check_output_file, write_atomic
+from kdbench.bench.io import check_output_file, write_atomic
 
 __all__ = ["export", "predict", "register"]
 
-_FORMATS = ("onnx", "torchscript")  # bench.serve.EXPORT_FORMATS (not imported: `kdbench --help` stays light)
+_FORMATS = (
+    "onnx",
+    "torchscript",
+)  # kdbench.bench.serve.EXPORT_FORMATS (not imported: `kdbench --help` stays light)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -103,8 +106,7 @@ def export(
     """Export the artifact ``from_file``, or trial ``trial`` of ``sweep`` in ``db`` (None: its best by
     validation AUC), as ``fmt`` to ``out`` and ``out.json``; returns the sidecar. Everything is checked
     (format, output paths, the store, the artifact's checksum) before anything is written."""
-    from kdbench.bench.serve import export_student, load_artifact, sidecar_path, stored_artifact
-    from kdbench.bench.serve._export import check_format
+    from kdbench.bench.serve import check_format, export_student, load_artifact, sidecar_path, stored_artifact
 
     check_format(fmt)
     check_output_file(out, "--out")
@@ -140,8 +142,7 @@ def predict(*, model: str, input: str, out: str) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from kdbench.bench.serve import load_served, read_rows, score_codes
-    from kdbench.bench.serve._predict import encode_inputs
+    from kdbench.bench.serve import encode_inputs, load_served, read_rows, score_codes
 
     target = check_output_file(out, "--out")
     served = load_served(model)

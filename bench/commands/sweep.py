@@ -12,9 +12,8 @@ from typing import Any
 
 from rich.console import Console
 
-from kdbench.bench.console import output_console
 from kdbench.bench.errors import SweepError
-from kdbench.bench.outputs import check_output_file, write_json
+from kdbench.bench.io import check_output_file, output_console, write_json
 
 __all__ = ["print_summary", "register", "sweep", "versus_default"]
 
@@ -40,7 +39,11 @@ RUNTIME_DEFAULTS: dict[str, Any] = {"concurrency": 2, "cpus_per_trial": 1.0, "gp
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from kdbench.bench._sweep._options import OBJECTIVES, SAMPLERS, SCHEDULERS  # light: no Ray, pandas or SQL
+    from kdbench.bench.sweep import (  # the face is light: no Ray, pandas or SQL
+        OBJECTIVES,
+        SAMPLERS,
+        SCHEDULERS,
+    )
 
     p = subparsers.add_parser(
         "sweep",
@@ -190,7 +193,7 @@ def sweep(
     """Start (or with ``resume``, continue) a sweep; print and return its summary dict.
 
     ``options`` are the recipe and resource flags (``space``, ``trials``, ``concurrency``, ...; see
-    :data:`RECIPE_DEFAULTS` and :data:`RUNTIME_DEFAULTS`); None means the default (on resume: as before).
+    :data:`RECIPE_DEFAULTS` and :data:`RUNTIME_DEFAULTS`); None means the default (on resume: the sweep's).
     """
     from kdbench.bench.sweep import resume_sweep, run_sweep
 

@@ -18,11 +18,8 @@ from rich.console import Console
 
 from kdbench.bench.commands import SPLIT_SEED_HELP, add_dataset_arguments
 from kdbench.bench.config import TrialConfig, parse_overrides
-from kdbench.bench.console import output_console, table
 from kdbench.bench.errors import ConfigError, Terminated, sigterm_as_interrupt
-from kdbench.bench.inputs import read_text
-from kdbench.bench.outputs import check_output_file, write_json
-from kdbench.bench.threads import default_threads
+from kdbench.bench.io import check_output_file, output_console, read_text, table, write_json
 
 __all__ = ["load_config_file", "register", "train"]
 
@@ -197,10 +194,9 @@ def train(
             teacher_cache=teacher_cache, quiet=quiet, artifacts=artifacts, console=console, baseline=baseline,
         )  # fmt: skip
     from kdbench.bench.data import dataset_source, open_dataset
-    from kdbench.bench.footprint import check_fits
     from kdbench.bench.recipes import build_config, recipe_for, recipe_for_data
     from kdbench.bench.teacher_cache import TeacherCache
-    from kdbench.bench.trial import resolve_device, run_trial
+    from kdbench.bench.trial import check_fits, resolve_device, run_trial
 
     console = console or output_console()
     # Everything that can be checked is checked before any data work: config, threads, device, paths, URL.
@@ -254,7 +250,7 @@ def train(
         console.print(f"config {cfg.config_hash()}: {json.dumps(cfg.to_dict())}")
         try:
             trial = run_trial(
-                cfg, data, report, device=device, teacher_cache=cache, threads=threads or default_threads(),
+                cfg, data, report, device=device, teacher_cache=cache, threads=threads or _default_threads(),
                 recipe=start, artifacts=artifacts, save_student=save_student,
             )  # fmt: skip
             result = trial.to_dict()
@@ -358,7 +354,7 @@ def _baselines(console: Console, data: Any, threads: int | None) -> list[Any] | 
     from kdbench.bench.commands.baseline import computed_line, fetch_baselines
 
     try:
-        results, seconds = fetch_baselines(data, threads=threads or default_threads())
+        results, seconds = fetch_baselines(data, threads=threads or _default_threads())
     except Exception as e:  # whatever it is, the finished trial is still printed and recorded
         console.print(f"no baselines for {data.name}: {type(e).__name__}: {e}")
         return None
@@ -419,3 +415,9 @@ def _print_tables(console: Console, result: dict[str, Any]) -> None:
         f"wall time {result['wall_seconds']:.1f} s on {result['device']}"
     )
     sys.stdout.flush()
+
+
+def _default_threads() -> int:
+    from kdbench.bench.trial import default_threads  # imported when a command runs: it loads torch
+
+    return default_threads()

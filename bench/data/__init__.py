@@ -10,7 +10,12 @@ again by its name or fingerprint (``_names.py``: ``prepare("adult")``). Every so
 source module also declares its :class:`Recipe` of training settings (``kdbench.bench.recipes`` gathers them).
 """
 
-from kdbench.bench.data._dataset import Dataset, Split
+from kdbench.bench.data._avazu import AVAZU_RECIPE
+from kdbench.bench.data._cache import datasets_root
+from kdbench.bench.data._criteo import CRITEO_RECIPE, INTEGER_FIELDS
+from kdbench.bench.data._dataset import SPLIT_NAMES, Dataset, Split
+from kdbench.bench.data._movielens import ML1M_RECIPE, ML100K_RECBOLE_RECIPE, ML100K_RECIPE
+from kdbench.bench.data._numeric import MISSING_DENSE, numeric_tokens, standardise
 from kdbench.bench.data._prepare import (
     DEFAULT_SOURCE,
     DEFAULT_SPLIT_SEED,
@@ -21,14 +26,23 @@ from kdbench.bench.data._prepare import (
     open_dataset,
     prepare,
 )
-from kdbench.bench.data._schema import TableSchema, load_schema
+from kdbench.bench.data._remove import remove_entries, select_entries, split_seed_of
+from kdbench.bench.data._schema import TableSchema, load_schema, parse_numeric_flag, rule_text
 from kdbench.bench.data._shared import CachedDataset, share_dataset
 from kdbench.bench.data._source import Recipe
 from kdbench.bench.data._split import split_text
 
 __all__ = [
+    "AVAZU_RECIPE",
+    "CRITEO_RECIPE",
     "DEFAULT_SOURCE",
     "DEFAULT_SPLIT_SEED",
+    "INTEGER_FIELDS",
+    "MISSING_DENSE",
+    "ML1M_RECIPE",
+    "ML100K_RECBOLE_RECIPE",
+    "ML100K_RECIPE",
+    "SPLIT_NAMES",
     "CachedDataset",
     "Dataset",
     "Recipe",
@@ -37,10 +51,18 @@ __all__ = [
     "available_sources",
     "cached_datasets",
     "dataset_source",
+    "datasets_root",
     "default_split_seed",
     "load_schema",
+    "numeric_tokens",
     "open_dataset",
+    "parse_numeric_flag",
     "prepare",
+    "remove_entries",
+    "rule_text",
+    "select_entries",
     "share_dataset",
+    "split_seed_of",
     "split_text",
+    "standardise",
 ]

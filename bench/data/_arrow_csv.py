@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from kdbench.bench.data._io import READ_ERRORS, HashingFile, decompressed, short_error, unreadable
-from kdbench.bench.errors import DatasetError
+from kdbench.bench.data._io import READ_ERRORS, HashingFile, decompressed, unreadable
+from kdbench.bench.errors import DatasetError, one_line
 
 __all__ = ["BLOCK_BYTES", "PIECE_BYTES", "label_values", "stream_delimited"]
 
@@ -232,7 +232,7 @@ def _located(
     lo, hi = 0, len(lines)
     reason = fails(lines)
     if reason is None:  # only the whole piece fails (should not happen): report the piece's range
-        return DatasetError(f"{what}: {path} lines {first:,}+: {short_error(error)}; {hint}")
+        return DatasetError(f"{what}: {path} lines {first:,}+: {one_line(error)}; {hint}")
     while hi - lo > 1:
         mid = (lo + hi) // 2
         found = fails(lines[lo:mid])
@@ -247,4 +247,4 @@ def _located(
     if "UTF8" in message or "UTF-8" in message:
         return DatasetError(f"{what}: {path} line {number} is not UTF-8 text; {hint}")
     detail = message.split("error:")[-1] if "error:" in message else message
-    return DatasetError(f"{what}: {path} line {number}: {short_error(detail, 120)}; {hint}")
+    return DatasetError(f"{what}: {path} line {number}: {one_line(detail, 120)}; {hint}")

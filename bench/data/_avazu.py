@@ -20,7 +20,7 @@ from kdbench.bench.data._arrow_csv import label_values, stream_delimited
 from kdbench.bench.data._encode import Chunk, binary_labels
 from kdbench.bench.data._io import file_identity, first_text_line, require_file
 from kdbench.bench.data._source import Recipe, Source
-from kdbench.bench.errors import DatasetError
+from kdbench.bench.errors import DatasetError, shorten
 
 __all__ = ["AVAZU_COLUMNS", "AVAZU_RECIPE", "FIELDS", "open_avazu"]
 
@@ -82,7 +82,7 @@ def _check_header(file: Path) -> None:
     if "click" not in names and names[:1] == ["id"]:
         raise DatasetError(f"avazu: {file} has no click column (Avazu's test.csv?); pass train.csv")
     shown = ",".join(names[:5]) + (",..." if len(names) > 5 else "")
-    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    shown = shorten(shown, 80)
     raise DatasetError(f"avazu: {file} starts with {shown!r} ({len(names)} columns), not Avazu's; {_HINT}")
 
 

@@ -35,7 +35,7 @@ CATEGORICAL_MIN_COUNT = 8
 _COLUMNS = ["label", *INTEGER_FIELDS, *CATEGORICAL_FIELDS]
 _TYPES = {
     "label": pa.string(),  # read as pandas did: numbers or true/false; missing -> NaN (binary_labels)
-    **dict.fromkeys(INTEGER_FIELDS, pa.float64()),  # as before: "1.0" reads, then buckets like 1
+    **dict.fromkeys(INTEGER_FIELDS, pa.float64()),  # so "1.0" reads, and buckets as 1 does
     # dictionary-encoded by Arrow's parser, in its threads: the encoder takes the codes as they are
     **dict.fromkeys(CATEGORICAL_FIELDS, pa.dictionary(pa.int32(), pa.string())),
 }

@@ -19,30 +19,30 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from kdbench.bench.errors import DatasetError
+from kdbench.bench.errors import DatasetError, one_line
 
 __all__ = [
     "ARROW_STRING",
     "READ_ERRORS",
+    "Advance",
     "CountingStream",
     "HashingFile",
-    "Progress",
     "decompressed",
     "file_identity",
     "first_bad_line",
     "first_line",
     "first_text_line",
     "open_source",
+    "open_text_file",
     "progress_bar",
     "read_delimited",
     "require_file",
-    "short_error",
     "shown",
     "stat_or_none",
     "unreadable",
 ]
 
-Progress = Callable[[int], None]  # advance by n units (bytes or rows)
+Advance = Callable[[int], None]  # advance by n units (bytes or rows)
 
 # The dtype for token columns read by pandas: Arrow strings straight from the C parser (several times faster
 # than dtype="str", which goes through Python objects) and handed to Arrow's hashing without a copy.
@@ -70,7 +70,7 @@ def stat_or_none(path: Path, what: str, hint: str) -> os.stat_result | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, ValueError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else short_error(e)
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else one_line(e)
         raise DatasetError(f"{what}: cannot access {shown(path)}: {reason}; {hint}") from e
 
 
@@ -79,9 +79,9 @@ def unreadable(what: str, path: Path, error: BaseException, hint: str | None = N
     (download it again), or the system's reason."""
     if path.suffix.lower() in _COMPRESSED and isinstance(error, READ_ERRORS):
         return DatasetError(
-            f"{what}: {path} is truncated or corrupt ({short_error(error, 100)}); download it again"
+            f"{what}: {path} is truncated or corrupt ({one_line(error, 100)}); download it again"
         )
-    reason = error.strerror if isinstance(error, OSError) and error.strerror else short_error(error)
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else one_line(error)
     return DatasetError(f"{what}: cannot read {path}: {reason}" + (f"; {hint}" if hint else ""))
 
 
@@ -114,7 +114,7 @@ def file_identity(path: Path) -> dict[str, object]:
 class HashingFile(io.RawIOBase):
     """A read-only binary file that feeds every byte read through sha256 and a progress callback."""
 
-    def __init__(self, path: Path, progress: Progress | None = None) -> None:
+    def __init__(self, path: Path, progress: Advance | None = None) -> None:
         super().__init__()
         self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
         self._hash = hashlib.sha256()
@@ -183,7 +183,7 @@ class CountingStream(io.RawIOBase):
 
 @contextmanager
 def open_source(
-    path: Path, progress: Progress | None, sep: bytes, quote: bytes | None = b'"'
+    path: Path, progress: Advance | None, sep: bytes, quote: bytes | None = b'"'
 ) -> Iterator[tuple[HashingFile, CountingStream]]:
     """``(raw, text)``: ``raw`` hashes the file's bytes; ``text`` is what a parser reads (decompressed when
     the name ends in .gz or .bz2), counting ``sep``."""
@@ -204,11 +204,16 @@ def decompressed(raw: Any, path: Path) -> Any:
     return raw
 
 
+def open_text_file(path: Path, mode: str = "rb", **options: Any) -> Any:
+    """``path`` opened as ``open`` would, decompressed on the fly when it ends in ``.gz`` or ``.bz2``."""
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
+    return opener(path, mode, **options)
+
+
 def first_line(path: Path, what: str) -> bytes:
     """The first line of a (possibly compressed) text file, without its line ending."""
-    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
     try:
-        with opener(path, "rb") as f:
+        with open_text_file(path) as f:
             line = f.readline(LINE_LIMIT + 1)
     except READ_ERRORS as e:
         raise unreadable(what, path, e) from e
@@ -231,8 +236,7 @@ def first_text_line(path: Path, what: str, hint: str) -> str:
 
 def first_bad_line(path: Path, sep: bytes, columns: int) -> int | None:
     """1-based number of the first non-blank line without ``columns`` fields (slow: for error messages)."""
-    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
-    with opener(path, "rb") as f:
+    with open_text_file(path) as f:
         for number, line in enumerate(f, start=1):
             line = line.rstrip(b"\r\n")
             if line and line.count(sep) != columns - 1:
@@ -244,7 +248,7 @@ class _Bar:
     def __init__(self, progress) -> None:
         self._progress = progress
 
-    def task(self, description: str, total: int | None) -> Progress:
+    def task(self, description: str, total: int | None) -> Advance:
         if self._progress is None:
             return lambda n: None
         task_id = self._progress.add_task(description, total=total)
@@ -278,12 +282,6 @@ def progress_bar(enabled: bool) -> Iterator[_Bar]:
     )
     with Progress(*columns, console=console, transient=True) as progress:
         yield _Bar(progress)
-
-
-def short_error(error: object, limit: int = 160) -> str:
-    """A library's error message as one line of at most ``limit`` characters."""
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def read_delimited(
@@ -330,13 +328,13 @@ def read_delimited(
                         rows += len(frame)
                 raw.read_to_end()
             except pd.errors.ParserError as e:
-                raise DatasetError(f"{what}: {path}: {short_error(e)}; {hint}") from e
+                raise DatasetError(f"{what}: {path}: {one_line(e)}; {hint}") from e
             except UnicodeDecodeError as e:
                 raise DatasetError(
-                    f"{what}: {path} is not UTF-8 text (after row {rows:,}: {short_error(e, 100)}); {hint}"
+                    f"{what}: {path} is not UTF-8 text (after row {rows:,}: {one_line(e, 100)}); {hint}"
                 ) from e
             except (ValueError, TypeError) as e:
-                raise DatasetError(f"{what}: {path} (after row {rows:,}): {short_error(e)}; {hint}") from e
+                raise DatasetError(f"{what}: {path} (after row {rows:,}): {one_line(e)}; {hint}") from e
             if rows == 0:
                 raise DatasetError(f"{what}: {path} has no data rows; {hint}")
             if text.quotes == 0 or quoting == csv.QUOTE_NONE:

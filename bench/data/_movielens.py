@@ -45,9 +45,9 @@ import pyarrow as pa
 
 from kdbench.bench.data._encode import Chunk
 from kdbench.bench.data._fetch import WHEEL_SHA256, WHEEL_SPEC, override_wheel, recbole_wheel
-from kdbench.bench.data._io import READ_ERRORS, file_identity, short_error, shown, stat_or_none, unreadable
+from kdbench.bench.data._io import READ_ERRORS, file_identity, shown, stat_or_none, unreadable
 from kdbench.bench.data._source import Recipe, Source
-from kdbench.bench.errors import DatasetError
+from kdbench.bench.errors import DatasetError, one_line
 
 __all__ = [
     "FIELDS",
@@ -273,9 +273,9 @@ def _table(raw: bytes, sep: str, columns: int, what: str, encoding: str = "utf-8
             quoting=csv.QUOTE_NONE, encoding=encoding, engine="c",
         )  # fmt: skip
     except UnicodeDecodeError as e:
-        raise DatasetError(f"{what} is not {encoding} text ({short_error(e, 100)})") from e
+        raise DatasetError(f"{what} is not {encoding} text ({one_line(e, 100)})") from e
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise DatasetError(f"{what}: {short_error(e)}; expected {columns} columns per row") from e
+        raise DatasetError(f"{what}: {one_line(e)}; expected {columns} columns per row") from e
     return frame
 
 
@@ -307,13 +307,13 @@ def _atomic(raw: bytes, what: str, required: list[str]) -> pd.DataFrame:
             quoting=csv.QUOTE_NONE,
         )
     except UnicodeDecodeError as e:
-        raise DatasetError(f"{what} is not UTF-8 text ({short_error(e, 100)})") from e
+        raise DatasetError(f"{what} is not UTF-8 text ({one_line(e, 100)})") from e
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise DatasetError(f"{what}: {short_error(e)}") from e
+        raise DatasetError(f"{what}: {one_line(e)}") from e
     frame.columns = [str(c).split(":", 1)[0] for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        has = short_error(", ".join(frame.columns), 120)
+        has = one_line(", ".join(frame.columns), 120)
         raise DatasetError(f"{what}: no column {', '.join(missing)} (has {has})")
     return frame[required]
 
@@ -330,7 +330,7 @@ def _read_wheel(wheel: Path, digests: dict[str, str], *, recbole: bool = False) 
     # NotImplementedError, RuntimeError: an unsupported compression method, an encrypted member.
     except (*READ_ERRORS, zipfile.BadZipFile, NotImplementedError, RuntimeError) as e:
         raise DatasetError(
-            f"ml-100k: {wheel} is truncated or corrupt ({short_error(e, 100)}); download it again"
+            f"ml-100k: {wheel} is truncated or corrupt ({one_line(e, 100)}); download it again"
         ) from e
     digests.update({ext: hashlib.sha256(raw).hexdigest() for ext, raw in data.items()})
     where = f"ml-100k: {wheel}: {ATOMIC_PREFIX}"

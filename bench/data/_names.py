@@ -10,9 +10,9 @@ one given with ``--split-seed``.
 
 A name belongs to one file: preparing another file under a taken name is refused (both files named
 ``adult.csv`` in different folders: the second needs its own name), unless the first file is gone (a moved
-file takes its name along). ``kdbench data prepare`` (and :func:`bench.data.prepare` from a source) records
-the schema and split seed it was given; ``train``/``sweep`` from a source only record a name not yet taken,
-so a ``--split-seed`` there never changes what ``--dataset adult`` means.
+file takes its name along). ``kdbench data prepare`` (and :func:`kdbench.bench.data.prepare` from a source)
+records the schema and split seed it was given; ``train``/``sweep`` from a source only record a name not yet
+taken, so a ``--split-seed`` there never changes what ``--dataset adult`` means.
 
 A fingerprint (or a prefix of 6+ hex digits) names one exact cache entry, split included.
 """

@@ -36,9 +36,8 @@ from kdbench.bench.data._names import (
 from kdbench.bench.data._schema import check_name, load_schema
 from kdbench.bench.data._source import Source
 from kdbench.bench.data._table import open_csv_table, open_parquet_table
-from kdbench.bench.errors import DatasetError
-from kdbench.bench.outputs import space_note
-from kdbench.bench.paths import kdbench_home
+from kdbench.bench.errors import DatasetError, shorten
+from kdbench.bench.io import kdbench_home, space_note
 
 __all__ = [
     "DEFAULT_SOURCE",
@@ -245,7 +244,7 @@ def _no_seed(what: str, seed: int) -> str:
 
 
 def _shown(text: str) -> str:
-    return repr(text) if len(text) <= 60 else repr(text[:57] + "...")
+    return repr(shorten(text, 60))
 
 
 def _kept_entry(root: Path, name: str, seed: int | None) -> Dataset | None:

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kdbench.bench.errors import DatasetError
+from kdbench.bench.errors import DatasetError, one_line, shorten
 
 __all__ = [
     "DEFAULT_RULE",
@@ -77,7 +77,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 def check_name(name: Any, where: str) -> str:
     """``name`` if it is a valid dataset name (it becomes a file name in the cache), else a DatasetError."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
+        shown = shorten(repr(name), 60)
         raise DatasetError(f"{where}: dataset name {shown} must be {NAME_RULE}")
     return name
 
@@ -439,14 +439,14 @@ def load_schema(schema: Any) -> TableSchema:
     if isinstance(schema, str | os.PathLike):
         import yaml
 
-        from kdbench.bench.data._io import short_error, shown
-        from kdbench.bench.inputs import read_text
+        from kdbench.bench.data._io import shown
+        from kdbench.bench.io import read_text
 
         path = Path(schema).expanduser()
         text = read_text(path, "schema", DatasetError, name=shown(path))
         try:
             values = yaml.safe_load(text)
         except yaml.YAMLError as e:  # including reader errors: control characters, NUL bytes
-            raise DatasetError(f"schema {shown(path)} is not valid YAML: {short_error(e)}") from e
+            raise DatasetError(f"schema {shown(path)} is not valid YAML: {one_line(e)}") from e
         return TableSchema.from_mapping(values, f"schema {shown(path)}", base=path.resolve().parent)
     raise DatasetError("csv and parquet sources need a schema: --schema FILE.yaml (see docs/datasets.md)")

@@ -13,11 +13,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kdbench.bench.data._io import short_error
 from kdbench.bench.data._numeric import NotANumber, as_arrow, missing_to_null, to_floats
 from kdbench.bench.data._schema import SPLIT_ROLES, TableSplit
 from kdbench.bench.data._split import time_assignment
-from kdbench.bench.errors import DatasetError
+from kdbench.bench.errors import DatasetError, one_line
 
 __all__ = ["SplitColumn"]
 
@@ -132,4 +131,4 @@ def _is_number(text: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    return short_error(repr(value), 60)
+    return one_line(repr(value), 60)

@@ -1,5 +1,5 @@
-"""Any CSV or Parquet table plus a schema (:mod:`bench.data._schema`, ``docs/datasets.md``), so users bring
-their own logs.
+"""Any CSV or Parquet table plus a schema (:mod:`kdbench.bench.data._schema`, ``docs/datasets.md``), so users
+bring their own logs.
 
 Cells are kept as written: ``NA``, ``None``, ``null`` are values (real categories), and only empty cells
 (Parquet nulls) and the schema's ``missing`` values are missing (code 0). Numeric text is parsed after
@@ -16,11 +16,9 @@ must its standardised float32 value; a dense column with values but none in the 
 from __future__ import annotations
 
 import bisect
-import bz2
 import contextlib
 import csv
 import functools
-import gzip
 import hashlib
 import io
 import os
@@ -37,9 +35,9 @@ from kdbench.bench.data._io import (
     ARROW_STRING,
     file_identity,
     first_text_line,
+    open_text_file,
     read_delimited,
     require_file,
-    short_error,
 )
 from kdbench.bench.data._numeric import (
     NotANumber,
@@ -55,7 +53,7 @@ from kdbench.bench.data._schema import NUMERIC_RULES, TableSchema, default_name,
 from kdbench.bench.data._source import Source
 from kdbench.bench.data._split import split_assignment
 from kdbench.bench.data._split_column import SplitColumn
-from kdbench.bench.errors import DatasetError
+from kdbench.bench.errors import DatasetError, one_line, shorten
 
 __all__ = ["NUMERIC_RULES", "TableSchema", "load_schema", "open_csv_table", "open_parquet_table"]
 
@@ -119,12 +117,11 @@ def _check_columns(spec: TableSchema, names: list[str], file: Path) -> None:
 def _printable(name: str, limit: int = 40) -> str:
     """A column name as it can appear in a one-line message: control characters escaped, long ones cut."""
     text = name if name.isprintable() else repr(name)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shorten(text, limit)
 
 
 def _value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shorten(repr(value), 60)
 
 
 def _read_table(
@@ -366,7 +363,7 @@ def _csv_header(file: Path, spec: TableSchema) -> list[str]:
     try:
         names = next(csv.reader(io.StringIO(header), delimiter=spec.sep), [])
     except csv.Error as e:  # a field over csv's size limit, a NUL byte
-        raise DatasetError(f"csv: {file} line 1 is not a header line ({short_error(e)})") from e
+        raise DatasetError(f"csv: {file} line 1 is not a header line ({one_line(e)})") from e
     _check_columns(spec, names, file)
     return names
 
@@ -374,8 +371,7 @@ def _csv_header(file: Path, spec: TableSchema) -> list[str]:
 def _csv_line(file: Path, sep: str, row: int) -> int:
     """The 1-based line where data row ``row`` (0-based, after the header) starts: a re-read on the error
     path only, so quoted line breaks and blank lines (which pandas skips) are counted exactly."""
-    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(file.suffix.lower(), open)
-    with opener(file, "rt", encoding="utf-8-sig", newline="", errors="replace") as f:
+    with open_text_file(file, "rt", encoding="utf-8-sig", newline="", errors="replace") as f:
         reader = csv.reader(f, delimiter=sep)
         next(reader, None)
         data, before = 0, reader.line_num
@@ -418,7 +414,7 @@ def _read_parquet(
             try:
                 table = stack.enter_context(pq.ParquetFile(file))
             except (pa.ArrowException, OSError) as e:
-                raise DatasetError(f"parquet: {file} is not a Parquet file ({short_error(e)})") from e
+                raise DatasetError(f"parquet: {file} is not a Parquet file ({one_line(e)})") from e
             _check_columns(spec, table.schema_arrow.names, file)
             tables.append(table)
         starts = [0]
@@ -436,7 +432,7 @@ def _read_parquet(
                         if advance is not None:
                             advance(batch.num_rows)
                 except (pa.ArrowException, OSError) as e:
-                    raise DatasetError(f"parquet: {file} (after row {rows:,}): {short_error(e)}") from e
+                    raise DatasetError(f"parquet: {file} (after row {rows:,}): {one_line(e)}") from e
                 if rows == 0:
                     raise DatasetError(f"parquet: {file} has no rows")
 

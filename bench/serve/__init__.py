@@ -13,12 +13,13 @@ from ._artifact import (
     check_artifacts_folder,
     load_artifact,
     save_artifact,
+    save_to_folder,
     student_module,
 )
+from ._codes import encode_rows
 from ._decode import split_rows
-from ._encode import encode_rows
-from ._export import EXPORT_FORMATS, export_student, sidecar_path
-from ._predict import ServedModel, load_served, read_rows, score_codes
+from ._export import EXPORT_FORMATS, check_format, export_student, sidecar_path
+from ._predict import ServedModel, encode_inputs, load_served, read_rows, score_codes
 from ._rules import field_rules
 from ._select import stored_artifact
 
@@ -29,6 +30,8 @@ __all__ = [
     "ServedModel",
     "build_artifact",
     "check_artifacts_folder",
+    "check_format",
+    "encode_inputs",
     "encode_rows",
     "export_student",
     "field_rules",
@@ -36,6 +39,7 @@ __all__ = [
     "load_served",
     "read_rows",
     "save_artifact",
+    "save_to_folder",
     "score_codes",
     "sidecar_path",
     "split_rows",

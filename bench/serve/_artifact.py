@@ -16,7 +16,7 @@ runs on load):
   AUC and log loss), ``trial`` (the store's trial id when known, else None);
 - ``dense_fields`` (version 2 only): the indices of the fields fed as numbers; their rules in ``encoding``
   carry the training split's mean and std;
-- ``content_sha256``: the sha256 of everything else (:mod:`bench.serve._digest`), added by
+- ``content_sha256``: the sha256 of everything else (:mod:`kdbench.bench.serve._digest`), added by
   :func:`save_artifact` and checked by :func:`load_artifact` (an artifact saved before kdbench recorded it
   has none, and is read unchecked).
 """
@@ -32,9 +32,8 @@ from typing import Any
 import torch
 
 from kdbench.bench.errors import KdbenchError, UsageError
-from kdbench.bench.outputs import unwritten
-from kdbench.models import DAGFM, FieldEmbedding
-from kdbench.models._folded import FoldedStudent, fold_student
+from kdbench.bench.io import unwritten
+from kdbench.models import DAGFM, FieldEmbedding, FoldedStudent, fold_student
 
 from ._digest import CONTENT_KEY, content_sha256
 from ._fields import field_problem
@@ -207,7 +206,7 @@ def load_artifact(path: str | os.PathLike[str], sha256: str | None = None) -> di
 
 def _check_fields(payload: dict[str, Any], path: Any) -> None:
     """Fields, vocab sizes, rules and vocabularies of one length, each field well formed
-    (:func:`~bench.serve._fields.field_problem`): a code beyond a table must not reach the model."""
+    (:func:`~kdbench.bench.serve._fields.field_problem`): a code beyond a table must not reach the model."""
     fields, sizes, vocabularies = payload["fields"], payload["vocab_sizes"], payload["vocabularies"]
     encoding = payload.get("encoding")
     rules = encoding.get("rules") if isinstance(encoding, dict) else None

@@ -20,7 +20,7 @@ The sidecar ``FILE.json`` (:func:`sidecar`) says how to turn raw rows into ``x``
 ``version`` is 1, or 2 for a model with dense fields (``model.dense_input``): a reader that knows only
 version 1 must refuse such a model rather than score it without its second input. It records the model
 file's sha256 (``model.sha256``) and its encoding's (``encoding.sha256``), which ``predict`` checks
-(:mod:`bench.serve._sidecar`).
+(:mod:`kdbench.bench.serve._sidecar`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from kdbench.bench.errors import UsageError
-from kdbench.bench.outputs import unwritten
+from kdbench.bench.io import unwritten
 
 from ._artifact import ArtifactError, file_sha256, student_module
 from ._digest import encoding_sha256
@@ -171,7 +171,8 @@ def serving_latency(
     path: Path, fmt: str, probe: tuple[torch.Tensor, ...], budget_s: float = 0.4
 ) -> dict[str, Any]:
     """Median latency (ms) of the exported file in its own runtime at batch 1 and 4096 (``probe``'s rows
-    repeated; ``probe``: the model's inputs), one thread, after warm-up: ``bench.latency``'s protocol, so
+    repeated; ``probe``: the model's inputs), one thread, after warm-up: ``kdbench.bench.latency``'s protocol,
+    so
     the figures compare with the trial's."""
     from kdbench.bench.latency import SERVING_THREADS, latencies
 
@@ -256,7 +257,8 @@ def sidecar(
         "format": SIDECAR_FORMAT,
         "version": DENSE_SIDECAR_VERSION if dense else SIDECAR_VERSION,
         "model": model,
-        # encoding.sha256: what predict checks the fields and vocabularies against (bench.serve._digest)
+        # encoding.sha256: what predict checks the fields and vocabularies against
+        # (kdbench.bench.serve._digest)
         "encoding": {"how": how, "missing": missing, "sha256": encoding_sha256(fields, missing)},
         "fields": fields,
         "dataset": dict(payload["dataset"]),

@@ -1,7 +1,7 @@
 """What a well-formed field is, in an artifact and in an export's sidecar: the checks both run before scoring.
 
 A field has a name (text), a vocabulary size (a positive integer: rows of its embedding table, code 0
-included), a rule (:mod:`bench.serve._rules`) and, to encode raw values, a vocabulary: distinct tokens
+included), a rule (:mod:`kdbench.bench.serve._rules`) and, to encode raw values, a vocabulary: distinct tokens
 (text or numbers; numbers under a numeric rule) no more than ``vocab size - 1`` of them, so every code the
 encoder gives is a row of the table. A file that breaks one of these would score wrongly or fail deep in
 pandas or onnxruntime; :func:`field_problem` names the first problem in words instead.
@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._encode import numeric_vocabulary
+from ._codes import numeric_vocabulary
 
 __all__ = ["field_problem", "is_sha256", "rule_problem"]
 

@@ -1,8 +1,8 @@
 """Score raw rows with an exported model (ONNX, TorchScript) or a student artifact: read, encode, score.
 
-A model file with a sidecar ``FILE.json`` is an export (its format and encoding come from the sidecar,
-checked whole first, and the file against the sha256 it records: :mod:`bench.serve._sidecar`); without one
-it must be a student artifact (``.pt``, read with ``weights_only=True`` and checked by ``load_artifact``). A
+A model file with a sidecar ``FILE.json`` is an export (its format and encoding come from the sidecar, checked
+whole first, and the file against the sha256 it records: :mod:`kdbench.bench.serve._sidecar`); without one it
+must be a student artifact (``.pt``, read with ``weights_only=True`` and checked by ``load_artifact``). A
 student with dense fields is scored with their values too (:func:`encode_inputs`).
 """
 
@@ -21,7 +21,7 @@ import torch
 from kdbench.bench.errors import UsageError
 
 from ._artifact import ArtifactError, load_artifact, student_module
-from ._encode import encode_frame
+from ._codes import encode_frame
 from ._export import jit_load, sidecar_path
 from ._sidecar import check_model_file, first_line, read_sidecar
 

@@ -4,8 +4,8 @@ Rules (what ``kdbench.bench.data`` applied when it prepared the cache):
 
 - ``"token"``: the value itself is the token (ml-100k, Avazu, Criteo's C fields, table categoricals);
 - ``"identity"``, ``"log_square"``, ``{"edges": [...]}``: a table's or Criteo's numeric column, parsed as a
-  number and mapped by ``bench.data``'s own function (``numeric_tokens``); a table's ``quantile`` rule is
-  written as the ``edges`` it learned from the training split, so the sidecar needs nothing else;
+  number and mapped by ``kdbench.bench.data``'s own function (``numeric_tokens``); a table's ``quantile`` rule
+  is written as the ``edges`` it learned from the training split, so the sidecar needs nothing else;
 - ``{"dense": {"mean": m, "std": s}}``: a table's dense column. The code is 1 when the value is a number
   (0 when missing), and the model's second input ``dense`` takes ``(v - m) / s`` (1.0 when the code is 0):
   the mean and std the entry learned from the training split.
@@ -32,7 +32,7 @@ def field_rules(dataset: Any) -> list[Any]:
     """Per field of ``dataset`` (a ``kdbench.bench.data.Dataset``), its rule (see the module docstring)."""
     names, source = list(dataset.field_names), getattr(dataset, "source", None)
     if source == "criteo":
-        from kdbench.bench.data._criteo import INTEGER_FIELDS
+        from kdbench.bench.data import INTEGER_FIELDS
 
         return ["log_square" if name in INTEGER_FIELDS else "token" for name in names]
     if source not in _TABLES:

@@ -3,9 +3,9 @@
 In order, each a one-line :class:`ArtifactError` naming the file and the fix: readable JSON of the export
 format; a version this kdbench knows; the schema (``model`` with a known format, the model file's sha256 and
 its input shape; per field a name, a positive ``vocab_size``, a known rule and a vocabulary that fits the
-size, :mod:`bench.serve._fields`; as many fields as the model takes; ``encoding.missing`` texts and its
-sha256); the dense fields agreeing with the version and ``model.dense_input``; then the fields and
-vocabularies against ``encoding.sha256`` (:mod:`bench.serve._digest`) and the model file against
+size, :mod:`kdbench.bench.serve._fields`; as many fields as the model takes; ``encoding.missing`` texts and
+its sha256); the dense fields agreeing with the version and ``model.dense_input``; then the fields and
+vocabularies against ``encoding.sha256`` (:mod:`kdbench.bench.serve._digest`) and the model file against
 ``model.sha256``.
 """
 
@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+
+from kdbench.bench.errors import shorten
 
 from ._artifact import ArtifactError, file_sha256
 from ._digest import encoding_sha256
@@ -119,4 +121,4 @@ def first_line(error: BaseException) -> str:
     """An error's first line, at most 200 characters: what a one-line message can quote."""
     text = str(error).strip().splitlines()
     line = text[0] if text else type(error).__name__
-    return line if len(line) <= 200 else line[:197] + "..."
+    return shorten(line, 200)

@@ -1,4 +1,5 @@
-"""bench.baselines: LR and GBDT on the real ml-100k split and on small tables with wide and dense fields."""
+"""kdbench.bench.baselines: LR and GBDT on the real ml-100k split and on small tables with wide and dense
+fields."""
 
 from __future__ import annotations
 

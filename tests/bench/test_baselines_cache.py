@@ -1,4 +1,4 @@
-"""bench.baselines' file cache: computed once per dataset fingerprint, written whole, unreadable files
+"""kdbench.bench.baselines' file cache: computed once per dataset fingerprint, written whole, unreadable files
 refitted, a folder that takes no writes only a warning."""
 
 from __future__ import annotations

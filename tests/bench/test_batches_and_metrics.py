@@ -8,7 +8,7 @@ import torch
 from sklearn.metrics import log_loss, roc_auc_score
 
 from kdbench.bench.batches import epoch_batches, to_tensor_split
-from kdbench.bench.metrics import auc, logloss_from_logits
+from kdbench.bench.trial import auc, logloss_from_logits
 
 
 def _split(n: int = 1000):

@@ -8,7 +8,7 @@ import torch
 
 from kdbench.bench.config import TrialConfig
 from kdbench.bench.errors import ConfigError
-from kdbench.bench.footprint import check_fits, trial_bytes
+from kdbench.bench.trial import check_fits, trial_bytes
 from kdbench.models import KDDAGFM
 from kdbench.models.cost import count_parameters
 
@@ -31,7 +31,7 @@ def test_the_estimate_counts_every_parameter_with_its_optimiser_state(overrides)
 @pytest.fixture(autouse=True)
 def laptop(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every device here has 16 GiB, whatever this machine has."""
-    monkeypatch.setattr("kdbench.bench.footprint.device_memory_bytes", lambda device: 16 * 2**30)
+    monkeypatch.setattr("kdbench.bench._trial._footprint.device_memory_bytes", lambda device: 16 * 2**30)
 
 
 def test_a_config_that_cannot_fit_is_refused_naming_what_to_lower() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kdbench.bench.config import TrialConfig
-from kdbench.bench.footprint import trial_bytes
+from kdbench.bench.trial import trial_bytes
 from kdbench.models import KDDAGFM
 from kdbench.models.cost import count_parameters
 

@@ -1,4 +1,5 @@
-"""bench.latency: serving latency is measured on one thread, in inference mode, after warm-up, at batch 1
+"""kdbench.bench.latency: serving latency is measured on one thread, in inference mode, after warm-up, at
+batch 1
 and 4096 (rows of the probe repeated), within its time budget."""
 
 import statistics

@@ -12,7 +12,7 @@ _PROBE = """
 import json, sys
 import kdbench.bench.cli
 kdbench.bench.cli.build_parser()  # every command module, as `kdbench train` loads them
-import kdbench.bench.trial, kdbench.bench.commands.train, kdbench.bench.metrics
+import kdbench.bench.trial, kdbench.bench.commands.train
 print(json.dumps(sorted(name for name in {heavy!r} if name in sys.modules)))
 """
 
@@ -27,7 +27,7 @@ def test_cli_and_trial_import_no_heavy_library():
 def test_auc_imports_scikit_learn_when_first_used():
     # the deferred import still works (and is exact): 3 of 4 positive-negative pairs ordered right
     probe = (
-        "import sys, numpy as np\nfrom kdbench.bench.metrics import auc\n"
+        "import sys, numpy as np\nfrom kdbench.bench.trial import auc\n"
         "assert 'sklearn' not in sys.modules\n"
         "print(auc(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.35, 0.8])))"
     )
@@ -40,7 +40,7 @@ def test_the_memory_check_before_a_trial_imports_no_torch_dynamo():
     # torch._dynamo (with SymPy): a second of every trial's start-up. The check counts from formulas.
     probe = (
         "import sys, torch\nfrom kdbench.bench.config import TrialConfig\n"
-        "from kdbench.bench.footprint import check_fits\n"
+        "from kdbench.bench.trial import check_fits\n"
         "for teacher in ('crossnet', 'cin', 'dnn', 'dcnv2', 'xdeepfm', 'autoint'):\n"
         "    cfg = TrialConfig.from_dict({'teacher': teacher})\n"
         "    check_fits(cfg, [944, 1683, 3, 22], torch.device('cpu'))\n"

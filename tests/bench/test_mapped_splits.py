@@ -1,4 +1,5 @@
-"""Mapped splits (bench.batches above the size threshold): no copy, every row once, the same batches and the
+"""Mapped splits (kdbench.bench.batches above the size threshold): no copy, every row once, the same batches
+and the
 same trial as the in-memory path."""
 
 from __future__ import annotations

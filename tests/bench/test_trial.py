@@ -313,7 +313,7 @@ def test_the_recipe_is_recorded_in_the_result_and_kept_by_the_store(synthetic, t
 
 
 # ---- the teachers people deploy, and KD-DAGFM+ ----------------------------------------------------------
-NEW_TEACHERS = {
+MLP_AND_ATTENTION_TEACHERS = {
     "dnn": {"t_hidden": [32, 16]},
     "dcnv2-parallel": {"teacher": "dcnv2", "t_depth": 2, "t_hidden": [32], "t_structure": "parallel"},
     "dcnv2-stacked-low-rank": {
@@ -328,11 +328,11 @@ NEW_TEACHERS = {
 }
 
 
-@pytest.mark.parametrize("name", NEW_TEACHERS)
-def test_each_new_teacher_runs_a_trial_with_a_dagfm_plus_student(synthetic, name):
+@pytest.mark.parametrize("name", MLP_AND_ATTENTION_TEACHERS)
+def test_each_mlp_or_attention_teacher_runs_a_trial_with_a_dagfm_plus_student(synthetic, name):
     config = {k: v for k, v in SMALL.items() if k != "t_depth"}
     config.update(teacher=name, max_epochs=1, student_mlp=[16])
-    config.update(NEW_TEACHERS[name])  # may name the teacher itself (two cases of one teacher)
+    config.update(MLP_AND_ATTENTION_TEACHERS[name])  # may name the teacher itself (two cases of one teacher)
     result = run_trial(config, synthetic).to_dict()
     cfg = TrialConfig.from_dict(config)
     assert result["config"] == cfg.to_dict() and [p["epochs"] for p in result["phases"]] == [1, 1, 1]

@@ -1,10 +1,10 @@
 """The bad-input corpus: every command, fed what a user gets wrong, must answer with one line and exit 2.
 
-A :class:`Case` is an id, the substring its one stderr line must hold (the file, flag, key or value at
-fault) and an argv template: plain words (split on spaces), and tokens that write the case's bad files when
-the case is built (:class:`File`, :class:`Folder`) or name paths (:class:`Work`, :class:`Fx`). The test
-(``test_bad_inputs.py``) builds each case in its own folders, runs it through ``bench.cli.main`` and checks
-the exit status, the single line, the absence of a traceback and that no file changed.
+A :class:`Case` is an id, the substring its one stderr line must hold (the file, flag, key or value at fault)
+and an argv template: plain words (split on spaces), and tokens that write the case's bad files when the case
+is built (:class:`File`, :class:`Folder`) or name paths (:class:`Work`, :class:`Fx`). The test
+(``test_bad_inputs.py``) builds each case in its own folders, runs it through ``kdbench.bench.cli.main`` and
+checks the exit status, the single line, the absence of a traceback and that no file changed.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from kdbench.bench.console import output_console, table
+from kdbench.bench.io import output_console, table
 
 HINT = "optuna-dashboard sqlite:////home/someone/a/rather/long/path/to/kdbench-demo/results.db"
 PHASES = ("teacher_training", "distillation", "finetuning")

@@ -16,9 +16,9 @@ import torch
 from kdbench.bench.cli import main
 from kdbench.bench.data import CachedDataset, prepare, share_dataset
 from kdbench.bench.data._split import split_assignment
-from kdbench.bench.metrics import auc
 from kdbench.bench.serve import load_artifact, load_served, read_rows, student_module
 from kdbench.bench.serve._predict import encode_inputs
+from kdbench.bench.trial import auc
 
 ROWS = 5000
 NAME = "recensement-dense"

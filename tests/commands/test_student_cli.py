@@ -15,9 +15,9 @@ import torch
 
 from kdbench.bench.cli import main
 from kdbench.bench.commands import train as train_command
-from kdbench.bench.metrics import auc
 from kdbench.bench.serve import load_artifact, load_served, score_codes, student_module
 from kdbench.bench.store import ResultStore
+from kdbench.bench.trial import auc
 
 FAST = {"max_epochs": 2, "patience": 1, "t_depth": 1}  # the recipe's model, fewer epochs
 
@@ -116,7 +116,7 @@ def test_no_artifacts_keeps_nothing(ml100k, kdbench_home: Path) -> None:
 
 
 def test_sweep_artifacts_flag_reaches_the_trials(tmp_path: Path) -> None:
-    from kdbench.bench._sweep._recipe import make_runtime
+    from kdbench.bench._sweep._plan import make_runtime
     from kdbench.bench._sweep._trainable import TrainableSettings
     from kdbench.bench.cli import build_parser
 
@@ -128,7 +128,7 @@ def test_sweep_artifacts_flag_reaches_the_trials(tmp_path: Path) -> None:
 
 
 def test_sweep_no_artifacts_flag_reaches_the_trials(tmp_path: Path, capsys) -> None:
-    from kdbench.bench._sweep._recipe import make_runtime
+    from kdbench.bench._sweep._plan import make_runtime
     from kdbench.bench._sweep._trainable import TrainableSettings
 
     runtime = make_runtime(1, 1.0, 0.0, None, None, str(tmp_path / "ray"), None, None, False)

@@ -201,7 +201,7 @@ def test_a_log_at_80_columns_has_whole_lines_and_names(table, tmp_path, monkeypa
 
 
 def test_threads_default_to_half_the_cpus_unless_omp_num_threads_says(monkeypatch) -> None:
-    from kdbench.bench import threads
+    from kdbench.bench._trial import _threads as threads
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     for cpus, expected in ((1, 1), (2, 1), (16, 8), (64, 8)):

@@ -125,8 +125,8 @@ PLAIN_NAMES = ["connect_layer", "p.0", "p.1", "p.2", "q.0", "q.1", "q.2", "linea
 
 @pytest.mark.parametrize("empty", [[], ()])
 def test_empty_mlp_is_exactly_the_plain_dagfm(empty):
-    # Names, count, seeded init and logits of the DAGFM from before KD-DAGFM+ (the spec's count and the
-    # explicit loop), so existing checkpoints and results stay valid.
+    # Names, count, seeded init and logits of the plain DAGFM (docs/model.md's count and the explicit loop),
+    # so stored checkpoints and results stay valid.
     torch.manual_seed(0)
     plain = DAGFM(39, 16, 3, "outer")
     torch.manual_seed(0)

@@ -80,7 +80,7 @@ def test_dense_index_follows_the_module_but_stays_out_of_the_state_dict():
     assert list(emb.state_dict()) == [
         "offsets",
         "embedding.weight",
-    ]  # but not saved: artifacts load as before
+    ]  # but not saved: stored artifacts load unchanged
     model = KDDAGFM(
         VOCAB, 8, "crossnet", {"depth": 1}, {"depth": 2, "interaction": "inner"}, dense_fields=DENSE
     )

@@ -1,7 +1,7 @@
 """A space that can give a config no trial accepts is refused at load time, naming the parameter and value.
 
 ``parse_space(check=TrialConfig.problems)`` is what ``kdbench sweep`` and ``kdbench space`` run (through
-``kdbench.bench._sweep._recipe.load_space``); that a sweep refuses before starting anything: tests/sweep.
+``kdbench.bench.sweep.load_trial_space``); that a sweep refuses before starting anything: tests/sweep.
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ def test_the_shipped_spaces_pass_the_check(name: str) -> None:
 
 
 def test_the_check_needs_no_bench_and_runs_only_when_asked() -> None:
-    """Without ``check`` a space loads as before (the package knows nothing of TrialConfig)."""
+    """Without ``check`` a space loads unchecked (the package knows nothing of TrialConfig)."""
     space = parse_space("params:\n  embedding_size: {int: [-4, 0]}\n")
     assert space.params[0].low == -4
     code = "import sys, kdbench.search_spaces; print(any(m.startswith('kdbench.bench') for m in sys.modules))"

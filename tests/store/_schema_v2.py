@@ -97,7 +97,7 @@ class Meta(Base):
 
 
 class Environment(Base):
-    """Where results were produced (``bench.provenance.environment()``), deduplicated by content hash."""
+    """Where results were produced (``kdbench.bench.provenance.environment()``), deduplicated by content hash."""
 
     __tablename__ = "kd_environment"
     id: Mapped[int] = mapped_column(primary_key=True)

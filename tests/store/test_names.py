@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from kdbench.bench._sweep._recipe import Recipe, load_space, validate_recipe
+from kdbench.bench._sweep._plan import SweepPlan, load_trial_space, validate_plan
 from kdbench.bench.data import available_sources
 from kdbench.bench.errors import StoreError, SweepError
 from kdbench.bench.store import SWEEP_NAME_MAX, SWEEP_NAME_RULE, ResultStore, check_sweep_name
@@ -46,7 +46,7 @@ def test_good_names_pass_unchanged(name: str) -> None:
 
 
 def test_every_default_name_passes() -> None:
-    # bench.sweep's default: <space>-<dataset>-<UTC time>, for every shipped space and data source.
+    # kdbench.bench.sweep's default: <space>-<dataset>-<UTC time>, for every shipped space and data source.
     stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     for space in available_spaces():
         for source in available_sources():
@@ -93,8 +93,8 @@ def test_a_sweep_named_before_the_rule_is_still_written_to(store: ResultStore, d
     assert store.trial(tid)["sweep"] == old_name and store.get_sweep(old_name)["status"] == "completed"
 
 
-def _recipe(name: str) -> Recipe:
-    return Recipe(name=name, space=load_space("quick"), dataset={"source": "ml-100k"}, trials=4,
+def _recipe(name: str) -> SweepPlan:
+    return SweepPlan(name=name, space=load_trial_space("quick"), dataset={"source": "ml-100k"}, trials=4,
                   objective="auc", sampler="tpe", seed=0, scheduler="asha", grace_period=1,
                   reduction_factor=3.0)  # fmt: skip
 
@@ -104,6 +104,6 @@ def _recipe(name: str) -> Recipe:
 )
 def test_a_sweep_refuses_a_bad_name_before_it_starts(name: str) -> None:
     with pytest.raises(SweepError) as excinfo:
-        validate_recipe(_recipe(name))
+        validate_plan(_recipe(name))
     assert str(excinfo.value).startswith("--name: sweep name ") and SWEEP_NAME_RULE in str(excinfo.value)
-    validate_recipe(_recipe(real.LONG_SWEEP_NAME))
+    validate_plan(_recipe(real.LONG_SWEEP_NAME))

@@ -93,7 +93,7 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(
     # Sweeps refuse such a space up front; without that check (a space stored by an older kdbench, say) the
     # trials that get depth 0 must fail alone, recorded, while the others run on.
     monkeypatch.setattr(
-        "kdbench.bench.sweep.load_space", lambda name, recipe=None: search_spaces.load_space(name)
+        "kdbench.bench.sweep.load_trial_space", lambda name, recipe=None: search_spaces.load_space(name)
     )
     space = tmp_path / "half_broken.yaml"
     space.write_text(

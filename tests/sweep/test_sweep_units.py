@@ -26,7 +26,7 @@ from kdbench.bench._sweep._numbers import (
 )
 from kdbench.bench._sweep._options import OBJECTIVES, build_sampler, build_scheduler
 from kdbench.bench._sweep._pareto import pareto_front
-from kdbench.bench._sweep._recipe import load_space, max_student_epochs
+from kdbench.bench._sweep._plan import load_trial_space, max_student_epochs
 from kdbench.bench.cli import main
 from kdbench.bench.errors import SearchSpaceError, SweepError
 from kdbench.bench.store import ResultStore
@@ -394,10 +394,10 @@ def test_sweep_and_space_commands_give_the_same_verdict(
 def test_max_student_epochs_reads_the_checked_space() -> None:
     from kdbench.bench.recipes import recipe_for
 
-    assert max_student_epochs(load_space("ci")) == 2 * 2  # fixed by the space, whatever the recipe
-    assert max_student_epochs(load_space("ci"), recipe_for("ml-100k")) == 2 * 2
-    assert max_student_epochs(load_space("quick")) == 2 * 30  # left to the recipe; none: the defaults'
-    assert max_student_epochs(load_space("quick"), recipe_for("ml-100k")) == 2 * 40
+    assert max_student_epochs(load_trial_space("ci")) == 2 * 2  # fixed by the space, whatever the recipe
+    assert max_student_epochs(load_trial_space("ci"), recipe_for("ml-100k")) == 2 * 2
+    assert max_student_epochs(load_trial_space("quick")) == 2 * 30  # left to the recipe; none: the defaults'
+    assert max_student_epochs(load_trial_space("quick"), recipe_for("ml-100k")) == 2 * 40
 
 
 def test_each_trial_config_is_the_recipe_under_the_spaces_values() -> None:

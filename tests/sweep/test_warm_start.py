@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kdbench.bench._sweep._budget import budget_spent
-from kdbench.bench._sweep._recipe import load_space, parse_duration
+from kdbench.bench._sweep._plan import load_trial_space, parse_duration
 from kdbench.bench._sweep._warm import (
     WARM_START_ATTR,
     default_trial,
@@ -28,14 +28,14 @@ ML100K = recipe_for("ml-100k")
 
 # ---- the warm-start point -----------------------------------------------------------------------------
 def test_quick_warm_start_is_exactly_what_kdbench_train_runs() -> None:
-    warm = warm_start_for(load_space("quick", ML100K), ML100K)
+    warm = warm_start_for(load_trial_space("quick", ML100K), ML100K)
     train = build_config(ML100K)  # `kdbench train --dataset ml-100k`
     assert warm.config == train.to_dict() and warm.config_hash == train.config_hash()
     assert warm.changes == () and warm.source == "the ml-100k recipe"
 
 
 def test_warm_start_in_a_space_without_the_recipe_says_what_changed() -> None:
-    warm = warm_start_for(load_space("ci", ML100K), ML100K)
+    warm = warm_start_for(load_trial_space("ci", ML100K), ML100K)
     assert warm.config["max_epochs"] == 2 and warm.config["embedding_size"] == 8 and warm.config["depth"] == 2
     assert "weight_decay 0.001 -> 1e-06 (fixed by the space)" in warm.changes
     assert "embedding_size 16 -> 8 (nearest of its choices)" in warm.changes
@@ -43,21 +43,21 @@ def test_warm_start_in_a_space_without_the_recipe_says_what_changed() -> None:
 
 
 def test_without_a_recipe_the_trial_config_defaults_start() -> None:
-    warm = warm_start_for(load_space("default"), None)
+    warm = warm_start_for(load_trial_space("default"), None)
     assert warm.source == "the trial-config defaults"
     assert warm.config["teacher"] == "crossnet" and warm.config["weight_decay"] == pytest.approx(1e-6)
     assert warm.config["beta"] == pytest.approx(921.6) and warm.config["max_epochs"] == 30
 
 
 def test_warm_start_round_trips_through_the_sweep_settings() -> None:
-    warm = warm_start_for(load_space("ci", ML100K), ML100K)
+    warm = warm_start_for(load_trial_space("ci", ML100K), ML100K)
     stored = warm.to_dict()
     again = type(warm)(**{**stored, "changes": tuple(stored["changes"])})
     assert again == warm and isinstance(stored["changes"], list)
 
 
 def test_enqueued_once_first_and_again_only_after_an_interrupted_attempt(tmp_path) -> None:
-    space = load_space("default", ML100K)
+    space = load_trial_space("default", ML100K)
     warm = warm_start_for(space, ML100K)
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'study.db'}")
     study = optuna.create_study(study_name="a-sweep-named-like-a-user-would-name-it", storage=storage,
@@ -204,10 +204,10 @@ def test_a_sweep_needs_trials_or_a_budget(tmp_path) -> None:
 
 # ---- the recipe that fits the data ---------------------------------------------------------------------
 def _sweep_recipe(training_recipe, space: str = "quick"):
-    from kdbench.bench._sweep._recipe import Recipe
+    from kdbench.bench._sweep._plan import SweepPlan
 
-    space_obj = load_space(space, training_recipe)
-    return Recipe(
+    space_obj = load_trial_space(space, training_recipe)
+    return SweepPlan(
         name="fit-to-data", space=space_obj, dataset={"source": "criteo"}, trials=4, objective="auc",
         sampler="tpe", seed=0, scheduler="none", grace_period=2, reduction_factor=3.0,
         training_recipe=training_recipe, warm_start=warm_start_for(space_obj, training_recipe),

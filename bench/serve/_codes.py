@@ -1,12 +1,12 @@
 """Raw values -> per-field codes, through the vocabularies and rules an artifact carries (0 = unknown).
 
-Reproduces the cache's codes: a value the dataset's rules (:mod:`bench.serve._rules`) turn into token ``t``
-gets ``t``'s code; a missing value (null, the empty text, a schema's ``missing`` text) gets 0 as in the
-cache; a value whose token is not in the vocabulary (unseen in training, or rarer than ``min_count``) gets
-0 and is counted as unseen. A field with a numeric rule (``identity``, ``log_square``, edges, dense) also
-reads the text ``nan`` (any case, spaces ignored) as missing, as the cache's parser does. A dense field
-(rule ``{"dense": ...}``) gets code 1 for a finite number, 0 for a missing value (a present value that is
-not a finite number: 0, counted as unseen); the same parse gives its value for the model's ``dense`` input
+Reproduces the cache's codes: a value the dataset's rules (:mod:`kdbench.bench.serve._rules`) turn into token
+``t`` gets ``t``'s code; a missing value (null, the empty text, a schema's ``missing`` text) gets 0 as in the
+cache; a value whose token is not in the vocabulary (unseen in training, or rarer than ``min_count``) gets 0
+and is counted as unseen. A field with a numeric rule (``identity``, ``log_square``, edges, dense) also reads
+the text ``nan`` (any case, spaces ignored) as missing, as the cache's parser does. A dense field (rule
+``{"dense": ...}``) gets code 1 for a finite number, 0 for a missing value (a present value that is not a
+finite number: 0, counted as unseen); the same parse gives its value for the model's ``dense`` input
 (:func:`encode_frame`).
 """
 
@@ -96,7 +96,7 @@ def _dense(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A dense field's vocabulary index (0: a finite present number, in a field that saw one in training;
     -1 otherwise) and its ``(rows,)`` float32 values (standardised where the index is 0, else 1.0)."""
-    from kdbench.bench.data._numeric import MISSING_DENSE, standardise
+    from kdbench.bench.data import MISSING_DENSE, standardise
 
     index = np.where(present & np.isfinite(numbers) & (len(tokens) > 0), 0, -1)
     scaled = standardise(numbers, float(stats["mean"]), float(stats["std"]))
@@ -127,8 +127,9 @@ def _missing(column: pd.Series, listed: set[str]) -> pd.Series:
 
 
 def _numeric_tokens(values: np.ndarray, rule: Any) -> np.ndarray:
-    """A numeric rule applied by ``bench.data``'s own function (the cache's codes exactly); NaN stays."""
-    from kdbench.bench.data._numeric import numeric_tokens
+    """A numeric rule applied by ``kdbench.bench.data``'s own function (the cache's codes exactly); NaN
+    stays."""
+    from kdbench.bench.data import numeric_tokens
 
     return numeric_tokens(values, rule).to_numpy(zero_copy_only=False).astype(np.float64)
 

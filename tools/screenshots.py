@@ -83,10 +83,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _fail(message: str) -> int:
-    print(f"screenshots: {message}", file=sys.stderr)
-    return 2
-
-
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""What defines a sweep (:class:`Recipe`, fixed at creation, replayed on resume) and how one driver runs it
+"""What defines a sweep (:class:`SweepPlan`, fixed at creation, replayed on resume) and how one driver runs it
 (:class:`Runtime`), each checked before any data, Ray or store work."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from kdbench.bench.errors import SearchSpaceError, SweepError
 
 
 @dataclasses.dataclass(frozen=True)
-class Recipe:
+class SweepPlan:
     """What defines a sweep and never changes on resume."""
 
     name: str
@@ -33,8 +33,8 @@ class Recipe:
     scheduler: str
     grace_period: int
     reduction_factor: float
-    # The dataset's training recipe (bench.data.Recipe) every trial's config starts from, under the space's
-    # fixed and sampled keys (the one that fits the prepared data); None: the trial-config defaults
+    # The dataset's training recipe (kdbench.bench.data.Recipe) every trial's config starts from, under the
+    # space's fixed and sampled keys (the one that fits the prepared data); None: the trial-config defaults
     # (``--no-recipe``, older sweeps).
     training_recipe: Any = None
     # The first trial (_warm.WarmStart: the recipe projected onto the space); None: --no-warm-start.
@@ -61,32 +61,32 @@ class Runtime:
     ray_storage: str
     ray_temp_dir: str | None
     # A datasets folder every node can read, for data shipped by path (above the mapping threshold);
-    # None: the driver's own cache (one machine). See bench.data.CachedDataset.
+    # None: the driver's own cache (one machine). See kdbench.bench.data.CachedDataset.
     data_cache: str | None = None
     # Where trials keep their student artifacts (a folder every node can write); None: each node's
-    # $KDBENCH_HOME/artifacts; False: none kept (--no-artifacts). See bench.serve.
+    # $KDBENCH_HOME/artifacts; False: none kept (--no-artifacts). See kdbench.bench.serve.
     artifacts: str | bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def validate_recipe(recipe: Recipe) -> None:
-    """Everything about the recipe that can be checked before touching data, Ray or the store."""
-    if recipe.trials is None and recipe.time_budget_s is None:
+def validate_plan(plan: SweepPlan) -> None:
+    """Everything about the plan that can be checked before touching data, Ray or the store."""
+    if plan.trials is None and plan.time_budget_s is None:
         raise SweepError("a sweep needs --trials, --time-budget or both")
-    objectives = objectives_for(recipe.objective)
-    build_sampler(recipe.sampler, seed=recipe.seed, trials=recipe.trials, multi_objective=len(objectives) > 1)
-    if recipe.scheduler not in SCHEDULERS:
-        raise SweepError(f"unknown scheduler {recipe.scheduler!r}: use one of {', '.join(SCHEDULERS)}")
-    scheduler_for(recipe, objectives)
-    from kdbench.bench._store._names import (
+    objectives = objectives_for(plan.objective)
+    build_sampler(plan.sampler, seed=plan.seed, trials=plan.trials, multi_objective=len(objectives) > 1)
+    if plan.scheduler not in SCHEDULERS:
+        raise SweepError(f"unknown scheduler {plan.scheduler!r}: use one of {', '.join(SCHEDULERS)}")
+    scheduler_for(plan, objectives)
+    from kdbench.bench.errors import StoreError
+    from kdbench.bench.store import (
         check_sweep_name,  # the store's rule, checked before Ray or the store
     )
-    from kdbench.bench.errors import StoreError
 
     try:
-        check_sweep_name(recipe.name)  # also names the Optuna study and Ray's storage folder
+        check_sweep_name(plan.name)  # also names the Optuna study and Ray's storage folder
     except StoreError as e:
         raise SweepError(f"--name: {e}") from e
 
@@ -103,7 +103,7 @@ def make_runtime(
     artifacts: str | bool | None = None,
 ) -> Runtime:
     from kdbench.bench._sweep._ray import check_local_cluster, check_reachable
-    from kdbench.bench.paths import kdbench_home
+    from kdbench.bench.io import kdbench_home
 
     check_count("concurrency", concurrency, minimum=1)
     if address == "auto":
@@ -196,7 +196,7 @@ def check_count(flag: str, value: int, *, minimum: int) -> None:
         raise SweepError(f"--{flag} must be an integer >= {minimum}, got {value!r}")
 
 
-def load_space(name: str, training_recipe: Any = None) -> Any:
+def load_trial_space(name: str, training_recipe: Any = None) -> Any:
     """The space ``name`` (packaged name or YAML file), refused unless every config it can give is a valid
     trial config: keys, fixed values, every choice, both ends of every range, on every conditional branch.
 
@@ -215,13 +215,13 @@ def load_space(name: str, training_recipe: Any = None) -> Any:
         raise SearchSpaceError(str(e)) from e
 
 
-def scheduler_for(recipe: Recipe, objectives: tuple[Objective, ...]) -> tuple[Any, dict[str, Any]]:
+def scheduler_for(plan: SweepPlan, objectives: tuple[Objective, ...]) -> tuple[Any, dict[str, Any]]:
     return build_scheduler(
-        recipe.scheduler,
+        plan.scheduler,
         objectives=objectives,
-        max_student_epochs=max_student_epochs(recipe.space, recipe.training_recipe),
-        grace_period=recipe.grace_period,
-        reduction_factor=recipe.reduction_factor,
+        max_student_epochs=max_student_epochs(plan.space, plan.training_recipe),
+        grace_period=plan.grace_period,
+        reduction_factor=plan.reduction_factor,
     )
 
 
@@ -229,7 +229,7 @@ def max_student_epochs(space: Any, training_recipe: Any = None) -> int:
     """Distillation + finetuning epochs a trial of ``space`` can run at most (ASHA's max_t); a space that
     leaves ``max_epochs`` to the dataset's recipe takes the recipe's.
 
-    Reads only integer values: ``load_space`` has refused any other ``max_epochs`` before this runs.
+    Reads only integer values: ``load_trial_space`` has refused any other ``max_epochs`` before this runs.
     """
     from kdbench.bench.config import TrialConfig
 
