@@ -8,7 +8,10 @@ import pytest
 
 from tests._synthetic import SyntheticDataset, make_synthetic
 
-pytest_plugins = ["tests._postgres"]  # postgres_server, postgres_url, postgres_schema for every folder
+pytest_plugins = [
+    "tests._postgres",  # postgres_server, postgres_url, postgres_schema for every folder
+    "tests._ray",  # ray_runtime, one per session, for every folder
+]
 
 
 @pytest.fixture(scope="session", autouse=True)

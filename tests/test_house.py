@@ -141,3 +141,10 @@ def test_the_reports_copy_of_the_phase_order_is_the_models() -> None:
     from kdbench.reports._curves import PHASES as DRAWN
 
     assert DRAWN == PHASES
+
+
+def test_the_checkout_links_the_namespace_to_its_folders() -> None:
+    # what lets editors and mypy resolve kdbench.* in a checkout (CONTRIBUTING.md)
+    for folder in FOLDERS:
+        link = ROOT / "kdbench" / folder
+        assert link.is_symlink() and link.resolve() == (ROOT / folder).resolve(), folder

@@ -1,6 +1,6 @@
 """Screenshots of a built report site, taken with headless Chromium: what a reviewer sees at a given width.
 
-    python -m kdbench.bench.screenshots kdbench-report --out shots [--width 1400] [--page index.html ...]
+    python tools/screenshots.py kdbench-report --out shots [--width 1400] [--page index.html ...]
 
 Without ``--page`` it shoots the leaderboard, the first sweep page, the regression index and the regression
 history. Needs a Chromium binary (Debian: ``apt-get install chromium``; or set ``CHROMIUM``). Each page gets a
@@ -51,9 +51,7 @@ def screenshot(chromium: str, page: Path, out: Path, *, width: int, height: int)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m kdbench.bench.screenshots", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python tools/screenshots.py", description=__doc__.split("\n")[0])
     parser.add_argument("site", type=Path, help="a folder written by kdbench report")
     parser.add_argument("--out", type=Path, required=True, help="folder for the PNG files")
     parser.add_argument("--width", type=int, default=1400)

@@ -16,7 +16,7 @@ import pytest
 
 from kdbench.bench._sweep._procs import kill_processes_mentioning, processes_mentioning
 from kdbench.bench.store import ResultStore
-from tests.sweep.conftest import ray_temp_dir
+from tests._ray import ray_temp_dir
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

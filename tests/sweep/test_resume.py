@@ -18,7 +18,7 @@ from kdbench.bench._sweep._procs import kill_processes_mentioning, processes_men
 from kdbench.bench.errors import SweepError
 from kdbench.bench.store import ResultStore
 from kdbench.bench.sweep import resume_sweep
-from tests.sweep.conftest import ray_temp_dir
+from tests._ray import ray_temp_dir
 
 pytestmark = pytest.mark.ray
 

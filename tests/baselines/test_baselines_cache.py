@@ -11,7 +11,7 @@ import pytest
 
 from kdbench.bench import baselines as b
 from kdbench.bench._baselines import _cache
-from tests.bench._tables import wide_table
+from tests.baselines._tables import wide_table
 from tests.store._readonly import read_only
 
 

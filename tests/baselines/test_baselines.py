@@ -13,7 +13,7 @@ import pytest
 from kdbench.bench._baselines._features import Categories, OneHot, fit_rows
 from kdbench.bench.baselines import C_GRID, GBDT_MAX_ITER, MAX_BINS, BaselineResult, fit_baselines
 from kdbench.bench.errors import BaselineError
-from tests.bench._tables import table, wide_table
+from tests.baselines._tables import table, wide_table
 
 
 @pytest.fixture(scope="module")
