@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -287,3 +289,11 @@ def test_every_sample_of_the_default_space_is_a_config_whose_model_builds():
         with torch.no_grad():
             for phase in ("teacher_training", "finetuning"):
                 assert model.predict(x, phase).shape == (2,), (phase, values)
+
+
+def test_docs_model_md_says_what_every_config_key_does() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "model.md").read_text(encoding="utf-8")
+    section = text.split("## What each config key does", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| (`[^|]+`) \|", section, re.M))
+    keys = {k.strip("` ") for cell in documented for k in cell.split(",")}
+    assert keys == {f.name for f in dataclasses.fields(TrialConfig)}
