@@ -23,7 +23,7 @@ import mmap
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -136,11 +136,12 @@ def trial_splits(splits: Mapping[str, Any], device: torch.device) -> dict[str, T
     ``dense``): in memory when the dataset is small or not memory-mapped, else mapped (see the module
     docstring)."""
     total = encoded_bytes(splits.values())
-    mapped = {name: mapped_tensor(s.x) for name, s in splits.items()} if total > map_threshold() else {}
-    if not mapped or any(t is None for t in mapped.values()):
+    maps = {name: mapped_tensor(s.x) for name, s in splits.items()} if total > map_threshold() else {}
+    if not maps or any(t is None for t in maps.values()):
         return {
             name: to_tensor_split(s.x, s.y, device, getattr(s, "dense", None)) for name, s in splits.items()
         }
+    mapped = cast(dict[str, torch.Tensor], maps)  # no None among them: the check above returned
     on_device = device.type != "cuda" or _fits_device(_device_bytes(splits, mapped), device)
     result = {}
     for name, split in splits.items():
@@ -189,8 +190,8 @@ def epoch_batches(
     if not split.mapped:
         columns = (split.x, split.y, *aligned)
         if shuffle:
-            order = torch.randperm(len(split), generator=generator).to(split.x.device)
-            columns = tuple(c[order] for c in columns)
+            perm = torch.randperm(len(split), generator=generator).to(split.x.device)
+            columns = tuple(c[perm] for c in columns)
         for start in range(0, len(split), batch_size):
             yield tuple(c[start : start + batch_size] for c in columns)
         return

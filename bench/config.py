@@ -156,8 +156,8 @@ class TrialConfig:
             )
         p.extend(self._mlp_and_attention_problems())
         if any(size < 1 for size in self.student_mlp):
-            got = list(self.student_mlp)
-            p.append((("student_mlp",), f"student_mlp must be a list of layer sizes >= 1, got {got}"))
+            sizes = list(self.student_mlp)
+            p.append((("student_mlp",), f"student_mlp must be a list of layer sizes >= 1, got {sizes}"))
         for key in ("alpha", "beta", "weight_decay"):
             value = getattr(self, key)
             if not math.isfinite(value) or value < 0:

@@ -23,8 +23,12 @@ import contextlib
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "BATCHES",
@@ -85,8 +89,8 @@ def latencies(
 
 
 def median_ms(
-    forward: Callable[..., torch.Tensor],
-    x: Inputs,
+    forward: Callable[..., object],
+    x: Inputs | tuple[np.ndarray, ...],  # or the arrays of a baseline's predict
     device: torch.device,
     *,
     budget_s: float,
@@ -100,8 +104,8 @@ def median_ms(
 
 @torch.inference_mode()
 def call_times(
-    forward: Callable[..., torch.Tensor],
-    x: Inputs,
+    forward: Callable[..., object],
+    x: Inputs | tuple[np.ndarray, ...],  # or the arrays of a baseline's predict
     device: torch.device,
     *,
     budget_s: float,

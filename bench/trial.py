@@ -17,7 +17,7 @@ import os
 import time
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -27,6 +27,7 @@ from kdbench.bench._trial._threads import MAX_DEFAULT_THREADS, available_cpus, d
 from kdbench.bench.batches import TensorSplit, epoch_batches, trial_splits
 from kdbench.bench.config import TEACHER_KEYS, TrialConfig
 from kdbench.bench.errors import ConfigError, TrialError
+from kdbench.bench.latency import Inputs
 from kdbench.bench.latency import latencies as _latencies
 from kdbench.bench.provenance import code_fingerprint
 from kdbench.bench.teacher_cache import TeacherCache, teacher_cache_key
@@ -189,9 +190,10 @@ def run_trial(
     params = kd_parameter_counts(model)
     model.eval()  # latencies of serving: no dropout in a teacher's DNN
     num_fields = len(dataset.vocab_sizes)
-    probe = splits["test"].x[:4096].to(dev)  # the rows _latencies uses; a mapped split may be on the host
+    codes = splits["test"].x[:4096].to(dev)  # the rows _latencies uses; a mapped split may be on the host
+    probe: Inputs = codes
     if splits["test"].dense is not None:  # a model with dense fields takes their values too
-        probe = (probe, splits["test"].dense[:4096])
+        probe = (codes, splits["test"].dense[:4096])
     teacher_costs = {
         "params": params["teacher"],
         "flops": teacher_flops(cfg.teacher, num_fields, cfg.embedding_size, **cfg.teacher_kwargs()),
@@ -253,7 +255,12 @@ def _keep_student(
     # naming the path and the room it needed, and the result goes on without (or with one of) the files.
     try:
         if artifacts is not False:
-            folder = kdbench_home() / "artifacts" if artifacts in (None, True) else artifacts
+            # cast: artifacts is neither False (above) nor None nor True here
+            folder = (
+                kdbench_home() / "artifacts"
+                if artifacts in (None, True)
+                else cast("str | os.PathLike[str]", artifacts)
+            )
             record = save_to_folder(payload, folder)
         if save_student is not None:
             copy = save_artifact(payload, save_student)

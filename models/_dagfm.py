@@ -39,6 +39,8 @@ class DAGFM(nn.Module):
     weights, so for one seed the DAGFM part of a DAGFM+ starts as the plain DAGFM does.
     """
 
+    mask: torch.Tensor
+
     def __init__(
         self,
         num_fields: int,

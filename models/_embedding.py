@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -60,6 +61,9 @@ class FieldEmbedding(nn.Module):
     field's vocabulary size silently reads the next field's rows.
     """
 
+    offsets: torch.Tensor
+    dense_index: torch.Tensor
+
     def __init__(self, vocab_sizes: list[int], embedding_size: int, dense_fields: Sequence[int] = ()) -> None:
         super().__init__()
         if not vocab_sizes or any(int(v) < 1 for v in vocab_sizes):
@@ -88,4 +92,5 @@ class FieldEmbedding(nn.Module):
         emb = self.embedding(x + self.offsets)
         if not self.dense_fields:
             return emb
+        dense = cast(torch.Tensor, dense)  # check_dense raised if the dense fields came without values
         return emb * dense_scale(dense.to(emb.dtype), self.dense_index).unsqueeze(-1)

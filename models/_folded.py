@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from typing import TypedDict, cast
 
 import torch
 from torch import nn
@@ -64,6 +65,23 @@ class FoldedStudent(nn.Module):
     ``block_rows``: rows per block on CPU, through reused work buffers (0: the whole batch at once, with
     ordinary allocations, as on a GPU and in exported graphs).
     """
+
+    # Buffers (registered in __init__ / _fold / _fold_dense; table_t, p_fold, q_fold and last_read_out
+    # only for the interactions that read them).
+    dense_index: torch.Tensor
+    table: torch.Tensor
+    table_t: torch.Tensor
+    offsets: torch.Tensor
+    connect: torch.Tensor
+    bias: torch.Tensor
+    p_fold: torch.Tensor
+    q_fold: torch.Tensor
+    last_read_out: torch.Tensor
+    dense_connect: torch.Tensor
+    dense_start: torch.Tensor
+    dense_layers: torch.Tensor
+    dense_last: torch.Tensor
+    mlp: nn.Module | None
 
     def __init__(
         self, embedding: FieldEmbedding, student: DAGFM, block_rows: int = DEFAULT_BLOCK_ROWS
@@ -124,7 +142,7 @@ class FoldedStudent(nn.Module):
         path for small batches (dispatch overhead dominates there), and for the kernel interaction, whose
         layers are dense ``F·D × F·D`` maps anyway."""
         f, d, depth = self.num_fields, self.embedding_size, self.depth
-        like = {"dtype": self.table.dtype, "device": self.table.device}
+        like: _Like = {"dtype": self.table.dtype, "device": self.table.device}
         n, eye = f * d, torch.eye(d, **like)
         mask = student.mask
         connect = torch.zeros(n, n + 2, **like)
@@ -163,7 +181,12 @@ class FoldedStudent(nn.Module):
         ``(batch,)``."""
         check_dense(dense, x.shape[0], len(self.dense_fields))
         # (batch, fields): the dense fields' values, 1 for the other fields; None without dense fields
-        scale = dense_scale(dense.to(self.table.dtype), self.dense_index) if self.dense_fields else None
+        # (cast: check_dense raised if the dense fields came without values)
+        scale = (
+            dense_scale(cast(torch.Tensor, dense).to(self.table.dtype), self.dense_index)
+            if self.dense_fields
+            else None
+        )
         if x.shape[0] <= SMALL_BATCH:  # a few small allocations cost less than out= bookkeeping
             return self._dense(x, scale)
         if (
@@ -211,7 +234,8 @@ class FoldedStudent(nn.Module):
             emb = self.table.index_select(0, (x + self.offsets).reshape(-1))
             if scale is not None:
                 emb.view(x.shape[0], self.num_fields, -1).mul_(scale.unsqueeze(-1))
-        out.add_(self.mlp(emb.view(x.shape[0], -1)).squeeze(-1))
+        mlp = cast(nn.Module, self.mlp)  # the callers call this only when self.mlp is not None
+        out.add_(mlp(emb.view(x.shape[0], -1)).squeeze(-1))
 
     def _dense_into(
         self, x: torch.Tensor, out: torch.Tensor, work: _Work, scale: torch.Tensor | None = None
@@ -343,6 +367,13 @@ class FoldedStudent(nn.Module):
             logit = logit + out[:, f].sum(0)
             h = out[:, :f] * h0
         return logit + torch.mm(self.last_read_out, h.reshape(d * f, b)).view(b)
+
+
+class _Like(TypedDict):
+    """``dtype=`` and ``device=`` of a factory call (``torch.zeros(..., **like)``)."""
+
+    dtype: torch.dtype
+    device: torch.device
 
 
 class _Work:

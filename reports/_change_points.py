@@ -46,7 +46,7 @@ class Step:
     after: float
 
 
-def noise_sigma(values: Sequence[float], floor: float = 0.0) -> float:
+def noise_sigma(values: Sequence[float] | np.ndarray, floor: float = 0.0) -> float:
     """The noise's standard deviation from successive differences (see the module docstring)."""
     diffs = np.diff(np.asarray(values, dtype=float))
     if len(diffs) == 0:

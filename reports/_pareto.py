@@ -3,6 +3,7 @@ and better), and on the latency plot the dataset's baselines (LR, GBDT) as marke
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -60,7 +61,7 @@ def pareto_data(trials: pd.DataFrame, cost: Cost) -> pd.DataFrame:
     return out
 
 
-def pareto_baselines(baselines: list[dict[str, Any]], cost: Cost) -> pd.DataFrame:
+def pareto_baselines(baselines: Sequence[dict[str, Any]], cost: Cost) -> pd.DataFrame:
     """The baselines (``reports._baselines.baseline_rows``) with both a test AUC and a figure on ``cost``'s
     axis: ``model``, ``label``, ``auc``, ``cost``, ``chosen``. Empty on an axis they have no figure for."""
     columns = ["model", "label", "auc", "cost", "chosen"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kdbench.bench.errors import ReportError
 
@@ -38,7 +38,8 @@ def make_server(out_dir: str | Path, port: int = 8000) -> http.server.ThreadingH
 def serve(out_dir: str | Path, port: int = 8000) -> None:
     """Serve ``out_dir`` until interrupted (Ctrl-C), printing the URL to open."""
     server = make_server(out_dir, port)
-    host, bound = server.server_address[:2]
+    # cast: once bound, server_address is the AF_INET socket's getsockname(), whose host is a str
+    host, bound = cast(tuple[str, int], server.server_address[:2])
     print(f"serving {Path(out_dir)} at http://{host}:{bound}/ (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -34,7 +35,7 @@ TOP_TRIALS = 5  # learning curves drawn on a sweep page
 
 
 def sweep_trial_rows(
-    trials: pd.DataFrame, metric: str, keys: list[str], baselines: list[dict[str, Any]] = ()
+    trials: pd.DataFrame, metric: str, keys: list[str], baselines: Sequence[dict[str, Any]] = ()
 ) -> list[dict[str, Any]]:
     """The sweep's trials table: one dict per trial (``kind`` ``"student"``), searched parameters as text.
 
@@ -111,7 +112,7 @@ def render_sweep_page(
     trials: pd.DataFrame,
     epochs: pd.DataFrame,
     dataset_label: str,
-    baselines: list[dict[str, Any]] = (),
+    baselines: Sequence[dict[str, Any]] = (),
 ) -> tuple[str, str]:
     """``(site path, html)`` of the page of ``sweep`` (a ``sweeps()`` row) from its trials and epochs;
     ``baselines``: its dataset's (``reports._baselines.baseline_rows``), shown in the trials table and on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -70,7 +71,7 @@ def render_trial_page(
     dataset: dict[str, Any] | None,
     dataset_label: str,
     store_url: str | None = None,
-    baselines: list[dict[str, Any]] = (),
+    baselines: Sequence[dict[str, Any]] = (),
 ) -> tuple[str, str]:
     """``(site path, html)`` of a trial's page: one figure, one template render (sites have thousands).
 

@@ -133,15 +133,15 @@ def _branch_values(p: Param, named: list[Any]) -> list[Any]:
             seen.add(canonical(v))
     # One value no condition names (the branch where none of them holds), if the range has one.
     wanted = {canonical(v) for v in named}
-    v = p.low
+    v, high, step = p.int_range()
     for _ in range(len(wanted) + 1):
-        if v > p.high:
+        if v > high:
             break
         if canonical(v) not in wanted:
             if canonical(v) not in seen:
                 values.append(v)
             break
-        v += p.step
+        v += step
     return values
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
 from kdbench.search_spaces._yaml import Document, Path
 
@@ -93,6 +93,16 @@ class Param:
     def encoded_choices(self) -> tuple[Scalar, ...]:
         return tuple(encode(c) for c in self.choices)
 
+    def int_range(self) -> tuple[int, int, int]:
+        """``(low, high, step)`` of an ``int`` parameter."""
+        # cast: parse_param builds every "int" parameter with int low, high and step (step 1 by default)
+        return cast(int, self.low), cast(int, self.high), cast(int, self.step)
+
+    def float_range(self) -> tuple[float, float]:
+        """``(low, high)`` of a ``float`` parameter."""
+        # cast: parse_param builds every "float" parameter with float low and high
+        return cast(float, self.low), cast(float, self.high)
+
     def can_take(self, value: Any) -> bool:
         """Whether this parameter can ever hold ``value`` (floats: never asked, see the loader)."""
         if self.kind == "value":
@@ -100,8 +110,9 @@ class Param:
         if self.kind == "choices":
             return canonical(value) in {canonical(c) for c in self.choices}
         if self.kind == "int":
-            ok = isinstance(value, int) and not isinstance(value, bool) and self.low <= value <= self.high
-            return ok and (value - self.low) % self.step == 0
+            low, high, step = self.int_range()
+            ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+            return ok and (value - low) % step == 0
         return False
 
     def distribution_label(self) -> str:

@@ -84,9 +84,10 @@ class SearchSpace:
         out: dict[str, optuna.distributions.BaseDistribution] = {}
         for p in self.params:
             if p.kind == "int":
-                out[p.name] = IntDistribution(p.low, p.high, log=p.log, step=p.step)
+                low, high, step = p.int_range()
+                out[p.name] = IntDistribution(low, high, log=p.log, step=step)
             elif p.kind == "float":
-                out[p.name] = FloatDistribution(p.low, p.high, log=p.log, step=p.step)
+                out[p.name] = FloatDistribution(*p.float_range(), log=p.log, step=p.step)
             elif p.kind == "choices":
                 out[p.name] = CategoricalDistribution(p.encoded_choices())
         return out

@@ -6,7 +6,7 @@ batch) the same way, so a fitted model scores raw codes like the students do.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import numpy as np
 
@@ -34,6 +34,7 @@ def fit_rows(split, seed: int, limit: int = MAX_FIT_ROWS) -> Rows:
     """``split``'s rows (a :class:`~kdbench.bench.data.Split`), or a seeded uniform sample of ``limit`` of
     them in their order when it has more."""
     n = len(split)
+    take: slice | np.ndarray
     if n <= limit:
         take = slice(None)
     else:
@@ -73,7 +74,8 @@ class OneHot:
             present = x[:, self.dense_fields] > 0  # (rows, dense fields)
             numeric = np.broadcast_to(self.first_numeric + np.arange(len(self.dense_fields)), present.shape)
             columns = np.hstack([columns, numeric])
-            values = np.hstack([values, np.where(present, dense, 0.0)])
+            # cast: the rows of a dataset with dense fields come with their values (dense is not None)
+            values = np.hstack([values, np.where(present, cast(np.ndarray, dense), 0.0)])
         per_row = columns.shape[1]
         indptr = np.arange(0, rows * per_row + 1, per_row, dtype=np.int64)
         return sp.csr_matrix((values.ravel(), columns.ravel(), indptr), shape=(rows, self.width))
@@ -117,5 +119,6 @@ class Categories:
             out[:, column] = x[:, f] if table is None else table[x[:, f]]
         if self.dense_fields:
             present = x[:, self.dense_fields] > 0
-            out[:, len(self.categorical) :] = np.where(present, dense, np.nan)
+            # cast: as in OneHot, rows with dense fields come with their values
+            out[:, len(self.categorical) :] = np.where(present, cast(np.ndarray, dense), np.nan)
         return out

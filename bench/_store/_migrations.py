@@ -13,8 +13,9 @@ convert; they never drop user data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, inspect, select, text
 
 from kdbench.bench._store import _upgrade_v1, _upgrade_v2
 from kdbench.bench._store._schema import TABLE_PREFIX, Base, Meta
@@ -27,6 +28,8 @@ SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _upgrade_v1.to_v2, 2: _upgrade_v2.to_v3}
 
 _VERSION_KEY = "schema_version"
+# cast: a declarative class's __table__ is its Table (SQLAlchemy types it as the wider FromClause)
+_META_TABLE = cast(Table, Meta.__table__)
 _PG_LOCK_KEY = 0x6B64_6265  # "kdbe": serialises schema creation/upgrade between processes
 
 
@@ -66,7 +69,7 @@ def prepare(engine: Engine, *, create: bool) -> int:
             version = read_version(conn)
             if version is None:
                 Base.metadata.create_all(conn)
-                conn.execute(Meta.__table__.insert().values(key=_VERSION_KEY, value=str(SCHEMA_VERSION)))
+                conn.execute(_META_TABLE.insert().values(key=_VERSION_KEY, value=str(SCHEMA_VERSION)))
                 return SCHEMA_VERSION
     _check(engine, version)
     return version
@@ -90,7 +93,7 @@ def upgrade(engine: Engine) -> tuple[int, int]:
                 )
             step(conn)
             version += 1
-        conn.execute(Meta.__table__.update().where(Meta.key == _VERSION_KEY).values(value=str(version)))
+        conn.execute(_META_TABLE.update().where(Meta.key == _VERSION_KEY).values(value=str(version)))
     return start, version
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import pandas as pd
 from sqlalchemy import Select, case, func, or_, select
@@ -156,7 +156,7 @@ def get_sweep(s: Session, name: str) -> dict[str, Any] | None:
     return {"name": sw.name, **{c: getattr(sw, c) for c in fields}}  # fmt: skip
 
 
-def _trial_select() -> Select[Any]:
+def _trial_select() -> Select[Trial, str, str | None, bool | None, str]:
     return (
         select(Trial, Sweep.name, Environment.git_sha, Environment.git_dirty, Dataset.source)
         .join(Sweep, Trial.sweep_id == Sweep.id)
@@ -169,8 +169,8 @@ def _trial_row(t: Trial, sweep: str, git_sha: str | None, git_dirty: bool | None
     row = {c: getattr(t, c) for c in TRIAL_COLUMNS if hasattr(Trial, c)}
     row.update(trial_id=t.id, sweep=sweep, git_sha=git_sha, git_dirty=git_dirty, dataset_source=source)
     result = t.result if isinstance(t.result, dict) else {}
-    artifact = result.get("artifact") if isinstance(result.get("artifact"), dict) else {}
-    student = result.get("student") if isinstance(result.get("student"), dict) else {}
+    artifact = found if isinstance(found := result.get("artifact"), dict) else {}
+    student = found if isinstance(found := result.get("student"), dict) else {}
     threads = _CPU_THREADS.match(str(result.get("device", "")))
     row.update(
         train_threads=int(threads.group(1)) if threads else None,
@@ -225,12 +225,14 @@ def epochs(s: Session, trial_id: int | None = None, sweep: str | None = None) ->
     return _frame(rows, EPOCH_COLUMNS)
 
 
+_Ts = TypeVarTuple("_Ts")  # the column types of a query
+
 _PHASE_ORDER = case(
     {"teacher_training": 0, "distillation": 1, "finetuning": 2}, value=Epoch.phase, else_=3
 )  # models.PHASES, in the order a trial runs them (the store does not import models)
 
 
-def _filter(query: Select[Any], trial_id: int | None, sweep: str | None) -> Select[Any]:
+def _filter(query: Select[*_Ts], trial_id: int | None, sweep: str | None) -> Select[*_Ts]:
     if trial_id is not None:
         query = query.where(Trial.id == trial_id)
     if sweep is not None:

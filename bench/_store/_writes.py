@@ -87,7 +87,9 @@ def _check_lengths(s: Session, _context: object, _instances: object) -> None:
     # with the column's name. Only kdbench's own short values (hashes, statuses, ...) have bounded columns.
     for row in (*s.new, *s.dirty):
         table = getattr(row, "__table__", None)
-        for column in table.columns if table is not None else ():
+        if table is None:
+            continue
+        for column in table.columns:
             limit = column.type.length if isinstance(column.type, String) else None
             value = getattr(row, column.key, None)
             if limit is not None and isinstance(value, str) and len(value) > limit:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from kdbench.bench.errors import SweepError
 
@@ -179,7 +180,9 @@ def _RecordingMedian() -> type:
         # The student metric is NaN during teacher training; Python's max() would return that NaN.
         def _best_result(self, trial: Any) -> float:
             values = [r[self._metric] for r in self._results[trial] if _finite(r.get(self._metric))]
-            return self._compare_op(values) if values else self._worst
+            # cast: Tune sets both with the mode (max or min, -inf or inf) before any result reaches the rule
+            compare = cast(Callable[[list[float]], float], self._compare_op)
+            return compare(values) if values else cast(float, self._worst)
 
     return _Recording(Median)
 

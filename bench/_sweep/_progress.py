@@ -68,7 +68,7 @@ class SweepProgress:
             self.counts[event.status] = self.counts.get(event.status, 0) + 1
             auc = event.student_valid_auc
             if event.status == "completed" and auc is not None and (self.best is None or auc > self.best[0]):
-                self.best = (event.student_valid_auc, event.number)
+                self.best = (auc, event.number)
             line = self._finished_line(event)
         if self.mode == "lines":
             self.console.print(line, highlight=False, soft_wrap=True)

@@ -10,7 +10,7 @@ import logging
 import os
 import time
 import warnings
-from typing import Any
+from typing import Any, cast
 
 from kdbench.bench._sweep._numbers import (
     NumberAllocator,
@@ -61,7 +61,8 @@ def tune_trials(
     )
     scheduler, _ = scheduler_for(plan, objectives)
     if deadline is not None:
-        scheduler.stop_after = deadline + budget_grace(plan.time_budget_s)
+        # cast: a sweep has a deadline only when it has a time budget (sweep._deadline)
+        scheduler.stop_after = deadline + budget_grace(cast(float, plan.time_budget_s))
     metrics = [o.metric for o in objectives]
     modes = [o.mode for o in objectives]
     searcher = _StoreFirstOptunaSearch(

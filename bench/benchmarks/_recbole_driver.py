@@ -35,7 +35,7 @@ DATA_SEED = 2022
 SPLITS = ("train", "valid", "test")
 
 
-SHARED = {}  # the chain benchmark's settings (chain.RECBOLE_SETTINGS), from argv
+SHARED: "dict[str, object]" = {}  # the chain benchmark's settings (chain.RECBOLE_SETTINGS), from argv
 
 
 def settings(seed):

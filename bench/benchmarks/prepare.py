@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
     best = {mode: min(results, key=lambda x: x["wall_s"]) for mode, results in runs.items()}
     rows = best["prepare"]["rows"]
-    report = {
+    report: dict[str, Any] = {
         "file": str(path),
         "bytes": path.stat().st_size,
         "rows": rows,

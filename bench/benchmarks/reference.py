@@ -87,7 +87,7 @@ FUXICTR_SHARED = {
     "embedding_size": 16, "lr": 1e-3, "weight_decay": 0.0, "batch_size": 1024,
     "max_epochs": 10, "patience": 2,
 }  # fmt: skip
-TEACHERS = {
+TEACHERS: dict[str, dict[str, Any]] = {
     "DNN": {"teacher": "dnn", "t_hidden": [400, 400, 400]},
     "DCN-V2": {"teacher": "dcnv2", "t_depth": 3, "t_hidden": [400, 400, 400], "t_structure": "parallel"},
     "xDeepFM": {"teacher": "xdeepfm", "t_cin": [32, 32, 32], "t_hidden": [400, 400, 400]},

@@ -23,7 +23,7 @@ from kdbench.models import PHASES
 
 __all__ = ["fill_synthetic_store", "main", "synthetic_result"]
 
-DATASET = {
+DATASET: dict[str, Any] = {
     "fingerprint": "bench0123456789ab",
     "source": "ml-100k",
     "protocol": "random 8:1:1, seed 2022",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import math
 import statistics
 import tempfile
@@ -33,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-METHODS = {  # name -> run_sweep options
+METHODS: dict[str, dict[str, Any]] = {  # name -> run_sweep options
     "default": {"trials": 1, "sampler": "random", "scheduler": "none"},
     "random": {"sampler": "random", "scheduler": "none"},
     "tpe": {"sampler": "tpe", "scheduler": "none"},
@@ -124,7 +125,7 @@ def run_one(method: str, seed: int, *, budget: float, work: Path, db: str, space
     from kdbench.bench.sweep import run_sweep
 
     name = f"{method.replace('+', '-')}-s{seed}"
-    options = {"trials": None, "time_budget": budget, **METHODS[method]}
+    options: dict[str, Any] = {"trials": None, "time_budget": budget, **METHODS[method]}
     if options["trials"] is not None:
         options["time_budget"] = None
     started = dt.datetime.now(dt.UTC)
@@ -219,7 +220,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="kdbench_bench_search_"))
     db = f"sqlite:///{work / 'search.db'}"
-    ray.init(num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    ray.init(
+        num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+    )
     runs = []
     common = {"budget": budget, "work": work, "db": db, "space": args.space, "dataset": args.dataset,
               "concurrency": args.concurrency}  # fmt: skip

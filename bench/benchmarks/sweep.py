@@ -16,6 +16,7 @@ student test AUC next to the best student of ``--compare`` (``DB_URL:SWEEP``), e
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -91,6 +92,9 @@ def baseline(compare: str | None) -> None:
         with ResultStore(url, create=False) as store:
             trials = store.trials(sweep=sweep)
         best = best_trial(trials)
+        if best is None:
+            print(f"sweep {sweep}: no completed trial to set against the default")
+            return
         print(f"sweep {sweep}: best trial {best['number']} (by valid AUC {best['student_valid_auc']:.4f}): "
               f"student test AUC {best['student_test_auc']:.4f}; "
               f"{'beats' if best['student_test_auc'] > result.student['test_auc'] else 'does not beat'} "
@@ -118,7 +122,9 @@ def main() -> None:
         space = str(work / "quick-2-teachers.yaml")
         Path(space).write_text(REPEATING_TEACHERS)
     db = f"sqlite:///{work / 'bench.db'}"
-    ray.init(num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    ray.init(
+        num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+    )
     common = {"space": space, "trials": args.trials, "concurrency": args.concurrency, "db": db}
     try:
         runs = [

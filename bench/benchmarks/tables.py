@@ -134,7 +134,7 @@ def generate_table(spec: TableSpec, folder: Path) -> tuple[Path, Path, float]:
 
     folder.mkdir(parents=True, exist_ok=True)
     csv, schema = folder / f"{spec.name}.csv", folder / f"{spec.name}.yaml"
-    columns = {f"c{i}": codes[:, i] for i in range(spec.fields)}
+    columns: dict[str, np.ndarray | pa.Array] = {f"c{i}": codes[:, i] for i in range(spec.fields)}
     for j in range(spec.numeric):  # a missing number is an empty cell
         columns[f"n{j}"] = pa.array(np.round(numbers[:, j], 4), mask=np.isnan(numbers[:, j]))
     columns["click"] = click

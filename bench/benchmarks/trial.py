@@ -22,6 +22,7 @@ import argparse
 import itertools
 import statistics
 import time
+from typing import cast
 
 PROCESS_START = time.perf_counter()
 
@@ -32,7 +33,7 @@ from kdbench.bench.config import TrialConfig  # noqa: E402
 from kdbench.bench.data import prepare  # noqa: E402
 from kdbench.bench.latency import call_times, one_thread  # noqa: E402
 from kdbench.bench.trial import _PhaseTrainer, run_trial  # noqa: E402
-from kdbench.models import KDDAGFM  # noqa: E402
+from kdbench.models import KDDAGFM, CrossNet  # noqa: E402
 from kdbench.models.cost import student_flops, teacher_flops  # noqa: E402
 
 
@@ -173,7 +174,9 @@ def serving_latencies(cfg: TrialConfig, dataset, rounds: int = 5) -> None:
     test = torch.from_numpy(dataset.test.x.astype("int64"))
     inputs = {1: test[:1], 4096: test[torch.arange(4096) % len(test)]}
     clocks = ("wall", "cpu")
-    times = {(clock, n, b): [] for clock in clocks for n in forwards for b in inputs}
+    times: dict[tuple[str, str, int], list[float]] = {
+        (clock, n, b): [] for clock in clocks for n in forwards for b in inputs
+    }
     with one_thread():
         peak = matmul_gflops(n=512)
         for _ in range(rounds):
@@ -212,7 +215,8 @@ def serving_latencies(cfg: TrialConfig, dataset, rounds: int = 5) -> None:
 def _crossnet_reusing_buffers(model: KDDAGFM):
     """The CrossNet teacher's forward (embedding included) writing every intermediate into buffers kept
     across calls: the same arithmetic as ``CrossNet.forward``, no fresh allocation per call."""
-    teacher, emb = model.teacher, model.embedding
+    # cast: called for a CrossNet teacher only (cfg.teacher == "crossnet")
+    teacher, emb = cast(CrossNet, model.teacher), model.embedding
     buffers: dict[int, tuple[torch.Tensor, ...]] = {}
 
     def forward(x: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 
@@ -108,7 +108,9 @@ def demo(
             from kdbench.bench.commands.sweep import versus_default
 
             console.print(f"    {versus_default(summary.to_dict())}")
-        console.print(f"    {_versus_baselines(db, data, summary.best_student_test_auc)}")
+        # cast: a sweep summary with a best trial has its test AUC (sweep.SweepSummary)
+        best_test_auc = cast(float, summary.best_student_test_auc)
+        console.print(f"    {_versus_baselines(db, data, best_test_auc)}")
     index = build_site(db, folder / "site")
     console.print(f"[bold]3/3 report[/bold] {index}")
     console.print(f"results database: {db} (open the study with: optuna-dashboard {db})")

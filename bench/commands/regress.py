@@ -17,7 +17,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 
@@ -393,7 +393,7 @@ def make_baseline(
             out, base.measurement, environment=base.environment or {}, made_from=made_from
         )
     else:
-        spec = regress.load_suite(suite)
+        spec = regress.load_suite(cast(str, suite))  # cast: no --from, so --suite (checked above)
         resolve_device(device)
         datasets = regress.prepare_datasets(spec)
         store = _open_store(db) if db is not None else None

@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kdbench.bench.errors import UsageError
 from kdbench.bench.io import check_output_file, write_atomic
@@ -116,7 +116,7 @@ def export(
     if from_file is not None:
         payload, origin = load_artifact(from_file), {"path": str(Path(from_file).expanduser().resolve())}
     else:
-        record = stored_artifact(db, sweep, trial)
+        record = stored_artifact(db, cast(str, sweep), trial)  # cast: no --from, so --sweep (checked above)
         payload = load_artifact(record["path"], record["sha256"])  # the file the store recorded, unchanged
         payload = {**payload, "trial": {"sweep": sweep, "number": record["trial"], "id": record["trial_id"]}}
         origin = {"path": record["path"], "sha256": record["sha256"]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from rich.console import Console
 
@@ -36,6 +36,19 @@ RECIPE_DEFAULTS: dict[str, Any] = {
     "no_recipe": False,
 }
 RUNTIME_DEFAULTS: dict[str, Any] = {"concurrency": 2, "cpus_per_trial": 1.0, "gpus_per_trial": 0.0}
+
+
+class _Common(TypedDict):
+    """What ``run_sweep`` and ``resume_sweep`` are both given."""
+
+    db: str | None
+    address: str | None
+    ray_storage: str | None
+    ray_temp_dir: str | None
+    data_cache: str | None
+    artifacts: str | bool | None
+    progress: str
+    console: Console
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -204,8 +217,8 @@ def sweep(
         check_output_file(json_path, "--json")  # before the sweep, not after it
     console = console or output_console()
     progress = "quiet" if quiet else "auto"
-    runtime = {key: options.get(key) for key in RUNTIME_DEFAULTS}
-    common = {"db": db, "address": address, "ray_storage": ray_storage, "ray_temp_dir": ray_temp_dir,
+    runtime: dict[str, Any] = {key: options.get(key) for key in RUNTIME_DEFAULTS}
+    common: _Common = {"db": db, "address": address, "ray_storage": ray_storage, "ray_temp_dir": ray_temp_dir,
               "data_cache": data_cache, "artifacts": artifacts,
               "progress": progress, "console": console}  # fmt: skip
     if resume:

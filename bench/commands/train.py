@@ -255,7 +255,7 @@ def train(
             )  # fmt: skip
             result = trial.to_dict()
         except BaseException as e:  # a failed (or interrupted) trial is recorded as failed, with its reason
-            if recording is not None:
+            if store is not None and recording is not None:  # (a recording has a store)
                 store.finish_trial(recording, status="failed", error=_reason(e))
                 console.print(f"recorded as failed trial {recording} in {store.url_redacted}")
             raise
@@ -271,7 +271,7 @@ def train(
         if json_path:
             write_json(json_path, result, "--json")
             console.print(f"result written to {json_path}")
-        if recording is not None:
+        if store is not None and recording is not None:  # (a recording has a store)
             store.finish_trial(recording, status="completed", result=result)
             console.print(f"recorded as trial {recording} in {store.url_redacted}")
             if baselines:
@@ -289,7 +289,7 @@ def _train_over_splits(split_seeds: list[int], *, json_path: str | None, **optio
     if json_path is not None:
         check_output_file(json_path, "--json")
     console = options.pop("console") or output_console()
-    trials = []
+    trials: list[dict[str, Any]] = []
     for seed in split_seeds:
         console.print(f"[bold]split seed {seed}[/bold] ({len(trials) + 1} of {len(split_seeds)})")
         trials.append(train(split_seed=seed, json_path=None, console=console, **options))

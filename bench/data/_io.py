@@ -206,7 +206,8 @@ def decompressed(raw: Any, path: Path) -> Any:
 
 def open_text_file(path: Path, mode: str = "rb", **options: Any) -> Any:
     """``path`` opened as ``open`` would, decompressed on the fly when it ends in ``.gz`` or ``.bz2``."""
-    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
+    openers: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open}
+    opener = openers.get(path.suffix.lower(), open)
     return opener(path, mode, **options)
 
 

@@ -134,7 +134,8 @@ def _matching(
         return hits
     seeded = [m for m in hits if split_seed_of(m) == split_seed]
     if not seeded:
-        seeds = ", ".join(str(s) for s in sorted({split_seed_of(m) for m in hits} - {None}))
+        found = {split_seed_of(m) for m in hits}
+        seeds = ", ".join(str(s) for s in sorted(s for s in found if s is not None))
         raise DatasetError(f"dataset {target!r} has no entry with split seed {split_seed} (it has: {seeds})")
     return seeded
 

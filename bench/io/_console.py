@@ -25,7 +25,8 @@ def output_console(*, stderr: bool = False) -> Console:
     if console.is_terminal:
         return console
     stream = _TrimmedLines(sys.stderr if stderr else sys.stdout)
-    return Console(highlight=False, file=stream, width=LOG_WIDTH, soft_wrap=True)
+    # rich duck-types its file (write, flush, isatty, fileno) but annotates it as a full IO[str]
+    return Console(highlight=False, file=stream, width=LOG_WIDTH, soft_wrap=True)  # type: ignore[arg-type]
 
 
 class _TrimmedLines:

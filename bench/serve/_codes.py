@@ -13,7 +13,7 @@ finite number: 0, counted as unseen); the same parse gives its value for the mod
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -80,7 +80,8 @@ def encode_frame(
             if rule != "token":  # a numeric rule: the text "nan" is missing, as in the cache
                 present &= ~_nan_text(column)
             if is_dense(rule):
-                index, dense[:, dense_fields.index(f)] = _dense(numbers, present, tokens, rule["dense"])
+                values = cast(np.ndarray, dense)  # a dense rule: dense_fields is not empty, dense is an array
+                index, values[:, dense_fields.index(f)] = _dense(numbers, present, tokens, rule["dense"])
             else:
                 if rule != "token":
                     numbers = _numeric_tokens(numbers, rule)

@@ -53,5 +53,7 @@ def content_sha256(payload: Mapping[str, Any]) -> str:
 
     digest = hashlib.sha256(_canonical(plain({k: v for k, v in payload.items() if k != CONTENT_KEY})))
     for tensor in tensors:
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+        raw = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
+        # numpy's stubs declare ndarray's buffer protocol (__buffer__) only for Python >= 3.12
+        digest.update(raw)  # type: ignore[arg-type]
     return digest.hexdigest()

@@ -50,7 +50,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ``needs-new-torch`` whose pyproject asks for a torch that does not exist."""
     root = tmp_path_factory.mktemp("ab_repo")
     for name in SOURCES:
-        shutil.copytree(CHECKOUT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(CHECKOUT / name, root / name, symlinks=True, ignore=ignore)  # kdbench/X stay links
     shutil.copy(CHECKOUT / "pyproject.toml", root / "pyproject.toml")
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", "-A")
