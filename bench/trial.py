@@ -138,7 +138,6 @@ def run_trial(
     recipe: Recipe | None = None,
     artifacts: str | os.PathLike[str] | bool | None = None,
     save_student: str | os.PathLike[str] | None = None,
-    latency_reference: Callable[[], float] | None = None,
 ) -> TrialResult:
     """Run the three KD phases of ``config`` on ``dataset`` (a :class:`kdbench.bench.data.Dataset`).
 
@@ -150,9 +149,6 @@ def run_trial(
     The student handed on is kept as an artifact (``kdbench.bench.serve``) under ``artifacts`` (default
     ``$KDBENCH_HOME/artifacts``; ``False``: not kept) and also at ``save_student`` when given;
     ``result.artifact`` holds its path, sha256 and size.
-
-    ``latency_reference`` (``kdbench regress``: one unit of its reference workload, timed) adds each model's
-    batch-4096 latency in those units, ``latency_units_b4096`` (``kdbench.bench.latency``).
     """
     cfg = config if isinstance(config, TrialConfig) else TrialConfig.from_dict(config)
     dev = resolve_device(device)
@@ -198,19 +194,12 @@ def run_trial(
         "params": params["teacher"],
         "flops": teacher_flops(cfg.teacher, num_fields, cfg.embedding_size, **cfg.teacher_kwargs()),
         # predict: embedding lookup + model, with the field indices a teacher like xDeepFM also reads
-        **_latencies(
-            lambda x, *dense: model.predict(x, "teacher_training", *dense),
-            probe,
-            dev,
-            reference=latency_reference,
-        ),
+        **_latencies(lambda x, *dense: model.predict(x, "teacher_training", *dense), probe, dev),
     }
     student_costs = {
         "params": params["student"],
         "flops": student_flops(num_fields, cfg.embedding_size, **cfg.student_kwargs()),
-        **_latencies(
-            lambda x, *dense: model.predict(x, "finetuning", *dense), probe, dev, reference=latency_reference
-        ),
+        **_latencies(lambda x, *dense: model.predict(x, "finetuning", *dense), probe, dev),
     }
     last = phases[-1]
     # Where the student handed on was made: finetuning's epoch 0 is the distilled student.

@@ -48,14 +48,12 @@ class ReferenceWorkload:
         self._unit()  # warm-up: allocator, lazy init, Adam state
 
     def unit_seconds(self, units: int = 15) -> list[float]:
-        """Wall seconds of each of ``units`` reference units, with autograd on: a unit trains, and it is also
-        timed between inference calls, inside ``torch.inference_mode``."""
+        """Wall seconds of each of ``units`` reference units."""
         times = []
-        with torch.inference_mode(False), torch.enable_grad():
-            for _ in range(units):
-                start = time.perf_counter()
-                self._unit()
-                times.append(time.perf_counter() - start)
+        for _ in range(units):
+            start = time.perf_counter()
+            self._unit()
+            times.append(time.perf_counter() - start)
         return times
 
     def _unit(self) -> None:

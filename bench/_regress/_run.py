@@ -2,9 +2,9 @@
 
 Each seed is a fresh, deterministic trial (no teacher cache); the reference workload (``_reference``) is
 timed in the same process, on the same device and threads, before the trial, after each of its epochs and
-after it, and training throughput is scaled by its mean unit (both span the whole trial); each inference
-latency is timed call by call between two reference units (``latency_units_b4096``), since a machine's speed
-can change within a tenth of a second. The result is plain data
+after it, and speed figures are divided by its unit: training throughput by the mean unit (both span the
+whole trial), inference latencies (the fastest timed call) by the fastest unit (both short, and other work
+only ever slows them). The result is plain data
 (:class:`SuiteMeasurement`), the same shape a baseline file or a stored run is read back into.
 """
 
@@ -38,8 +38,8 @@ ProgressFn = Callable[[str], None]
 REFERENCE_UNITS = 30  # before and after each seed: ~0.1 s on a laptop core
 EPOCH_REFERENCE_UNITS = 10  # after every epoch: ~35 ms
 # How the speed figures are timed; a baseline timed otherwise is not comparable on speed. Measurements made
-# before this was recorded divided a window's median latency by the seed's mean unit.
-SPEED_TIMING = "latency per paired reference unit"
+# before this was recorded divided median latencies by the mean unit.
+SPEED_TIMING = "fastest latency / fastest unit"
 LEGACY_SPEED_TIMING = "median latency / mean unit"
 
 
@@ -203,13 +203,11 @@ def _run_seed(
 ) -> _SeedRun:
     """One trial, with the reference workload timed before it, after every epoch and after it.
 
-    Throughput is scaled by the mean of all those units: sampled across the trial's whole duration, it
+    Throughput is divided by the mean of all those units: sampled across the trial's whole duration, it
     follows the share of the CPU a shared machine gives while the trial runs (the mean, not the median: the
     trial pays for every preemption too, and on a loaded machine the mean tracked it better). A latency is
-    the median of its calls, each timed in the units right around it (``run_trial``'s
-    ``latency_reference``): on a 2-core VM whose core ran at half speed for stretches of a tenth of a
-    second, a window's median over the seed's mean unit (or its fastest call over the fastest unit) put one
-    or two of five seeds twice as high and hid a 20 % slowdown in 1 to 4 of 10 A/B runs.
+    the fastest of a short window's calls, so it is divided by the fastest unit: on an idle 2-core VM the
+    fastest-over-fastest ratio spread 5 % over repeated windows, the median-over-mean one 17 %.
     """
     from kdbench.bench.trial import run_trial
 
@@ -225,26 +223,26 @@ def _run_seed(
         with PeakMemory() as memory:
             result = run_trial(
                 case.trial_config(seed), dataset, report, device=device, teacher_cache=None, threads=threads,
-                artifacts=artifacts, latency_reference=lambda: reference.unit_seconds(1)[0],
+                artifacts=artifacts,
             )  # fmt: skip
     except Exception as e:  # any failure is the run's failure (exit 2), never a regression (exit 1)
         raise RegressionError(f"case {case.name}, seed {seed} failed: {type(e).__name__}: {e}") from e
     units.extend(reference.unit_seconds(REFERENCE_UNITS))
-    unit_s = statistics.fmean(units)
+    unit_s, fastest_unit_s = statistics.fmean(units), min(units)
     absolute = {
         "student_test_auc": result.student["test_auc"],
         "student_test_logloss": result.student["test_logloss"],
         "teacher_test_auc": result.teacher["test_auc"],
         "teacher_test_logloss": result.teacher["test_logloss"],
         "train_throughput": n_train * len(epoch_seconds) / sum(epoch_seconds),  # over all phases
-        "student_latency": result.student["latency_ms_b4096"],
-        "teacher_latency": result.teacher["latency_ms_b4096"],
+        "student_latency": result.student["latency_fastest_ms_b4096"],
+        "teacher_latency": result.teacher["latency_fastest_ms_b4096"],
         "peak_memory": memory.growth_mib,
     }
     compared = {
         **absolute,
         "train_throughput": absolute["train_throughput"] * unit_s,  # samples per unit: higher is better
-        "student_latency": result.student["latency_units_b4096"],  # in units: lower is better
-        "teacher_latency": result.teacher["latency_units_b4096"],
+        "student_latency": absolute["student_latency"] / (1000 * fastest_unit_s),  # units: lower is better
+        "teacher_latency": absolute["teacher_latency"] / (1000 * fastest_unit_s),
     }
     return _SeedRun(absolute, compared, unit_s, result.wall_seconds)

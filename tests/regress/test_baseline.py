@@ -150,8 +150,8 @@ def test_a_baseline_that_timed_speed_the_old_way_compares_quality_only(tmp_path:
     rows = verdict_rows(measurement(), old)
     assert [r["verdict"] for r in rows] == [SAME, INCOMPARABLE]
     assert rows[1]["note"] == (
-        f"{path} timed speed as median latency / mean unit, this run as latency per paired reference "
-        "unit: not comparable (a baseline file made so needs regenerating)"
+        f"{path} timed speed as median latency / mean unit, this run as fastest latency / fastest unit: "
+        "not comparable (a baseline file made so needs regenerating)"
     )
     assert run_summary(measurement(), rows, old)["measurement"]["speed_timing"] == SPEED_TIMING
 

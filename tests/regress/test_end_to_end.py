@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from kdbench.bench.cli import main
-from kdbench.bench.regress import IMPROVED, INFO, SAME, SPEED_TIMING, read_baseline_file, resolve_baseline
+from kdbench.bench.regress import IMPROVED, INFO, SAME, read_baseline_file, resolve_baseline
 from kdbench.bench.store import ResultStore
 from kdbench.models import KDDAGFM
 
@@ -59,11 +59,6 @@ def test_the_unplanted_run_passes(clean_run: dict[str, Any]) -> None:
     quality = {f: v for f, v in verdicts if f.endswith(("_auc", "_logloss"))}
     assert set(quality.values()) == {SAME} and len(quality) == 4
     assert {v for _, v in verdicts} <= {SAME, IMPROVED, INFO}
-    # Latencies are timed in the reference units around each call, and the run says so.
-    assert summary["measurement"]["speed_timing"] == SPEED_TIMING
-    latency = next(r for r in summary["rows"] if r["figure"] == "student_latency")
-    assert latency["raw_unit"] == "ms" and len(latency["values"]) == len(latency["raw_values"])
-    assert all(0 < v < 50 for v in latency["values"])
 
 
 def test_the_unplanted_run_writes_its_ci_summaries(clean_run: dict[str, Any], baseline_file: Path) -> None:
