@@ -1,10 +1,7 @@
 """Inference latency measured as serving measures it: one thread, inference mode, after warm-up.
 
 A serving process scores requests one thread per worker, so the latencies recorded with a trial are
-single-thread medians at batch 1 and batch 4096, recorded with the thread count (``latency_threads``). The
-fastest timed run at batch 4096 is kept too (``latency_fastest_ms_b4096``): other work on the machine only
-ever slows a run, so the fastest is the steadiest estimate of the model's own cost (on an idle 2-core VM its
-spread over repeated windows was 2.6 % where the median's was 19 %), and regression checks compare it.
+single-thread medians at batch 1 and batch 4096, recorded with the thread count (``latency_threads``).
 The whole measurement of one model stays near ``budget_s`` (default 0.15 s, warm-up runs aside; at most 50
 timed runs per batch size, so a fast student takes less): a trial measures a teacher and a student in
 well under 0.5 s.
@@ -53,8 +50,7 @@ def latencies(
     budget_s: float = 0.15,
     threads: int = SERVING_THREADS,
 ) -> dict[str, float]:
-    """``{"latency_ms_b1", "latency_ms_b4096", "latency_fastest_ms_b4096", "latency_threads"}`` of
-    ``forward`` on rows of ``probe``.
+    """``{"latency_ms_b1", "latency_ms_b4096", "latency_threads"}`` of ``forward`` on rows of ``probe``.
 
     Batch 4096 repeats ``probe``'s rows if it has fewer. A quarter of ``budget_s`` goes to batch 1 and the
     rest to batch 4096; each takes at least 3 timed runs after 2 warm-up runs, at most 50.
@@ -65,13 +61,8 @@ def latencies(
     one = tuple(t[:1] for t in inputs)
     with one_thread(threads):
         b1 = median_ms(forward, one, device, budget_s=budget_s / 4)
-        b4096, _ = call_times(forward, big, device, budget_s=budget_s * 3 / 4)
-    return {
-        "latency_ms_b1": b1,
-        "latency_ms_b4096": 1000 * statistics.median(b4096),
-        "latency_fastest_ms_b4096": 1000 * min(b4096),
-        "latency_threads": threads,
-    }
+        b4096 = median_ms(forward, big, device, budget_s=budget_s * 3 / 4)
+    return {"latency_ms_b1": b1, "latency_ms_b4096": b4096, "latency_threads": threads}
 
 
 def median_ms(

@@ -59,14 +59,7 @@ from kdbench.bench._regress._revisions import (
     repository_root,
     resolve_ref,
 )
-from kdbench.bench._regress._run import (
-    LEGACY_SPEED_TIMING,
-    SPEED_TIMING,
-    CaseMeasurement,
-    SuiteMeasurement,
-    prepare_datasets,
-    run_suite,
-)
+from kdbench.bench._regress._run import CaseMeasurement, SuiteMeasurement, prepare_datasets, run_suite
 from kdbench.bench._regress._suite import (
     CaseSpec,
     DatasetSpec,
@@ -93,12 +86,10 @@ __all__ = [
     "IMPROVED",
     "INCOMPARABLE",
     "INFO",
-    "LEGACY_SPEED_TIMING",
     "NEW",
     "REGRESSED",
     "RULES",
     "SAME",
-    "SPEED_TIMING",
     "VERDICTS",
     "ABMeasurement",
     "Baseline",

@@ -80,11 +80,11 @@ FIGURES: dict[str, Figure] = {
         ),
         Figure(
             "student_latency", "speed", _REFERENCE, False, "ms",
-            "student inference latency at batch 4096 (fastest call) / the reference unit's fastest time",
+            "student inference latency at batch 4096 / the reference unit's time",
         ),
         Figure(
             "teacher_latency", "speed", _REFERENCE, False, "ms",
-            "teacher inference latency at batch 4096 (fastest call) / the reference unit's fastest time",
+            "teacher inference latency at batch 4096 / the reference unit's time",
         ),
         Figure("peak_memory", "memory", "MiB", False, None, "peak resident memory growth during the trial"),
     )

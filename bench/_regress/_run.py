@@ -2,9 +2,7 @@
 
 Each seed is a fresh, deterministic trial (no teacher cache); the reference workload (``_reference``) is
 timed in the same process, on the same device and threads, before the trial, after each of its epochs and
-after it, and speed figures are divided by its unit: training throughput by the mean unit (both span the
-whole trial), inference latencies (the fastest timed call) by the fastest unit (both short, and other work
-only ever slows them). The result is plain data
+after it, and speed figures are divided by its median unit. The result is plain data
 (:class:`SuiteMeasurement`), the same shape a baseline file or a stored run is read back into.
 """
 
@@ -24,23 +22,11 @@ from kdbench.bench._regress._reference import ReferenceWorkload
 from kdbench.bench._regress._suite import CaseSpec, Suite
 from kdbench.bench.errors import KdbenchError, RegressionError
 
-__all__ = [
-    "LEGACY_SPEED_TIMING",
-    "SPEED_TIMING",
-    "CaseMeasurement",
-    "ProgressFn",
-    "SuiteMeasurement",
-    "prepare_datasets",
-    "run_suite",
-]
+__all__ = ["CaseMeasurement", "ProgressFn", "SuiteMeasurement", "prepare_datasets", "run_suite"]
 
 ProgressFn = Callable[[str], None]
 REFERENCE_UNITS = 30  # before and after each seed: ~0.1 s on a laptop core
 EPOCH_REFERENCE_UNITS = 10  # after every epoch: ~35 ms
-# How the speed figures are timed; a baseline timed otherwise is not comparable on speed. Measurements made
-# before this was recorded divided median latencies by the mean unit.
-SPEED_TIMING = "fastest latency / fastest unit"
-LEGACY_SPEED_TIMING = "median latency / mean unit"
 
 
 @dataclasses.dataclass
@@ -67,7 +53,6 @@ class SuiteMeasurement:
     threads: int
     cases: list[CaseMeasurement]
     wall_seconds: float
-    speed_timing: str = SPEED_TIMING
 
     def case(self, name: str) -> CaseMeasurement | None:
         return next((c for c in self.cases if c.name == name), None)
@@ -80,8 +65,7 @@ class SuiteMeasurement:
         fields = {f.name for f in dataclasses.fields(cls)}
         case_fields = {f.name for f in dataclasses.fields(CaseMeasurement)}
         cases = [CaseMeasurement(**{k: v for k, v in c.items() if k in case_fields}) for c in data["cases"]]
-        known = {k: v for k, v in data.items() if k in fields}
-        return cls(**{"speed_timing": LEGACY_SPEED_TIMING, **known, "cases": cases})
+        return cls(**{**{k: v for k, v in data.items() if k in fields}, "cases": cases})
 
 
 def prepare_datasets(suite: Suite) -> dict[str, Any]:
@@ -203,11 +187,9 @@ def _run_seed(
 ) -> _SeedRun:
     """One trial, with the reference workload timed before it, after every epoch and after it.
 
-    Throughput is divided by the mean of all those units: sampled across the trial's whole duration, it
+    The seed's reference unit is the mean of all those units: sampled across the trial's whole duration, it
     follows the share of the CPU a shared machine gives while the trial runs (the mean, not the median: the
-    trial pays for every preemption too, and on a loaded machine the mean tracked it better). A latency is
-    the fastest of a short window's calls, so it is divided by the fastest unit: on an idle 2-core VM the
-    fastest-over-fastest ratio spread 5 % over repeated windows, the median-over-mean one 17 %.
+    trial pays for every preemption too, and on a loaded machine the mean tracked it better).
     """
     from kdbench.bench.trial import run_trial
 
@@ -228,21 +210,21 @@ def _run_seed(
     except Exception as e:  # any failure is the run's failure (exit 2), never a regression (exit 1)
         raise RegressionError(f"case {case.name}, seed {seed} failed: {type(e).__name__}: {e}") from e
     units.extend(reference.unit_seconds(REFERENCE_UNITS))
-    unit_s, fastest_unit_s = statistics.fmean(units), min(units)
+    unit_s = statistics.fmean(units)
     absolute = {
         "student_test_auc": result.student["test_auc"],
         "student_test_logloss": result.student["test_logloss"],
         "teacher_test_auc": result.teacher["test_auc"],
         "teacher_test_logloss": result.teacher["test_logloss"],
         "train_throughput": n_train * len(epoch_seconds) / sum(epoch_seconds),  # over all phases
-        "student_latency": result.student["latency_fastest_ms_b4096"],
-        "teacher_latency": result.teacher["latency_fastest_ms_b4096"],
+        "student_latency": result.student["latency_ms_b4096"],
+        "teacher_latency": result.teacher["latency_ms_b4096"],
         "peak_memory": memory.growth_mib,
     }
     compared = {
         **absolute,
         "train_throughput": absolute["train_throughput"] * unit_s,  # samples per unit: higher is better
-        "student_latency": absolute["student_latency"] / (1000 * fastest_unit_s),  # units: lower is better
-        "teacher_latency": absolute["teacher_latency"] / (1000 * fastest_unit_s),
+        "student_latency": absolute["student_latency"] / (1000 * unit_s),  # in units: lower is better
+        "teacher_latency": absolute["teacher_latency"] / (1000 * unit_s),
     }
     return _SeedRun(absolute, compared, unit_s, result.wall_seconds)

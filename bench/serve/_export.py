@@ -194,7 +194,6 @@ def serving_latency(
         runtime, forward = f"torch.jit {torch.__version__}", module
     measured = latencies(forward, probe, torch.device("cpu"), budget_s=budget_s, threads=SERVING_THREADS)
     threads = measured.pop("latency_threads")
-    measured.pop("latency_fastest_ms_b4096")  # the export records serving medians only
     return {"runtime": runtime, "threads": threads, **measured}
 
 

@@ -13,11 +13,9 @@ from kdbench.bench.regress import (
     EXIT_OK,
     EXIT_REGRESSED,
     INCOMPARABLE,
-    LEGACY_SPEED_TIMING,
     NEW,
     REGRESSED,
     SAME,
-    SPEED_TIMING,
     CaseMeasurement,
     SuiteMeasurement,
     exit_status,
@@ -138,22 +136,6 @@ def test_a_case_with_another_config_dataset_or_device_is_not_compared(tmp_path: 
     renamed.cases[0].name = "c0"
     rows = verdict_rows(measurement(), as_baseline(tmp_path, renamed))
     assert {r["verdict"] for r in rows} == {NEW}
-
-
-def test_a_baseline_that_timed_speed_the_old_way_compares_quality_only(tmp_path: Path) -> None:
-    path = write_baseline_file(tmp_path / "old.json", measurement(), environment=ENV, made_from="test")
-    payload = json.loads(path.read_text())
-    del payload["measurement"]["speed_timing"]  # as every baseline made before speed_timing was recorded
-    path.write_text(json.dumps(payload))
-    old = read_baseline_file(path)
-    assert old.measurement.speed_timing == LEGACY_SPEED_TIMING != SPEED_TIMING
-    rows = verdict_rows(measurement(), old)
-    assert [r["verdict"] for r in rows] == [SAME, INCOMPARABLE]
-    assert rows[1]["note"] == (
-        f"{path} timed speed as median latency / mean unit, this run as fastest latency / fastest unit: "
-        "not comparable (a baseline file made so needs regenerating)"
-    )
-    assert run_summary(measurement(), rows, old)["measurement"]["speed_timing"] == SPEED_TIMING
 
 
 def test_a_stored_run_serves_as_a_baseline_by_id_tag_and_sha(tmp_path: Path) -> None:

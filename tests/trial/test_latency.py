@@ -18,10 +18,9 @@ def test_latencies_time_batch_1_and_4096_on_one_thread():
         return x.float().sum(1)
 
     result = latencies(forward, probe, torch.device("cpu"), budget_s=0.02)
-    assert set(result) == {"latency_ms_b1", "latency_ms_b4096", "latency_fastest_ms_b4096", "latency_threads"}
+    assert set(result) == {"latency_ms_b1", "latency_ms_b4096", "latency_threads"}
     assert result["latency_threads"] == 1
     assert result["latency_ms_b1"] > 0 and result["latency_ms_b4096"] > 0
-    assert 0 < result["latency_fastest_ms_b4096"] <= result["latency_ms_b4096"]
     sizes = [x.shape[0] for x, _, _ in seen]
     assert set(sizes) == set(BATCHES) == {1, 4096}
     assert sizes.count(1) >= 5 and sizes.count(4096) >= 5  # 2 warm-up + at least 3 timed runs each
@@ -29,18 +28,6 @@ def test_latencies_time_batch_1_and_4096_on_one_thread():
     big = next(x for x, _, _ in seen if x.shape[0] == 4096)
     assert torch.equal(big, probe[torch.arange(4096) % 10])  # the probe's rows, repeated in order
     assert torch.equal(seen[0][0], probe[:1])
-
-
-def test_the_fastest_run_is_kept_beside_the_median():
-    slow_calls = iter([0.0, 0.0, 0.02, 0.0, 0.02, 0.02, 0.02])  # warm-up 2, then one fast run of five
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        pause = next(slow_calls, 0.02) if x.shape[0] == 4096 else 0.0
-        time.sleep(pause)
-        return x.float().sum(1)
-
-    result = latencies(forward, torch.randint(0, 50, (10, 9)), torch.device("cpu"), budget_s=0.05)
-    assert result["latency_fastest_ms_b4096"] < 10 < result["latency_ms_b4096"]
 
 
 def test_one_thread_restores_the_callers_thread_count():
