@@ -13,7 +13,6 @@ from kdbench.bench._baselines._features import fit_rows
 from kdbench.bench._baselines._models import FITTERS, Predict
 from kdbench.bench._baselines._result import MODELS, BaselineResult
 from kdbench.bench.errors import BaselineError
-from kdbench.bench.trial import default_threads
 
 if TYPE_CHECKING:
     from kdbench.bench.data import Dataset, Split
@@ -133,6 +132,8 @@ def _checked_models(models: Sequence[str]) -> tuple[str, ...]:
 
 def _checked_threads(threads: int | None) -> int:
     if threads is None:
+        from kdbench.bench.trial import default_threads  # here: the trial's face loads torch and the models
+
         return default_threads()
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise BaselineError(f"threads must be an integer >= 1, got {threads!r}")

@@ -25,7 +25,9 @@ import math
 import statistics
 from collections.abc import Sequence
 
+import numpy as np
 from scipy import stats
+from scipy.stats import mstats
 
 from kdbench.bench._regress._figures import Rule
 
@@ -89,24 +91,13 @@ def _transform(values: Sequence[float], rule: Rule) -> list[float]:
     return [math.log(max(float(v), 1e-12)) for v in values]
 
 
-def _cut(n: int, trim: float) -> int:
-    """How many values ``trim`` cuts from each end of ``n`` (scipy's rule: rounded down)."""
-    return int(trim * n)
-
-
 def _trimmed_mean(values: Sequence[float], trim: float) -> float:
-    cut = _cut(len(values), trim)
-    kept = sorted(values)[cut : len(values) - cut]
-    return statistics.fmean(kept)
+    return float(stats.trim_mean(values, trim))
 
 
 def _winsorized(values: Sequence[float], trim: float) -> list[float]:
-    ordered = sorted(values)
-    cut = _cut(len(ordered), trim)
-    if cut == 0:
-        return ordered
-    low, high = ordered[cut], ordered[-cut - 1]
-    return [min(max(v, low), high) for v in ordered]
+    """``values`` with the ``trim`` share at each end replaced by the nearest kept value."""
+    return [float(v) for v in mstats.winsorize(np.asarray(values, dtype=float), limits=(trim, trim))]
 
 
 def _pooled_std(a: Sequence[float], b: Sequence[float], trim: float = 0.0) -> float:

@@ -135,10 +135,11 @@ def fetch_baselines(
     """``data``'s LR and GBDT baselines from this machine's cache, else fitted (and cached); with the seconds
     the fit took, None when they came from the cache."""
     from kdbench.bench.baselines import MODELS, baselines_for, cached_baselines
+    from kdbench.bench.trial import default_threads  # here, not at the top: it loads torch
 
     fresh = refresh or len(cached_baselines(data.fingerprint) or []) < len(MODELS)
     start = time.perf_counter()
-    results = baselines_for(data, refresh=refresh, threads=threads or _default_threads())
+    results = baselines_for(data, refresh=refresh, threads=threads or default_threads())
     return results, (time.perf_counter() - start if fresh else None)
 
 
@@ -189,9 +190,3 @@ def _chosen(result: BaselineResult) -> str:
         return f"C={params.get('C')}"
     capped = params.get("capped_fields") or {}
     return f"{params.get('iterations')} iterations" + (f", {len(capped)} fields capped" if capped else "")
-
-
-def _default_threads() -> int:
-    from kdbench.bench.trial import default_threads  # imported when a command runs: it loads torch
-
-    return default_threads()

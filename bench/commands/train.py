@@ -196,7 +196,7 @@ def train(
     from kdbench.bench.data import dataset_source, open_dataset
     from kdbench.bench.recipes import build_config, recipe_for, recipe_for_data
     from kdbench.bench.teacher_cache import TeacherCache
-    from kdbench.bench.trial import check_fits, resolve_device, run_trial
+    from kdbench.bench.trial import check_fits, default_threads, resolve_device, run_trial
 
     console = console or output_console()
     # Everything that can be checked is checked before any data work: config, threads, device, paths, URL.
@@ -250,7 +250,7 @@ def train(
         console.print(f"config {cfg.config_hash()}: {json.dumps(cfg.to_dict())}")
         try:
             trial = run_trial(
-                cfg, data, report, device=device, teacher_cache=cache, threads=threads or _default_threads(),
+                cfg, data, report, device=device, teacher_cache=cache, threads=threads or default_threads(),
                 recipe=start, artifacts=artifacts, save_student=save_student,
             )  # fmt: skip
             result = trial.to_dict()
@@ -354,7 +354,7 @@ def _baselines(console: Console, data: Any, threads: int | None) -> list[Any] | 
     from kdbench.bench.commands.baseline import computed_line, fetch_baselines
 
     try:
-        results, seconds = fetch_baselines(data, threads=threads or _default_threads())
+        results, seconds = fetch_baselines(data, threads=threads)
     except Exception as e:  # whatever it is, the finished trial is still printed and recorded
         console.print(f"no baselines for {data.name}: {type(e).__name__}: {e}")
         return None
@@ -415,9 +415,3 @@ def _print_tables(console: Console, result: dict[str, Any]) -> None:
         f"wall time {result['wall_seconds']:.1f} s on {result['device']}"
     )
     sys.stdout.flush()
-
-
-def _default_threads() -> int:
-    from kdbench.bench.trial import default_threads  # imported when a command runs: it loads torch
-
-    return default_threads()

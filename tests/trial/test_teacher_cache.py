@@ -208,7 +208,7 @@ def fixed_code_version(monkeypatch):
     monkeypatch.setattr("kdbench.bench.trial.code_fingerprint", lambda: CODE)
     # Latency probes are half of a tiny trial's time and say nothing about the cache.
     monkeypatch.setattr(
-        "kdbench.bench.trial._latencies", lambda *args, **kw: {"latency_ms_b1": 1.0, "latency_ms_b4096": 1.0}
+        "kdbench.bench.trial._latencies", lambda *args: {"latency_ms_b1": 1.0, "latency_ms_b4096": 1.0}
     )
 
 
@@ -219,8 +219,7 @@ def good_entry(tiny, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("kdbench.bench.trial.code_fingerprint", lambda: CODE)
         mp.setattr(
-            "kdbench.bench.trial._latencies",
-            lambda *args, **kw: {"latency_ms_b1": 1.0, "latency_ms_b4096": 1.0},
+            "kdbench.bench.trial._latencies", lambda *args: {"latency_ms_b1": 1.0, "latency_ms_b4096": 1.0}
         )
         assert not run_trial(TINY, tiny, device="cpu", teacher_cache=TeacherCache(folder)).teacher_cache_hit
     key = teacher_cache_key(TrialConfig.from_dict(TINY).to_dict(), tiny.fingerprint, CODE)
