@@ -6,6 +6,9 @@ The whole measurement of one model stays near ``budget_s`` (default 0.15 s, warm
 timed runs per batch size, so a fast student takes less): a trial measures a teacher and a student in
 well under 0.5 s.
 
+How fast a call runs also depends on the C allocator's state: :func:`steady_allocator` fixes glibc's malloc
+thresholds for a process that measures (the regression suites do).
+
 A model with dense fields takes two inputs, the codes and the dense values: ``probe`` (and ``x`` below) may
 then be a tuple of per-row tensors, gathered alike, and ``forward`` is called with all of them.
 """
@@ -13,6 +16,8 @@ then be a tuple of per-row tensors, gathered alike, and ``forward`` is called wi
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -23,12 +28,50 @@ import torch
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["BATCHES", "SERVING_THREADS", "Inputs", "call_times", "latencies", "median_ms", "one_thread"]
+__all__ = [
+    "BATCHES",
+    "MMAP_THRESHOLD_BYTES",
+    "SERVING_THREADS",
+    "TRIM_THRESHOLD_BYTES",
+    "Inputs",
+    "batch_of",
+    "call_times",
+    "latencies",
+    "median_ms",
+    "one_thread",
+    "steady_allocator",
+]
 
 SERVING_THREADS = 1
 BATCHES = (1, 4096)
 # One tensor of rows, or a tuple of per-row tensors (codes, dense values) that ``forward`` takes in order.
 Inputs = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+# glibc serves every block under the mmap threshold from its heap and gives the heap's top back to the system
+# past the trim threshold. 32 MiB is the largest mmap threshold it accepts on 64-bit.
+MMAP_THRESHOLD_BYTES = 32 << 20
+TRIM_THRESHOLD_BYTES = 64 << 20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
+
+
+def steady_allocator() -> bool:
+    """Fix glibc malloc's mmap and trim thresholds for the rest of this process; False where the C library
+    has no ``mallopt`` (macOS, Windows) or refuses.
+
+    Left dynamic, glibc raises its mmap threshold as the process frees large blocks, so whether a model's
+    intermediates come back from the heap or are mapped and page-faulted afresh on every call depends on what
+    the process did before: after a trial the same CrossNet teacher took 2.5 ms a call (250 page faults) in
+    one process and 4.4 ms (800) in another. Fixed, neither faults. (The environment variables
+    ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` do the same for a process about to start.)
+    """
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
+    )
 
 
 @contextlib.contextmanager
@@ -55,14 +98,18 @@ def latencies(
     Batch 4096 repeats ``probe``'s rows if it has fewer. A quarter of ``budget_s`` goes to batch 1 and the
     rest to batch 4096; each takes at least 3 timed runs after 2 warm-up runs, at most 50.
     """
-    inputs = probe if isinstance(probe, tuple) else (probe,)
-    rows = torch.arange(BATCHES[1], device=inputs[0].device) % inputs[0].shape[0]
-    big = tuple(t[rows.to(t.device)] for t in inputs)
-    one = tuple(t[:1] for t in inputs)
+    big, one = batch_of(probe, BATCHES[1]), batch_of(probe, BATCHES[0])
     with one_thread(threads):
         b1 = median_ms(forward, one, device, budget_s=budget_s / 4)
         b4096 = median_ms(forward, big, device, budget_s=budget_s * 3 / 4)
     return {"latency_ms_b1": b1, "latency_ms_b4096": b4096, "latency_threads": threads}
+
+
+def batch_of(probe: Inputs, size: int) -> tuple[torch.Tensor, ...]:
+    """The first ``size`` rows of ``probe`` as ``forward``'s arguments, its rows repeated if it has fewer."""
+    inputs = probe if isinstance(probe, tuple) else (probe,)
+    rows = torch.arange(size, device=inputs[0].device) % inputs[0].shape[0]
+    return tuple(t[rows.to(t.device)] for t in inputs)
 
 
 def median_ms(
@@ -87,12 +134,14 @@ def call_times(
     *,
     budget_s: float,
     max_repeats: int = 50,
+    warmup: int = 2,
 ) -> tuple[list[float], list[float]]:
     """(wall seconds, this thread's CPU seconds) of each timed run of ``forward(x)``, as
-    :func:`median_ms` times them. On a shared machine the CPU time leaves out the time the thread waited
-    for a core: it is what the wall time comes to on a quiet one (for CPU work; not for a GPU's)."""
+    :func:`median_ms` times them (after ``warmup`` untimed runs). On a shared machine the CPU time leaves
+    out the time the thread waited for a core: it is what the wall time comes to on a quiet one (for CPU
+    work; not for a GPU's)."""
     args = x if isinstance(x, tuple) else (x,)
-    for _ in range(2):
+    for _ in range(warmup):
         forward(*args)
     _sync(device)
     wall: list[float] = []

@@ -20,14 +20,16 @@ systems (a job summary or pull-request comment; a test report).
 
 :func:`run_ab` runs a suite for two git revisions of the current repository on this machine, seeds
 interleaved, each revision exported once into ``$KDBENCH_HOME/regress-ab/<sha>`` (:func:`export_tree`) and run
-by a worker of its own; the base revision's measurement is then the baseline (``kdbench regress ab``).
+by a worker of its own; the base revision's measurement is then the baseline (``kdbench regress ab``). Its
+latency figures come from interleaved timing rounds of both sides' models (:class:`InferenceTimer`) and its
+speed figures are judged seed by seed in pairs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kdbench.bench._regress._ab import ABMeasurement, run_ab, seed_order
+from kdbench.bench._regress._ab import LATENCY_CALLS, LATENCY_ROUNDS, ABMeasurement, run_ab, seed_order
 from kdbench.bench._regress._baseline import (
     Baseline,
     from_stored_run,
@@ -68,6 +70,7 @@ from kdbench.bench._regress._suite import (
     load_suite,
     parse_suite,
 )
+from kdbench.bench._regress._timing import InferenceTimer
 from kdbench.bench._regress._verdicts import (
     EXIT_FAILED,
     EXIT_OK,
@@ -86,6 +89,8 @@ __all__ = [
     "IMPROVED",
     "INCOMPARABLE",
     "INFO",
+    "LATENCY_CALLS",
+    "LATENCY_ROUNDS",
     "NEW",
     "REGRESSED",
     "RULES",
@@ -98,6 +103,7 @@ __all__ = [
     "Comparison",
     "DatasetSpec",
     "Figure",
+    "InferenceTimer",
     "Revision",
     "Rule",
     "Suite",

@@ -46,12 +46,15 @@ __all__ = [
     "TrialResult",
     "auc",
     "available_cpus",
+    "build_model",
     "check_fits",
     "default_threads",
     "device_memory_bytes",
+    "latency_probe",
     "logloss_from_logits",
     "resolve_device",
     "run_trial",
+    "serving_forwards",
     "trial_bytes",
 ]
 
@@ -158,16 +161,7 @@ def run_trial(
         torch.set_num_threads(threads)
     started = time.perf_counter()
 
-    torch.manual_seed(cfg.seed)  # fixes the initialisation of embedding, teacher and student
-    dense_fields = list(getattr(dataset, "dense_fields", ()))  # a table's dense numeric fields
-    model = KDDAGFM(
-        dataset.vocab_sizes,
-        cfg.embedding_size,
-        cfg.teacher,
-        cfg.teacher_kwargs(),
-        cfg.student_kwargs(),
-        dense_fields,
-    ).to(dev)
+    model = build_model(cfg, dataset, dev)
     # Small data is copied to the device; above kdbench.bench.batches.map_threshold() the cache's files are
     # mapped.
     splits = trial_splits({"train": dataset.train, "valid": dataset.valid, "test": dataset.test}, dev)
@@ -186,20 +180,17 @@ def run_trial(
     params = kd_parameter_counts(model)
     model.eval()  # latencies of serving: no dropout in a teacher's DNN
     num_fields = len(dataset.vocab_sizes)
-    codes = splits["test"].x[:4096].to(dev)  # the rows _latencies uses; a mapped split may be on the host
-    probe: Inputs = codes
-    if splits["test"].dense is not None:  # a model with dense fields takes their values too
-        probe = (codes, splits["test"].dense[:4096])
+    probe = latency_probe(splits["test"], dev)
+    forwards = serving_forwards(model)
     teacher_costs = {
         "params": params["teacher"],
         "flops": teacher_flops(cfg.teacher, num_fields, cfg.embedding_size, **cfg.teacher_kwargs()),
-        # predict: embedding lookup + model, with the field indices a teacher like xDeepFM also reads
-        **_latencies(lambda x, *dense: model.predict(x, "teacher_training", *dense), probe, dev),
+        **_latencies(forwards["teacher"], probe, dev),
     }
     student_costs = {
         "params": params["student"],
         "flops": student_flops(num_fields, cfg.embedding_size, **cfg.student_kwargs()),
-        **_latencies(lambda x, *dense: model.predict(x, "finetuning", *dense), probe, dev),
+        **_latencies(forwards["student"], probe, dev),
     }
     last = phases[-1]
     # Where the student handed on was made: finetuning's epoch 0 is the distilled student.
@@ -222,6 +213,39 @@ def run_trial(
         recipe=None if recipe is None else recipe.to_dict(),
         artifact=artifact,
     )
+
+
+def build_model(cfg: TrialConfig, dataset: Any, device: torch.device) -> KDDAGFM:
+    """The untrained KD model of ``cfg`` for ``dataset``, initialised from ``cfg.seed`` (the global RNG)."""
+    torch.manual_seed(cfg.seed)  # fixes the initialisation of embedding, teacher and student
+    dense_fields = list(getattr(dataset, "dense_fields", ()))  # a table's dense numeric fields
+    model = KDDAGFM(
+        dataset.vocab_sizes,
+        cfg.embedding_size,
+        cfg.teacher,
+        cfg.teacher_kwargs(),
+        cfg.student_kwargs(),
+        dense_fields,
+    )
+    return model.to(device)
+
+
+def latency_probe(test: TensorSplit, device: torch.device) -> Inputs:
+    """The test rows a trial's latencies are measured on (with their dense values, if the model takes any)."""
+    codes = test.x[:4096].to(device)  # a mapped split may be on the host
+    return codes if test.dense is None else (codes, test.dense[:4096].to(device))
+
+
+def serving_forwards(model: KDDAGFM) -> dict[str, Callable[..., torch.Tensor]]:
+    """``{"teacher", "student"}``: what serving each model calls, ``forward(codes, *dense)``.
+
+    ``predict`` is the embedding lookup plus the model, with the field indices a teacher like xDeepFM also
+    reads; in inference mode the student's is the folded student.
+    """
+    return {
+        "teacher": lambda x, *dense: model.predict(x, "teacher_training", *dense),
+        "student": lambda x, *dense: model.predict(x, "finetuning", *dense),
+    }
 
 
 def _keep_student(

@@ -6,15 +6,24 @@ Not imported by kdbench: :mod:`kdbench.bench._regress._ab` runs this file (``run
 and the public face every revision with regression suites has: ``kdbench.bench.regress.load_suite``,
 ``prepare_datasets``, ``run_suite`` and ``SuiteMeasurement.to_dict``.
 
+Its arguments: the suite file, the device, and the CPUs to pin itself to once warmed up (comma-separated;
+empty: not pinned; see ``_ab.shared_cpus``).
+
 Before it says it is ready the worker runs each case once, one epoch a phase, and discards the result: a
 process's first trial measured its student's latency up to 25 % slower than the rest (a 20 % slowdown then
 went unseen in 2 of 10 A/B runs on an idle machine).
 
-Protocol, one JSON object a line: the worker answers ``{"ready": {...}}`` once the suite and its datasets
-are loaded and warmed up, then reads requests ``{"case": NAME, "seed": N}`` from stdin and answers each with
-``{"measurement": SuiteMeasurement.to_dict()}`` of that one seed; any failure is ``{"error": "one line"}``
-and the worker exits. Its own stdout is moved to stderr first, so nothing the revision prints can corrupt the
-answers.
+Protocol, one JSON object a line: the worker answers ``{"ready": {..., "timing": BOOL}}`` once the suite and
+its datasets are loaded and warmed up, then reads requests from stdin and answers each:
+
+- ``{"case": NAME, "seed": N}``: ``{"measurement": SuiteMeasurement.to_dict()}`` of that one seed;
+- ``{"time": {"case": NAME, "seed": N, "model": "student" | "teacher", "calls": K}}``: ``{"times": [ms,
+  ...]}``, K back-to-back batch-4096 calls of that model (``regress.InferenceTimer``, built on the first
+  request for a case and seed and kept until another is asked for). ``timing`` is false, and these are
+  never sent, when the revision's face has no ``InferenceTimer`` (older revisions).
+
+Any failure is ``{"error": "one line"}`` and the worker exits. Its own stdout is moved to stderr first, so
+nothing the revision prints can corrupt the answers.
 """
 
 import dataclasses
@@ -22,9 +31,17 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
-def _main(suite_path: str, device: str) -> int:
+def _pin(cpus: str) -> None:
+    """Pin every thread of this process (and so the threads they start) to ``cpus``."""
+    allowed = {int(cpu) for cpu in cpus.split(",")}
+    for thread in os.listdir("/proc/self/task"):
+        os.sched_setaffinity(int(thread), allowed)
+
+
+def _main(suite_path: str, device: str, cpus: str = "") -> int:
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever the revision prints goes to the log, never into the answers
     sys.stdout = sys.stderr
@@ -43,13 +60,25 @@ def _main(suite_path: str, device: str) -> int:
         suite = regress.load_suite(suite_path)
         datasets = regress.prepare_datasets(suite)
         cases = {case.name: case for case in suite.cases}
+        timing = hasattr(regress, "InferenceTimer")  # an older revision has none: no rounds then
         for case in suite.cases:  # warm-up, discarded (see the module docstring)
             short = dataclasses.replace(case, seeds=case.seeds[:1], config={**case.config, "max_epochs": 1})
             regress.run_suite(dataclasses.replace(suite, cases=(short,)), device=device,
                               datasets={case.name: datasets[case.name]})  # fmt: skip
-        answer(ready={"suite_hash": suite.hash, "cases": list(cases)})
+        if cpus:  # after the start-up and warm-up, which the two workers may run side by side
+            _pin(cpus)
+        answer(ready={"suite_hash": suite.hash, "cases": list(cases), "timing": timing})
+        timers: dict[tuple[str, int], Any] = {}  # the one (case, seed) being timed
         for line in sys.stdin:
             request = json.loads(line)
+            if "time" in request:
+                asked = request["time"]
+                name, seed = asked["case"], int(asked["seed"])
+                if (name, seed) not in timers:
+                    timers.clear()  # free the last models before building the next
+                    timers[name, seed] = regress.InferenceTimer(cases[name], seed, datasets[name], device)
+                answer(times=timers[name, seed].call_ms(asked["model"], int(asked["calls"])))
+                continue
             case = dataclasses.replace(cases[request["case"]], seeds=(int(request["seed"]),))
             one = dataclasses.replace(suite, cases=(case,))
             measured = regress.run_suite(one, device=device, datasets={case.name: datasets[case.name]})
@@ -61,4 +90,4 @@ def _main(suite_path: str, device: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1], sys.argv[2]))
+    sys.exit(_main(*sys.argv[1:4]))

@@ -13,6 +13,10 @@ side's values is cut from each end, the spread is the winsorized standard deviat
 by the nearest kept one), so one seed that a burst of other work slowed neither hides a slowdown by inflating
 the noise nor fakes one (with five seeds and ``trim`` 0.2, the fastest and the slowest seed of each side are
 cut). ``baseline`` and ``now`` are then those trimmed means.
+A ``paired`` comparison (``regress ab``'s speed, where both sides ran the same seeds side by side) works on
+the seeds' differences instead (log ratios when relative): the change is their trimmed mean, the noise their
+winsorized standard deviation over sqrt(2) (each side's share of it, as the pooled deviation is), and the
+test the one-sample trimmed t-test (Tukey and McLaughlin's; Student's without ``trim``).
 Zero variance on both sides is handled explicitly: identical values are ``same``; a shift beyond the
 thresholds is certain (p = 0), which is what deterministic code gives on one machine. With a single value on
 a side no t-test is possible (p is None) and the thresholds alone decide.
@@ -61,18 +65,34 @@ class Comparison:
 
 
 def compare(
-    baseline: Sequence[float], now: Sequence[float], rule: Rule, *, higher_is_better: bool
+    baseline: Sequence[float],
+    now: Sequence[float],
+    rule: Rule,
+    *,
+    higher_is_better: bool,
+    paired: bool = False,
 ) -> Comparison:
-    """Compare ``now``'s values to ``baseline``'s under ``rule`` (see the module docstring)."""
+    """Compare ``now``'s values to ``baseline``'s under ``rule`` (see the module docstring); ``paired``:
+    ``baseline[i]`` and ``now[i]`` are one seed's two sides (the caller checked the seeds match)."""
     if not baseline or not now:
         raise ValueError("compare() needs at least one value on each side")
+    if paired and len(baseline) != len(now):
+        raise ValueError(f"a paired comparison needs as many values a side ({len(baseline)} != {len(now)})")
     base_t, now_t = _transform(baseline, rule), _transform(now, rule)
     base_mean, now_mean = _trimmed_mean(baseline, rule.trim), _trimmed_mean(now, rule.trim)
-    change = now_mean / base_mean - 1 if rule.relative else now_mean - base_mean
-    shift = _trimmed_mean(now_t, rule.trim) - _trimmed_mean(base_t, rule.trim)
+    if paired:
+        diffs = [n - b for b, n in zip(base_t, now_t, strict=True)]
+        shift = _trimmed_mean(diffs, rule.trim)
+        noise = _pooled_std(diffs, [], rule.trim) / math.sqrt(2)
+        p_value = _paired_p(diffs, shift, rule.trim)
+        change = math.expm1(shift) if rule.relative else shift
+    else:
+        shift = _trimmed_mean(now_t, rule.trim) - _trimmed_mean(base_t, rule.trim)
+        noise = _pooled_std(base_t, now_t, rule.trim)
+        p_value = _one_sided_p(base_t, now_t, shift, rule.trim)
+        change = now_mean / base_mean - 1 if rule.relative else now_mean - base_mean
     gain = shift if higher_is_better else -shift  # > 0: better
-    threshold = max(rule.min_effect, rule.noise_factor * _pooled_std(base_t, now_t, rule.trim))
-    p_value = _one_sided_p(base_t, now_t, shift, rule.trim)
+    threshold = max(rule.min_effect, rule.noise_factor * noise)
     if not rule.gating:
         verdict = INFO
     elif abs(gain) <= threshold or math.isclose(gain, 0.0, abs_tol=1e-12):
@@ -117,3 +137,18 @@ def _one_sided_p(
     alternative = "greater" if shift > 0 else "less"
     result = stats.ttest_ind(now, base, equal_var=False, alternative=alternative, trim=trim)
     return float(result.pvalue)
+
+
+def _paired_p(diffs: Sequence[float], shift: float, trim: float = 0.0) -> float | None:
+    """One-sided p-value that the pairs' differences moved in the direction of ``shift``: the one-sample
+    trimmed t-test: g = int(trim n) values cut from each end leave h = n - 2g, the standard error is the
+    winsorized standard deviation x sqrt(n) / h, with h - 1 degrees of freedom); None if untestable."""
+    n = len(diffs)
+    kept = n - 2 * int(trim * n)
+    if kept < 2:
+        return None
+    spread = _pooled_std(diffs, [], trim)
+    if spread == 0:
+        return 1.0 if shift == 0 else 0.0  # deterministic: any shift is certain
+    t = shift / (spread * math.sqrt(n) / kept)
+    return float(stats.t.sf(abs(t), kept - 1))

@@ -21,6 +21,7 @@ from kdbench.bench._regress._memory import PeakMemory
 from kdbench.bench._regress._reference import ReferenceWorkload
 from kdbench.bench._regress._suite import CaseSpec, Suite
 from kdbench.bench.errors import KdbenchError, RegressionError
+from kdbench.bench.latency import steady_allocator
 
 __all__ = ["CaseMeasurement", "ProgressFn", "SuiteMeasurement", "prepare_datasets", "run_suite"]
 
@@ -98,11 +99,14 @@ def run_suite(
     ``device``: ``cpu`` (the default: deterministic and comparable with a baseline made on a CPU), ``cuda``
     or ``auto``. Torch's thread count is set to the suite's ``threads`` for the run and restored after.
     ``datasets``: :func:`prepare_datasets`'s result, when the caller prepared them already. ``artifacts``:
-    the folder each trial's student artifact goes to (``run_trial``'s default when None).
+    the folder each trial's student artifact goes to (``run_trial``'s default when None). The process's
+    malloc thresholds stay fixed afterwards (``latency.steady_allocator``: a regression run is a measuring
+    process).
     """
     from kdbench.bench.trial import resolve_device
 
     dev = resolve_device(device)
+    steady_allocator()  # latencies that do not depend on what the process freed before
     if datasets is None:
         datasets = prepare_datasets(suite)
     say = progress or (lambda _line: None)

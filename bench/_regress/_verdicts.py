@@ -32,13 +32,14 @@ def verdict_rows(
     now: SuiteMeasurement, baseline: Baseline | None, rules: dict[str, Rule] = RULES
 ) -> list[dict[str, Any]]:
     """One row per (case, figure) of ``now``, compared with ``baseline`` where it has the same case, under
-    ``rules`` by figure kind (:data:`RULES`; ``regress ab`` uses :data:`AB_RULES`)."""
+    ``rules`` by figure name or else by figure kind (:data:`RULES`; ``regress ab`` uses :data:`AB_RULES`)."""
     rows = []
     for case in now.cases:
         base_case = baseline.measurement.case(case.name) if baseline else None
         case_note = _case_mismatch(case, base_case) if base_case else None
         for name, values in case.figures.items():
-            figure, rule = FIGURES[name], rules[FIGURES[name].kind]
+            figure = FIGURES[name]
+            rule = rules.get(name) or rules[figure.kind]
             row: dict[str, Any] = {
                 "case": case.name, "figure": name, "kind": figure.kind, "unit": figure.unit,
                 "higher_is_better": figure.higher_is_better, "baseline": None, "now": _mean(values),
@@ -55,7 +56,10 @@ def verdict_rows(
             elif note:
                 row.update(verdict=INCOMPARABLE, note=note, baseline=_mean(base_values))
             else:
-                result = compare(base_values, values, rule, higher_is_better=figure.higher_is_better)
+                paired = rule.paired and base_case is not None and base_case.seeds == case.seeds
+                result = compare(
+                    base_values, values, rule, higher_is_better=figure.higher_is_better, paired=paired
+                )
                 threshold = math.expm1(result.threshold) if rule.relative else result.threshold
                 row.update(
                     baseline=result.baseline, now=result.now, change=result.change, verdict=result.verdict,

@@ -302,7 +302,7 @@ def ab(
         )
         extra = {"ab": {
             "base": {"ref": old.ref, "git_sha": old.sha}, "head": {"ref": new.ref, "git_sha": new.sha},
-            "order": result.order, "wall_seconds": result.wall_seconds,
+            "order": result.order, "wall_seconds": result.wall_seconds, "latency": result.latency,
         }}  # fmt: skip
         stale = RegressionError(
             f"base {old.label} and head {new.label} ran no case alike (another config or dataset in every "

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from kdbench.bench.cli import main
-from kdbench.bench.regress import load_suite, seed_order
+from kdbench.bench.regress import LATENCY_CALLS, LATENCY_ROUNDS, load_suite, seed_order
 from kdbench.bench.store import ResultStore
 from tests.regress._junit_schema import schema_problems
 
@@ -62,6 +62,10 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         f.write(PLANTED)
     _git(root, "commit", "-q", "-am", "bad")
     bad = _git(root, "rev-parse", "HEAD")
+    _git(root, "checkout", "-q", "-b", "old-face", good)  # a revision from before the latency rounds
+    with (root / "bench" / "regress.py").open("a") as f:
+        f.write("\ndel InferenceTimer\n")
+    _git(root, "commit", "-q", "-am", "a face without InferenceTimer")
     _git(root, "checkout", "-q", "needs-new-torch")
     pyproject = root / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('"torch>=2.4"', '"torch>=999"'))
@@ -109,6 +113,7 @@ def test_a_planted_quality_drop_in_head_is_caught(
     assert (
         summary["ab"]["base"]["git_sha"] == repo["good"] and summary["ab"]["head"]["git_sha"] == repo["bad"]
     )
+    assert summary["ab"]["latency"] == {"rounds": LATENCY_ROUNDS, "calls": LATENCY_CALLS}
     assert [tuple(o) for o in summary["ab"]["order"]][:4] == [
         ("base", CASE, 0), ("head", CASE, 0), ("head", CASE, 1), ("base", CASE, 1),
     ]  # fmt: skip
@@ -137,6 +142,18 @@ def test_the_same_commit_on_both_sides_passes_from_one_cached_tree(
     assert out.strip().splitlines()[-1].startswith("no regression: ")
     cached = Path(os.environ["KDBENCH_HOME"]) / "regress-ab" / repo["good"]
     assert (cached / "bench" / "regress.py").is_file() and not (cached / ".git").exists()
+
+
+def test_a_base_without_latency_rounds_keeps_the_trials_latencies(
+    repo: dict[str, Any], tiny_suite: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run.json"
+    argv = ["regress", "ab", "--repo", str(repo["root"]), "--base", "old-face", "--head", repo["good"],
+            "--suite", str(tiny_suite), "--quiet", "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(out.read_text())
+    (why,) = summary["ab"]["latency"].values()
+    assert why.startswith("base old-face (") and "cannot time in rounds (older)" in why
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,14 @@ import pytest
 
 from kdbench.bench.errors import RegressionError, StoreError
 from kdbench.bench.regress import (
+    AB_RULES,
     EXIT_OK,
     EXIT_REGRESSED,
     INCOMPARABLE,
     NEW,
     REGRESSED,
     SAME,
+    Baseline,
     CaseMeasurement,
     SuiteMeasurement,
     exit_status,
@@ -169,3 +171,30 @@ def test_summary_counts_every_verdict(tmp_path: Path) -> None:
     rows = verdict_rows(measurement(), as_baseline(tmp_path, copy.deepcopy(measurement())))
     summary = run_summary(measurement(), rows, None)
     assert summary["counts"]["same"] == 2 and sum(summary["counts"].values()) == len(rows)
+
+
+def test_ab_judges_speed_in_pairs_only_when_both_sides_ran_the_same_seeds() -> None:
+    # The machine's speed moved from seed to seed by 1.6x; head is 20 % slower in every pair.
+    base = measurement()
+    base.cases[0].figures["train_throughput"] = [1000.0, 1600.0, 1150.0]
+    head = copy.deepcopy(base)
+    head.cases[0].figures["train_throughput"] = [800.0, 1290.0, 915.0]
+    rows = verdict_rows(head, Baseline("base main", base, None, "0" * 40), AB_RULES)
+    (row,) = [r for r in rows if r["figure"] == "train_throughput"]
+    assert row["verdict"] == REGRESSED and row["change"] == pytest.approx(-0.2, abs=0.01)
+    head.cases[0].seeds = [3, 4, 5]  # other seeds: nothing pairs them, and the spread hides the change
+    rows = verdict_rows(head, Baseline("base main", base, None, "0" * 40), AB_RULES)
+    (row,) = [r for r in rows if r["figure"] == "train_throughput"]
+    assert row["verdict"] == SAME
+
+
+def test_ab_holds_training_throughput_to_a_wider_floor_than_latency() -> None:
+    base = measurement()
+    base.cases[0].figures["student_latency"] = [0.50, 0.80, 0.55]
+    head = copy.deepcopy(base)
+    head.cases[0].figures["train_throughput"] = [v * 0.88 for v in base.cases[0].figures["train_throughput"]]
+    head.cases[0].figures["student_latency"] = [v * 1.13 for v in base.cases[0].figures["student_latency"]]
+    rows = {r["figure"]: r for r in verdict_rows(head, Baseline("base", base, None, None), AB_RULES)}
+    assert rows["student_latency"]["verdict"] == REGRESSED  # 13 % slower: past latency's 10 % floor
+    assert rows["train_throughput"]["verdict"] == SAME  # 12 % fewer samples/s: inside its 20 % floor
+    assert rows["train_throughput"]["threshold"] == pytest.approx(0.2)

@@ -8,6 +8,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import stats
 
 from kdbench.bench.regress import AB_RULES, IMPROVED, INFO, REGRESSED, RULES, SAME, compare
 
@@ -137,3 +138,54 @@ values = st.lists(st.floats(min_value=0.01, max_value=1e4, allow_nan=False), min
 def test_a_run_never_flags_itself(xs: list[float]) -> None:
     for rule in (QUALITY, SPEED):
         assert compare(xs, list(xs), rule, higher_is_better=True).verdict == SAME
+
+
+# `regress ab`'s speed in pairs: seed i of base and seed i of head ran (and were timed) side by side.
+AB_SPEED = AB_RULES["speed"]
+# A machine whose speed moves from seed to seed by up to 1.9x: what both sides of one seed share.
+MACHINE = [0.50, 0.80, 0.55, 0.95, 0.60]
+JITTER = [1.01, 0.98, 1.02, 0.99, 1.00]  # what one side's timing adds on its own
+
+
+def test_pairs_see_a_slowdown_that_the_seeds_spread_hides() -> None:
+    base = [m * j for m, j in zip(MACHINE, JITTER, strict=True)]
+    head = [1.2 * m * j for m, j in zip(MACHINE, reversed(JITTER), strict=True)]
+    unpaired = compare(base, head, AB_SPEED, higher_is_better=False)
+    assert unpaired.verdict == SAME and unpaired.threshold > math.log(1.2)
+    paired = compare(base, head, AB_SPEED, higher_is_better=False, paired=True)
+    assert paired.verdict == REGRESSED and paired.p_value < 0.01
+    assert paired.change == pytest.approx(0.2, abs=0.03) and paired.threshold == pytest.approx(math.log(1.1))
+
+
+def test_pairs_of_the_same_code_are_the_same() -> None:
+    base = [m * j for m, j in zip(MACHINE, JITTER, strict=True)]
+    head = [m * j for m, j in zip(MACHINE, reversed(JITTER), strict=True)]
+    assert compare(base, head, AB_SPEED, higher_is_better=False, paired=True).verdict == SAME
+
+
+def test_one_pair_a_burst_hit_on_one_side_is_trimmed() -> None:
+    base = list(MACHINE)
+    head = [1.2 * m for m in MACHINE]
+    head[3] = 0.6 * MACHINE[3]  # base's fourth seed was slowed by a burst: its pair reads -40 %
+    assert compare(base, head, AB_SPEED, higher_is_better=False, paired=True).verdict == REGRESSED
+    same = list(MACHINE)
+    same[1] = 1.6 * MACHINE[1]  # head's second seed slowed by a burst, the code unchanged
+    assert compare(MACHINE, same, AB_SPEED, higher_is_better=False, paired=True).verdict == SAME
+
+
+def test_untrimmed_pairs_are_students_paired_t_test() -> None:
+    base = [m * j for m, j in zip(MACHINE, JITTER, strict=True)]
+    head = [1.05 * m * j for m, j in zip(MACHINE, reversed(JITTER), strict=True)]
+    rule = dataclasses.replace(AB_SPEED, trim=0.0)
+    result = compare(base, head, rule, higher_is_better=False, paired=True)
+    logs = [math.log(h) - math.log(b) for b, h in zip(base, head, strict=True)]
+    expected = stats.ttest_1samp(logs, 0.0, alternative="greater").pvalue
+    assert result.p_value == pytest.approx(expected)
+    assert result.change == pytest.approx(math.expm1(sum(logs) / len(logs)))
+    noise = stats.tstd(logs) / math.sqrt(2)  # each side's share of the pairs' spread
+    assert result.threshold == pytest.approx(max(math.log(1.1), 2 * noise))
+
+
+def test_a_paired_comparison_needs_as_many_values_a_side() -> None:
+    with pytest.raises(ValueError, match="as many values a side"):
+        compare([1.0, 1.1], [1.0, 1.1, 1.2], AB_SPEED, higher_is_better=False, paired=True)

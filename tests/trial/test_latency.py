@@ -2,8 +2,12 @@
 batch 1
 and 4096 (rows of the probe repeated), within its time budget."""
 
+import platform
+import subprocess
+import sys
 import time
 
+import pytest
 import torch
 
 from kdbench.bench.latency import BATCHES, call_times, latencies, one_thread
@@ -76,3 +80,37 @@ def test_a_tuple_probe_gathers_every_input_alike():
     big = next((x, v) for x, v in seen if x.shape[0] == 4096)
     assert torch.equal(big[0], codes[rows]) and torch.equal(big[1], dense[rows])
     assert torch.equal(seen[0][0], codes[:1]) and torch.equal(seen[0][1], dense[:1])
+
+
+_FAULTS_PER_CALL = """
+import resource, sys, torch
+from kdbench.bench.latency import steady_allocator
+if sys.argv[1] == "steady":
+    assert steady_allocator()
+x = torch.randn(4096, 96)
+def forward():  # four 1.5 MiB intermediates, freed on return: the shape of a small model's call
+    a = x * 2; b = a + x; c = b * a; d = c + 1
+    return float(d[0, 0])
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(5):
+    forward()
+before = faults()
+for _ in range(20):
+    forward()
+print((faults() - before) / 20)
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc's malloc"
+)
+def test_a_steady_allocator_stops_every_call_page_faulting_its_intermediates() -> None:
+    def faults_per_call(mode: str) -> float:
+        done = subprocess.run([sys.executable, "-c", _FAULTS_PER_CALL, mode], capture_output=True, text=True,
+                              check=True)  # fmt: skip
+        return float(done.stdout.strip())
+
+    # Dynamic thresholds: the heap's top is trimmed after every call and faulted back in on the next.
+    assert faults_per_call("dynamic") > 20
+    assert faults_per_call("steady") < 1
