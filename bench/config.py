@@ -25,6 +25,7 @@ __all__ = [
     "TEACHERS",
     "TEACHER_HIDDEN",
     "TEACHER_KEYS",
+    "UNHASHED_DEFAULTS",
     "TrialConfig",
     "parse_overrides",
 ]
@@ -56,6 +57,9 @@ TEACHER_HIDDEN: dict[str, tuple[int, ...]] = {
 # Keys that shape only the student's phases (distillation, finetuning): every other key of a config shapes
 # the teacher phase, so a new key splits the teacher cache unless it is listed here.
 STUDENT_PHASE_KEYS = ("interaction", "depth", "student_mlp", "alpha", "beta", "finetune")
+# Keys added after configs were stored: at their default (empty / None) they are left out of the config hash
+# and the teacher cache key, so older configs keep theirs.
+UNHASHED_DEFAULTS = ("student_mlp", "embedding_init_std")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +81,8 @@ class TrialConfig:
     depth: int = 3  # DAGFM student layers
     student_mlp: tuple[int, ...] = ()  # KD-DAGFM+ MLP branch layer sizes; empty: plain DAGFM
     embedding_size: int = 16  # shared by teacher and student
+    # None: xavier-normal over the whole table (RecBole's); a number: normal(0, std) (FuxiCTR's is 1e-4)
+    embedding_init_std: float | None = None
     alpha: float = 0.1  # weight of the student's CTR loss in distillation
     beta: float = 921.6  # weight of the logit-matching loss in distillation
     lr: float = 3e-3
@@ -162,6 +168,11 @@ class TrialConfig:
             value = getattr(self, key)
             if not math.isfinite(value) or value < 0:
                 p.append(((key,), f"{key} must be a finite number >= 0, got {value}"))
+        std = self.embedding_init_std
+        if std is not None and not (math.isfinite(std) and 0 < std <= 1):
+            p.append(
+                (("embedding_init_std",), f"embedding_init_std must be in (0, 1] or null (xavier), got {std}")
+            )
         if not math.isfinite(self.lr) or self.lr <= 0:
             p.append((("lr",), f"lr must be a finite number > 0, got {self.lr}"))
         if self.alpha == 0 and self.beta == 0:
@@ -225,14 +236,16 @@ class TrialConfig:
     def config_hash(self, *, include_seed: bool = True) -> str:
         """16 hex chars identifying the effective config (with ``include_seed=False``: the seed family).
 
-        A plain DAGFM student (``student_mlp`` empty) hashes without the key, so the configs that existed
-        before KD-DAGFM+ keep their hashes (stored trials, regression baselines).
+        A plain DAGFM student (``student_mlp`` empty) and the default embedding init (``embedding_init_std``
+        None) hash without those keys, so the configs that existed before the keys keep their hashes (stored
+        trials, regression baselines).
         """
         payload = self.to_dict()
         if not include_seed:
             payload.pop("seed")
-        if not payload["student_mlp"]:
-            payload.pop("student_mlp")
+        for key in UNHASHED_DEFAULTS:
+            if not payload[key]:
+                payload.pop(key)
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -303,6 +316,8 @@ def _convert(value: Any, annotation: Any) -> Any:
     elif kind == "str":
         if isinstance(value, str):
             return value
+    elif kind == "float | None":
+        return None if value is None else _convert(value, "float")
     # "tuple[int, ...] | None" too: None is the teacher's default, never a value a user writes (strict).
     elif kind.startswith("tuple") and isinstance(value, (list, tuple)) and all(_is_int(v) for v in value):
         return tuple(value)

@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from kdbench.bench.config import STUDENT_PHASE_KEYS
+from kdbench.bench.config import STUDENT_PHASE_KEYS, UNHASHED_DEFAULTS
 from kdbench.bench.errors import ConfigError, one_line
 from kdbench.bench.io import kdbench_home, space_note
 
@@ -53,9 +53,14 @@ def teacher_cache_key(config: Mapping[str, Any], dataset_fingerprint: str, code_
     ``config`` is an effective config (``TrialConfig.to_dict()``: only its teacher's keys). Every key counts
     except those that shape only the student's phases (``kdbench.bench.config.STUDENT_PHASE_KEYS``), so a new
     teacher hyperparameter is in the key from the day it exists, and teachers of different types never
-    share an entry. The keys of a CrossNet or CIN config are those of earlier versions: their keys stand.
+    share an entry. The keys of a CrossNet or CIN config are those of earlier versions: their keys stand
+    (``embedding_init_std`` at its default None is left out, as in the config hash).
     """
-    payload = {key: value for key, value in config.items() if key not in STUDENT_PHASE_KEYS}
+    payload = {
+        key: value
+        for key, value in config.items()
+        if key not in STUDENT_PHASE_KEYS and not (key in UNHASHED_DEFAULTS and not value)
+    }
     payload.update(dataset=dataset_fingerprint, code=code_version)
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]

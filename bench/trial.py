@@ -226,6 +226,7 @@ def build_model(cfg: TrialConfig, dataset: Any, device: torch.device) -> KDDAGFM
         cfg.teacher_kwargs(),
         cfg.student_kwargs(),
         dense_fields,
+        cfg.embedding_init_std,
     )
     return model.to(device)
 

@@ -56,6 +56,8 @@ class FieldEmbedding(nn.Module):
 
     Init: xavier-normal over the whole concatenated table, as RecBole's ``FMEmbedding`` does (std
     ``sqrt(2 / (sum(vocab_sizes) + dim))``), so the teacher and student see the scale the reference used.
+    ``init_std`` draws every row from ``normal(0, init_std)`` instead (FuxiCTR's default is 1e-4); either
+    draw takes the same numbers from the global generator, so what is initialised after the table is too.
 
     Indices are not range-checked on the hot path (that would force a device sync); an index at or above its
     field's vocabulary size silently reads the next field's rows.
@@ -64,7 +66,13 @@ class FieldEmbedding(nn.Module):
     offsets: torch.Tensor
     dense_index: torch.Tensor
 
-    def __init__(self, vocab_sizes: list[int], embedding_size: int, dense_fields: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        vocab_sizes: list[int],
+        embedding_size: int,
+        dense_fields: Sequence[int] = (),
+        init_std: float | None = None,
+    ) -> None:
         super().__init__()
         if not vocab_sizes or any(int(v) < 1 for v in vocab_sizes):
             raise ValueError(f"vocab_sizes must be a non-empty list of positive ints, got {vocab_sizes!r}")
@@ -83,7 +91,12 @@ class FieldEmbedding(nn.Module):
         self.register_buffer(
             "dense_index", dense_scale_index(self.num_fields, self.dense_fields), persistent=False
         )
-        nn.init.xavier_normal_(self.embedding.weight)
+        if init_std is None:
+            nn.init.xavier_normal_(self.embedding.weight)
+        elif init_std > 0:
+            nn.init.normal_(self.embedding.weight, 0.0, init_std)
+        else:
+            raise ValueError(f"init_std must be positive (or None: xavier-normal), got {init_std}")
 
     def forward(self, x: torch.Tensor, dense: torch.Tensor | None = None) -> torch.Tensor:
         """Map ``x`` LongTensor ``(batch, fields)`` of per-field indices (and, with dense fields, ``dense``

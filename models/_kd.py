@@ -64,7 +64,8 @@ class KDDAGFM(nn.Module):
 
     ``dense_fields``: the fields fed as numbers (``FieldEmbedding``); ``predict``, ``loss`` and the folded
     student then take their values, ``dense`` float ``(batch, dense fields)``. Teacher and student are
-    unchanged: they read the (scaled) embeddings.
+    unchanged: they read the (scaled) embeddings. ``embedding_init_std``: the table's init
+    (``FieldEmbedding``'s ``init_std``; None: xavier-normal).
     """
 
     def __init__(
@@ -75,6 +76,7 @@ class KDDAGFM(nn.Module):
         teacher_kwargs: dict,
         student_kwargs: dict,
         dense_fields: Sequence[int] = (),
+        embedding_init_std: float | None = None,
     ) -> None:
         super().__init__()
         if teacher not in TEACHERS:
@@ -92,7 +94,7 @@ class KDDAGFM(nn.Module):
                 "dense_fields": list(dense_fields),
             }
         self.teacher_name = teacher
-        self.embedding = FieldEmbedding(vocab_sizes, embedding_size, dense_fields)
+        self.embedding = FieldEmbedding(vocab_sizes, embedding_size, dense_fields, embedding_init_std)
         self.teacher = teacher_cls(num_fields, embedding_size, **teacher_kwargs)
         self.student = DAGFM(num_fields, embedding_size, **student_kwargs)
         self.phase: str | None = None

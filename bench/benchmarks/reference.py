@@ -59,6 +59,7 @@ from typing import Any
 from kdbench.bench.benchmarks.chain import RECBOLE_SETTINGS
 
 __all__ = [
+    "FUXICTR_EMBEDDING_INIT",
     "FUXICTR_SHARED",
     "SHARED",
     "TEACHERS",
@@ -96,6 +97,9 @@ TEACHERS: dict[str, dict[str, Any]] = {
         "t_hidden": [400, 400, 400],
     },
 }  # fmt: skip
+# FuxiCTR's default embedding_initializer, normal(0, 1e-4): kdbench's with --fuxictr-init (it keeps RecBole's
+# xavier-normal otherwise).
+FUXICTR_EMBEDDING_INIT = 1e-4
 _FUXICTR_MARK = "FUXICTR_REFERENCE "
 DRIVERS = Path(__file__).parent  # _recbole_driver.py, _fuxictr_driver.py: run by the peers' Pythons
 
@@ -258,10 +262,12 @@ def export_splits(dataset: str, folder: Path) -> list[str]:
 
 def fuxictr_side_by_side(
     python: str, seeds: Sequence[int], dataset: str = "ml-100k", teachers: Sequence[str] = tuple(TEACHERS),
-    max_epochs: int | None = None,
+    max_epochs: int | None = None, fuxictr_init: bool = False,
 ) -> list[Row]:  # fmt: skip
     """Each of ``teachers`` per seed, kdbench then FuxiCTR, on ``dataset``'s split (``max_epochs``: a cap
-    under ``FUXICTR_SHARED``'s, for big data); returns the table's rows."""
+    under ``FUXICTR_SHARED``'s, for big data; ``fuxictr_init``: kdbench's embedding table starts as
+    FuxiCTR's does, ``FUXICTR_EMBEDDING_INIT``); returns the table's rows."""
+    ours_only = {"embedding_init_std": FUXICTR_EMBEDDING_INIT} if fuxictr_init else {}
     rows = []
     with tempfile.TemporaryDirectory(prefix="kdbench-fuxictr-data-") as folder:
         data = Path(folder)
@@ -274,7 +280,7 @@ def fuxictr_side_by_side(
                 settings["max_epochs"] = max_epochs
             for seed in seeds:
                 # finetune off: only the teacher is compared (distillation still runs, off the clock)
-                run = _run_kdbench(dataset, {**settings, "seed": seed, "finetune": False})
+                run = _run_kdbench(dataset, {**settings, **ours_only, "seed": seed, "finetune": False})
                 ours.append(run["teacher_training"])
                 spec = {
                     "mode": "train", "data": str(data), "work": str(data / "fuxictr"), "fields": fields,
@@ -351,6 +357,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--max-epochs", type=int, help="cap FuxiCTR's comparison at N epochs (big data)")
     parser.add_argument(
+        "--fuxictr-init", action="store_true",
+        help="kdbench's embedding table starts as FuxiCTR's, normal(0, 1e-4) (embedding_init_std)",
+    )  # fmt: skip
+    parser.add_argument(
         "--prepare-rows", type=int, default=0, help="also time prepare on a Criteo-format file of N rows"
     )
     args = parser.parse_args(argv)
@@ -373,7 +383,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.fuxictr_python:
         print(f"FuxiCTR teachers on {args.dataset}, seeds {seeds}, one torch thread each")
         teachers = args.teachers.split(",")
-        rows += fuxictr_side_by_side(args.fuxictr_python, seeds, args.dataset, teachers, args.max_epochs)
+        rows += fuxictr_side_by_side(
+            args.fuxictr_python, seeds, args.dataset, teachers, args.max_epochs, args.fuxictr_init
+        )
         if args.prepare_rows:
             ours, theirs = prepare_times(args.fuxictr_python, args.prepare_rows)
             print(

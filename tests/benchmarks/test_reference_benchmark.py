@@ -7,6 +7,7 @@ import argparse
 import pytest
 
 from kdbench.bench.benchmarks.reference import (
+    FUXICTR_EMBEDDING_INIT,
     FUXICTR_SHARED,
     SHARED,
     TEACHERS,
@@ -35,6 +36,8 @@ def _train_args(argv: list[str]) -> argparse.Namespace:
     [
         {**SHARED, "seed": 1},
         *({**FUXICTR_SHARED, **teacher, "seed": 2, "finetune": False} for teacher in TEACHERS.values()),
+        # --fuxictr-init: kdbench's table starts as FuxiCTR's
+        {**FUXICTR_SHARED, **TEACHERS["DNN"], "embedding_init_std": FUXICTR_EMBEDDING_INIT, "seed": 2},
     ],
 )
 def test_kdbench_args_set_exactly_the_config(config):

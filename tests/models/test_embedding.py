@@ -45,3 +45,20 @@ def test_xavier_init_scale():
 def test_invalid_vocab_raises(vocab):
     with pytest.raises(ValueError, match="vocab_sizes"):
         FieldEmbedding(vocab, 4)
+
+
+def test_a_normal_init_std_replaces_xavier_and_draws_the_same_random_numbers():
+    torch.manual_seed(0)
+    xavier = FieldEmbedding([5000, 5000], 16)
+    after_xavier = torch.rand(3)
+    torch.manual_seed(0)
+    small = FieldEmbedding([5000, 5000], 16, init_std=1e-4)
+    after_small = torch.rand(3)
+    assert abs(small.embedding.weight.std().item() - 1e-4) / 1e-4 < 0.05
+    assert xavier.embedding.weight.std().item() > 100 * small.embedding.weight.std().item()
+    # The same draws, scaled: whatever is initialised after the table (teacher, student) is unchanged.
+    ratio = small.embedding.weight / xavier.embedding.weight
+    assert torch.allclose(ratio, ratio.flatten()[0].expand_as(ratio))
+    assert torch.equal(after_xavier, after_small)
+    with pytest.raises(ValueError, match="init_std must be positive"):
+        FieldEmbedding([5, 5], 4, init_std=0.0)

@@ -297,3 +297,23 @@ def test_docs_model_md_says_what_every_config_key_does() -> None:
     documented = set(re.findall(r"^\| (`[^|]+`) \|", section, re.M))
     keys = {k.strip("` ") for cell in documented for k in cell.split(",")}
     assert keys == {f.name for f in dataclasses.fields(TrialConfig)}
+
+
+def test_the_embedding_init_is_opt_in_and_leaves_older_hashes_alone():
+    baseline = json.loads((Path(__file__).parents[2] / "bench/baselines/smoke.json").read_text())
+    (case,) = baseline["measurement"]["cases"]
+    cfg = TrialConfig.from_dict(case["config"])
+    assert cfg.embedding_init_std is None and cfg.to_dict()["embedding_init_std"] is None
+    assert cfg.config_hash(include_seed=False) == case["config_family"]
+    assert TrialConfig.from_dict({**case["config"], "embedding_init_std": None}) == cfg  # null is the default
+    fuxictr = TrialConfig.from_dict({**case["config"], "embedding_init_std": 1e-4})
+    assert fuxictr.config_hash(include_seed=False) != case["config_family"]
+    assert TrialConfig.from_dict(fuxictr.to_dict()) == fuxictr
+    assert parse_overrides(["embedding_init_std=1e-4"]) == {"embedding_init_std": 1e-4}
+    for bad, shown in ((0, "0.0"), (-0.01, "-0.01"), (2, "2.0"), (float("nan"), "nan")):
+        assert TrialConfig.problems({"embedding_init_std": bad}) == [
+            (("embedding_init_std",), f"embedding_init_std must be in (0, 1] or null (xavier), got {shown}")
+        ]
+    assert TrialConfig.problems({"embedding_init_std": "small"}) == [
+        (("embedding_init_std",), "embedding_init_std must be of type float, got 'small'")
+    ]

@@ -499,3 +499,9 @@ def test_torch_saves_write_error_is_caught_like_an_oserror(tiny, tmp_path, monke
     with caplog.at_level(logging.WARNING, logger="kdbench.bench.teacher_cache"):
         result = run_trial(TINY, tiny, device="cpu", teacher_cache=TeacherCache(folder), artifacts=False)
     _assert_not_cached_with_one_warning(result, folder, caplog)
+
+
+def test_key_counts_an_embedding_init_and_leaves_the_default_out():
+    key = teacher_cache_key(BASE, "fp", "code")
+    assert teacher_cache_key({**BASE, "embedding_init_std": None}, "fp", "code") == key
+    assert teacher_cache_key({**BASE, "embedding_init_std": 1e-4}, "fp", "code") != key
