@@ -141,6 +141,7 @@ def run_trial(
     recipe: Recipe | None = None,
     artifacts: str | os.PathLike[str] | bool | None = None,
     save_student: str | os.PathLike[str] | None = None,
+    measure_latency: bool = True,
 ) -> TrialResult:
     """Run the three KD phases of ``config`` on ``dataset`` (a :class:`kdbench.bench.data.Dataset`).
 
@@ -151,7 +152,8 @@ def run_trial(
 
     The student handed on is kept as an artifact (``kdbench.bench.serve``) under ``artifacts`` (default
     ``$KDBENCH_HOME/artifacts``; ``False``: not kept) and also at ``save_student`` when given;
-    ``result.artifact`` holds its path, sha256 and size.
+    ``result.artifact`` holds its path, sha256 and size. ``measure_latency=False`` leaves the latencies out of
+    ``result.teacher`` and ``result.student`` (a caller that times the models itself: ``regress ab``).
     """
     cfg = config if isinstance(config, TrialConfig) else TrialConfig.from_dict(config)
     dev = resolve_device(device)
@@ -182,15 +184,16 @@ def run_trial(
     num_fields = len(dataset.vocab_sizes)
     probe = latency_probe(splits["test"], dev)
     forwards = serving_forwards(model)
+    timed = {name: _latencies(f, probe, dev) if measure_latency else {} for name, f in forwards.items()}
     teacher_costs = {
         "params": params["teacher"],
         "flops": teacher_flops(cfg.teacher, num_fields, cfg.embedding_size, **cfg.teacher_kwargs()),
-        **_latencies(forwards["teacher"], probe, dev),
+        **timed["teacher"],
     }
     student_costs = {
         "params": params["student"],
         "flops": student_flops(num_fields, cfg.embedding_size, **cfg.student_kwargs()),
-        **_latencies(forwards["student"], probe, dev),
+        **timed["student"],
     }
     last = phases[-1]
     # Where the student handed on was made: finetuning's epoch 0 is the distilled student.

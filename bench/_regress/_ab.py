@@ -14,7 +14,8 @@ side's turn (about 10 ms: other jobs, a busy neighbour on the host) then falls o
 alike, where a trial's own 0.1 s latency window met it on one seed of one side. A side's latency for the
 seed is the median over the rounds of each round's median call, and both sides' are divided by the same
 reference unit (the mean of the two sides' for that seed), so their ratio is the ratio of the times. A
-revision whose face has no ``InferenceTimer`` (older than these rounds) keeps its trials' own latencies.
+revision whose face has no ``InferenceTimer`` (older than these rounds) keeps its trials' own latencies,
+and so does the other side then; otherwise the trials skip their own latency windows (about 0.4 s a trial).
 
 Both workers are pinned to the same CPUs once warmed up (:func:`shared_cpus`: as many as the suite's
 ``threads``; their start-ups still run side by side). They never compute at the same time after that, so
@@ -120,11 +121,12 @@ def run_ab(
         latency = _latency_plan(workers)
         parts: dict[str, list[dict[str, Any]]] = {"base": [], "head": []}
         order = seed_order(suite)
+        rounds = "skipped" not in latency
         for i, (side, case, seed) in enumerate(order):
-            part = workers[side].run_seed(case, seed)
+            part = workers[side].run_seed(case, seed, trial_latency=not rounds)
             parts[side].append(part)
             say(_progress_line(workers[side].revision, side, part))
-            if i % 2 == 1 and "skipped" not in latency:  # both sides have run this seed: time them in rounds
+            if i % 2 == 1 and rounds:  # both sides have run this seed: time their models in rounds
                 medians = _latency_rounds(workers, case, seed)
                 _use_round_latencies(parts["base"][-1], parts["head"][-1], medians)
                 say(_rounds_line(case, seed, medians))
@@ -195,8 +197,9 @@ class _Worker:
     def ready(self) -> None:
         self.timing = bool(self._receive("ready").get("timing"))
 
-    def run_seed(self, case: str, seed: int) -> dict[str, Any]:
-        self._send({"case": case, "seed": seed})
+    def run_seed(self, case: str, seed: int, *, trial_latency: bool = True) -> dict[str, Any]:
+        """One seed's measurement; ``trial_latency=False``: the trials skip their latency windows (NaN)."""
+        self._send({"case": case, "seed": seed, "latency": trial_latency})
         return self._receive("measurement")
 
     def time_calls(self, case: str, seed: int, model: str, calls: int) -> list[float]:

@@ -16,7 +16,9 @@ went unseen in 2 of 10 A/B runs on an idle machine).
 Protocol, one JSON object a line: the worker answers ``{"ready": {..., "timing": BOOL}}`` once the suite and
 its datasets are loaded and warmed up, then reads requests from stdin and answers each:
 
-- ``{"case": NAME, "seed": N}``: ``{"measurement": SuiteMeasurement.to_dict()}`` of that one seed;
+- ``{"case": NAME, "seed": N, "latency": BOOL}``: ``{"measurement": SuiteMeasurement.to_dict()}`` of that
+  one seed; with ``"latency": false`` (the parent will time the models in rounds, below) its trials skip
+  their own latency windows and its latencies are NaN;
 - ``{"time": {"case": NAME, "seed": N, "model": "student" | "teacher", "calls": K}}``: ``{"times": [ms,
   ...]}``, K back-to-back batch-4096 calls of that model (``regress.InferenceTimer``, built on the first
   request for a case and seed and kept until another is asked for). ``timing`` is false, and these are
@@ -63,8 +65,11 @@ def _main(suite_path: str, device: str, cpus: str = "") -> int:
         timing = hasattr(regress, "InferenceTimer")  # an older revision has none: no rounds then
         for case in suite.cases:  # warm-up, discarded (see the module docstring)
             short = dataclasses.replace(case, seeds=case.seeds[:1], config={**case.config, "max_epochs": 1})
-            regress.run_suite(dataclasses.replace(suite, cases=(short,)), device=device,
-                              datasets={case.name: datasets[case.name]})  # fmt: skip
+            one, ready = dataclasses.replace(suite, cases=(short,)), {case.name: datasets[case.name]}
+            if timing:  # the rounds warm their own models up
+                regress.run_suite(one, device=device, datasets=ready, latency=False)
+            else:
+                regress.run_suite(one, device=device, datasets=ready)
         if cpus:  # after the start-up and warm-up, which the two workers may run side by side
             _pin(cpus)
         answer(ready={"suite_hash": suite.hash, "cases": list(cases), "timing": timing})
@@ -81,7 +86,11 @@ def _main(suite_path: str, device: str, cpus: str = "") -> int:
                 continue
             case = dataclasses.replace(cases[request["case"]], seeds=(int(request["seed"]),))
             one = dataclasses.replace(suite, cases=(case,))
-            measured = regress.run_suite(one, device=device, datasets={case.name: datasets[case.name]})
+            ready = {case.name: datasets[case.name]}
+            if timing and request.get("latency") is False:  # the parent's rounds will time the models
+                measured = regress.run_suite(one, device=device, datasets=ready, latency=False)
+            else:
+                measured = regress.run_suite(one, device=device, datasets=ready)
             answer(measurement=measured.to_dict())
     except BaseException as e:  # the parent reports it as the run's failure (exit 2)
         answer(error=" ".join(f"{type(e).__name__}: {e}".split()))
@@ -90,4 +99,6 @@ def _main(suite_path: str, device: str, cpus: str = "") -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_main(*sys.argv[1:4]))
+    status = _main(*sys.argv[1:4])
+    sys.stderr.flush()
+    os._exit(status)  # every answer is written: skip the interpreter's teardown (a second with torch loaded)

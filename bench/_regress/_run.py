@@ -9,6 +9,7 @@ after it, and speed figures are divided by its median unit. The result is plain 
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -93,6 +94,7 @@ def run_suite(
     progress: ProgressFn | None = None,
     datasets: dict[str, Any] | None = None,
     artifacts: str | None = None,
+    latency: bool = True,
 ) -> SuiteMeasurement:
     """Run every case of ``suite`` over its seeds; a failing case raises :class:`RegressionError`.
 
@@ -101,7 +103,8 @@ def run_suite(
     ``datasets``: :func:`prepare_datasets`'s result, when the caller prepared them already. ``artifacts``:
     the folder each trial's student artifact goes to (``run_trial``'s default when None). The process's
     malloc thresholds stay fixed afterwards (``latency.steady_allocator``: a regression run is a measuring
-    process).
+    process). ``latency=False``: the trials do not time their models and the latency figures are NaN, for a
+    caller that times them itself (``regress ab``'s rounds replace them).
     """
     from kdbench.bench.trial import resolve_device
 
@@ -117,7 +120,7 @@ def run_suite(
             torch.set_num_threads(suite.threads)
         reference = ReferenceWorkload(dev)
         cases = [
-            _run_case(case, datasets[case.name], dev, reference, suite.threads, say, artifacts)
+            _run_case(case, datasets[case.name], dev, reference, suite.threads, say, artifacts, latency)
             for case in suite.cases
         ]
         threads = torch.get_num_threads()
@@ -141,13 +144,14 @@ def _run_case(
     threads: int | None,
     say: ProgressFn,
     artifacts: str | None,
+    latency: bool = True,
 ) -> CaseMeasurement:
     started = time.perf_counter()
     figures: dict[str, list[float]] = {name: [] for name in case.figures}
     raw: dict[str, list[float]] = {name: [] for name in case.figures if FIGURES[name].raw_unit}
     reference_ms: list[float] = []
     for seed in case.seeds:
-        seed_run = _run_seed(case, seed, dataset, device, reference, threads, artifacts)
+        seed_run = _run_seed(case, seed, dataset, device, reference, threads, artifacts, latency)
         reference_ms.append(1000 * seed_run.reference_s)
         for name in case.figures:
             figures[name].append(seed_run.compared[name])
@@ -188,6 +192,7 @@ def _run_seed(
     reference: ReferenceWorkload,
     threads: int | None,
     artifacts: str | None = None,
+    latency: bool = True,
 ) -> _SeedRun:
     """One trial, with the reference workload timed before it, after every epoch and after it.
 
@@ -209,7 +214,7 @@ def _run_seed(
         with PeakMemory() as memory:
             result = run_trial(
                 case.trial_config(seed), dataset, report, device=device, teacher_cache=None, threads=threads,
-                artifacts=artifacts,
+                artifacts=artifacts, measure_latency=latency,
             )  # fmt: skip
     except Exception as e:  # any failure is the run's failure (exit 2), never a regression (exit 1)
         raise RegressionError(f"case {case.name}, seed {seed} failed: {type(e).__name__}: {e}") from e
@@ -221,8 +226,8 @@ def _run_seed(
         "teacher_test_auc": result.teacher["test_auc"],
         "teacher_test_logloss": result.teacher["test_logloss"],
         "train_throughput": n_train * len(epoch_seconds) / sum(epoch_seconds),  # over all phases
-        "student_latency": result.student["latency_ms_b4096"],
-        "teacher_latency": result.teacher["latency_ms_b4096"],
+        "student_latency": result.student.get("latency_ms_b4096", math.nan),  # NaN: not measured
+        "teacher_latency": result.teacher.get("latency_ms_b4096", math.nan),
         "peak_memory": memory.growth_mib,
     }
     compared = {

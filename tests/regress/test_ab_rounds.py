@@ -3,6 +3,8 @@ does to them, how the rounds' latencies replace a seed's, and the models a worke
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import statistics
 from pathlib import Path
@@ -12,7 +14,14 @@ import pytest
 import torch
 
 from kdbench.bench._regress._ab import _latency_rounds, _use_round_latencies, shared_cpus
-from kdbench.bench.regress import LATENCY_CALLS, LATENCY_ROUNDS, InferenceTimer, load_suite, prepare_datasets
+from kdbench.bench.regress import (
+    LATENCY_CALLS,
+    LATENCY_ROUNDS,
+    InferenceTimer,
+    load_suite,
+    prepare_datasets,
+    run_suite,
+)
 
 
 class _Machine:
@@ -103,3 +112,14 @@ def test_a_timer_times_the_cases_models_without_touching_the_callers_rng(tiny_su
     assert statistics.median(timer.call_ms("student", 3)) > 0
     with pytest.raises(KeyError):
         timer.call_ms("dagfm", 1)
+
+
+def test_a_run_without_latency_leaves_the_latencies_to_the_rounds(tiny_suite: Path) -> None:
+    suite = load_suite(tiny_suite)
+    (case,) = suite.cases
+    short = dataclasses.replace(case, seeds=(0,), config={**case.config, "max_epochs": 1})
+    one = dataclasses.replace(suite, cases=(short,))
+    measured = run_suite(one, latency=False, artifacts=None)
+    figures = measured.cases[0].figures
+    assert math.isnan(figures["student_latency"][0]) and math.isnan(figures["teacher_latency"][0])
+    assert 0.5 < figures["student_test_auc"][0] <= 1 and figures["train_throughput"][0] > 0
