@@ -37,7 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -122,12 +122,15 @@ def run_ab(
         parts: dict[str, list[dict[str, Any]]] = {"base": [], "head": []}
         order = seed_order(suite)
         rounds = "skipped" not in latency
+        # the models whose latency figure each case tracks: only those are timed
+        tracked_models = {c.name: [m for m in MODELS if f"{m}_latency" in c.figures] for c in suite.cases}
         for i, (side, case, seed) in enumerate(order):
             part = workers[side].run_seed(case, seed, trial_latency=not rounds)
             parts[side].append(part)
             say(_progress_line(workers[side].revision, side, part))
-            if i % 2 == 1 and rounds:  # both sides have run this seed: time their models in rounds
-                medians = _latency_rounds(workers, case, seed)
+            timed = tracked_models[case]
+            if i % 2 == 1 and rounds and timed:  # both sides have run this seed: time their models in rounds
+                medians = _latency_rounds(workers, case, seed, timed)
                 _use_round_latencies(parts["base"][-1], parts["head"][-1], medians)
                 say(_rounds_line(case, seed, medians))
     finally:
@@ -154,11 +157,13 @@ def _latency_plan(workers: dict[str, _Worker]) -> dict[str, Any]:
     return {"rounds": LATENCY_ROUNDS, "calls": LATENCY_CALLS}
 
 
-def _latency_rounds(workers: dict[str, _Worker], case: str, seed: int) -> dict[str, dict[str, float]]:
+def _latency_rounds(
+    workers: dict[str, _Worker], case: str, seed: int, models: Sequence[str] = MODELS
+) -> dict[str, dict[str, float]]:
     """``{side: {model: ms}}``: each side's median over the rounds of its round's median call."""
-    per_round: dict[str, dict[str, list[float]]] = {side: {m: [] for m in MODELS} for side in workers}
+    per_round: dict[str, dict[str, list[float]]] = {side: {m: [] for m in models} for side in workers}
     for r in range(LATENCY_ROUNDS):
-        for m, model in enumerate(MODELS):
+        for m, model in enumerate(models):
             for side in ("base", "head") if (r + m) % 2 == 0 else ("head", "base"):
                 calls = workers[side].time_calls(case, seed, model, LATENCY_CALLS)
                 per_round[side][model].append(statistics.median(calls))
@@ -282,6 +287,6 @@ def _rounds_line(case: str, seed: int, medians: dict[str, dict[str, float]]) -> 
     shown = ", ".join(
         f"{model} {medians['base'][model]:.2f} / {medians['head'][model]:.2f} ms "
         f"({medians['head'][model] / medians['base'][model] - 1:+.1%})"
-        for model in MODELS
+        for model in medians["base"]
     )
     return f"{case} seed {seed} latency in {LATENCY_ROUNDS} rounds, base / head: {shown}"

@@ -2,7 +2,7 @@
 
 Each seed is a fresh, deterministic trial (no teacher cache); the reference workload (``_reference``) is
 timed in the same process, on the same device and threads, before the trial, after each of its epochs and
-after it, and speed figures are divided by its median unit. The result is plain data
+after it, and speed figures are divided by its mean unit. The result is plain data
 (:class:`SuiteMeasurement`), the same shape a baseline file or a stored run is read back into.
 """
 

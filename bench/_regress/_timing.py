@@ -1,11 +1,11 @@
 """A case's teacher and student timed on request, for ``regress ab``'s interleaved latency rounds.
 
-A latency window inside a trial lasts about a tenth of a second, and on a shared VM whole stretches of that
-length run slow: five seeds of one such window each cannot tell a 20 % slowdown from the machine. So
+A latency window inside a trial lasts about a tenth of a second and meets the machine as it is at that
+moment, on one side: five seeds of one such window each could not tell a 20 % slowdown from the machine. So
 ``regress ab`` times the two revisions' models alternately, a few calls at a time, in many short rounds
-(``_ab``), and a slow stretch falls on both sides alike. Each worker builds the models here, as its trial
-builds them (``kdbench.bench.trial.build_model``, in eval and inference mode, serving's one thread, the
-trial's probe rows at batch 4096), and times them when asked.
+(``_ab``), and whatever slows the machine falls on both sides alike. Each worker builds the models here, as
+its trial builds them (``kdbench.bench.trial.build_model``, in eval and inference mode, serving's one
+thread, the trial's probe rows at batch 4096), and times them when asked.
 
 The models are freshly initialised from the seed, not the trained ones: inference does the same arithmetic
 whatever the weights hold, and a trial does not hand its model out.

@@ -123,3 +123,12 @@ def test_a_run_without_latency_leaves_the_latencies_to_the_rounds(tiny_suite: Pa
     figures = measured.cases[0].figures
     assert math.isnan(figures["student_latency"][0]) and math.isnan(figures["teacher_latency"][0])
     assert 0.5 < figures["student_test_auc"][0] <= 1 and figures["train_throughput"][0] > 0
+
+
+def test_only_the_models_a_case_tracks_are_timed() -> None:
+    machine, log = _Machine(0, 0), []
+    costs = {"student": 2.0, "teacher": 3.0}
+    workers = {side: _FakeWorker(side, machine, costs, log) for side in ("base", "head")}
+    medians = _latency_rounds(workers, "case", 0, ["student"])  # type: ignore[arg-type]
+    assert {model for _, model in log} == {"student"} and len(log) == 2 * LATENCY_ROUNDS
+    assert medians == {"base": {"student": 2.0}, "head": {"student": 2.0}}
