@@ -18,7 +18,10 @@ training file), same embedding size, layer sizes, lr, batch size and epochs (``F
 samples/s (validation excluded on both sides). ``--prepare-rows N`` also times ``kdbench data prepare`` on
 a generated Criteo-format file of N rows against FuxiCTR's feature processor on the same rows.
 
-Every process of both sides runs with one torch thread (``torch.set_num_threads(1)``), one at a time.
+Every training process of both sides runs with one torch thread (``torch.set_num_threads(1)``), one at a
+time, pinned to one CPU together with every process it starts (``one_cpu``): FuxiCTR 2.3.10 loads its
+batches through Ray Data, whose worker processes would otherwise take a second core, and which run at nice
+15, so beside any other job they starve (seen here: FuxiCTR at 8 % of a core for 15 minutes).
 
 The references live in their own interpreters, never in kdbench's environment. The lines that made them::
 
@@ -52,7 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +69,7 @@ __all__ = [
     "export_splits",
     "kdbench_args",
     "main",
+    "one_cpu",
     "prepare_times",
     "summarise",
     "table_lines",
@@ -104,13 +108,24 @@ _FUXICTR_MARK = "FUXICTR_REFERENCE "
 DRIVERS = Path(__file__).parent  # _recbole_driver.py, _fuxictr_driver.py: run by the peers' Pythons
 
 
+def one_cpu() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that pins the child, and so every process it starts, to the last CPU this process
+    may use: each side trains on the same single core (None where affinity cannot be set)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cpu = max(os.sched_getaffinity(0))
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 def _run_recbole(python: str, mode: str, seed: int, out: str = "-") -> dict[str, Any]:
     """RecBole's driver in a fresh process in a temporary folder (it writes logs and checkpoints there)."""
     env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "OMP_NUM_THREADS": "1"}
     settings = json.dumps(RECBOLE_SETTINGS)  # the chain benchmark's, so both benchmarks run one RecBole
     command = [python, str(DRIVERS / "_recbole_driver.py"), mode, str(seed), out, settings]
     with tempfile.TemporaryDirectory(prefix="kdbench-recbole-") as folder:
-        child = subprocess.run(command, capture_output=True, text=True, cwd=folder, env=env)
+        child = subprocess.run(
+            command, capture_output=True, text=True, cwd=folder, env=env, preexec_fn=one_cpu()
+        )
     if child.returncode:
         sys.exit(f"RecBole failed (exit {child.returncode}):\n{child.stderr[-3000:]}")
     if mode == "split":
@@ -134,7 +149,7 @@ def _run_kdbench(dataset: str, config: dict[str, Any]) -> dict[str, Any]:
         out = str(Path(folder) / "result.json")
         command = [sys.executable, "-m", "kdbench", *kdbench_args(dataset, config, out)]
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        child = subprocess.run(command, capture_output=True, text=True, env=env)
+        child = subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=one_cpu())
         if child.returncode:
             sys.exit(f"kdbench train failed (exit {child.returncode}):\n{child.stderr[-3000:]}")
         result = json.loads(Path(out).read_text())
@@ -232,14 +247,22 @@ def _side(runs: list[dict[str, Any]], phase: str) -> dict[str, Any]:
 
 
 # ---- FuxiCTR side by side ------------------------------------------------------------------------------
-def _run_fuxictr(python: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """FuxiCTR's driver in a fresh process on one thread; its JSON result."""
+def _run_fuxictr(python: str, spec: dict[str, Any], pinned: bool = True) -> dict[str, Any]:
+    """FuxiCTR's driver in a fresh process on one thread (on one CPU unless not ``pinned``: preparing, where
+    kdbench's side is not pinned either); its JSON result."""
     with tempfile.TemporaryDirectory(prefix="kdbench-fuxictr-") as folder:
         path = Path(folder) / "spec.json"
         path.write_text(json.dumps(spec))
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         command = [python, str(DRIVERS / "_fuxictr_driver.py"), str(path)]
-        child = subprocess.run(command, capture_output=True, text=True, env=env, cwd=folder)
+        child = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=folder,
+            preexec_fn=one_cpu() if pinned else None,
+        )
     lines = [line for line in child.stdout.splitlines() if line.startswith(_FUXICTR_MARK)]
     if child.returncode or not lines:
         sys.exit(f"FuxiCTR failed (exit {child.returncode}):\n{child.stderr[-3000:]}")
@@ -337,7 +360,7 @@ def prepare_times(python: str, rows: int) -> tuple[float, float]:
             part.to_csv(root / f"{split}.csv", index=False)
         del table
         spec = {"mode": "prepare", "data": str(root), "work": str(root / "fuxictr"), "fields": names[1:]}
-        theirs = _run_fuxictr(python, spec)["seconds"]
+        theirs = _run_fuxictr(python, spec, pinned=False)["seconds"]
     return ours, theirs
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -12,6 +15,7 @@ from kdbench.bench.benchmarks.reference import (
     SHARED,
     TEACHERS,
     kdbench_args,
+    one_cpu,
     summarise,
     table_lines,
 )
@@ -94,3 +98,14 @@ def test_unknown_teacher_is_refused_before_any_run(capsys):
         main(["--fuxictr-python", "/nonexistent/python", "--teachers", "DNN,Wide&Deep"])
     assert excinfo.value.code == 2
     assert "unknown teacher(s) Wide&Deep" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
+def test_each_side_runs_on_one_cpu_with_every_process_it_starts():
+    # The child starts a grandchild (as FuxiCTR starts Ray's data workers): both may use only the last CPU.
+    grandchild = "import os; print(sorted(os.sched_getaffinity(0)))"
+    child = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}])"
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, preexec_fn=one_cpu(), check=True
+    )
+    assert done.stdout.strip() == str([max(os.sched_getaffinity(0))])
