@@ -21,7 +21,8 @@ a generated Criteo-format file of N rows against FuxiCTR's feature processor on 
 Every training process of both sides runs with one torch thread (``torch.set_num_threads(1)``), one at a
 time, pinned to one CPU together with every process it starts (``one_cpu``): FuxiCTR 2.3.10 loads its
 batches through Ray Data, whose worker processes would otherwise take a second core, and which run at nice
-15, so beside any other job they starve (seen here: FuxiCTR at 8 % of a core for 15 minutes).
+15, so beside any other job they starve (seen here: FuxiCTR at 8 % of a core for 15 minutes). The CPU is
+the last one this process may use: to run two benchmarks at once, start each under ``taskset -c N``.
 
 The references live in their own interpreters, never in kdbench's environment. The lines that made them::
 
