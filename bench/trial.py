@@ -349,8 +349,8 @@ class _PhaseTrainer:
         ``start``: the result of the phase that left the model as it is now, scored by the same model
         (finetuning after distillation: both score the student). That state is epoch 0: it is handed on
         unless an epoch beats its validation AUC. Patience counts from the phase's own first epoch, not from
-        epoch 0: a fresh Adam often dips below the start before it climbs past it (measured in
-        docs/reference.md), and epochs spent below it must not end the phase.
+        epoch 0: a fresh Adam can stay below the start for several epochs before it climbs past it (ml-100k
+        at a small embedding init: five; docs/reference.md), and those epochs must not end the phase.
         """
         cfg, model, train = self.cfg, self.model, self.splits["train"]
         self.current_phase = phase
