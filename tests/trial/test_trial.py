@@ -266,7 +266,7 @@ def test_finetuning_that_only_hurts_hands_on_the_distilled_student(synthetic, mo
 
 
 def test_finetuning_that_dips_below_the_distilled_student_is_not_stopped_by_the_dip(synthetic, monkeypatch):
-    # A fresh Adam often starts finetuning below the distilled student and climbs past it later (ml-100k at
+    # A fresh Adam can start finetuning below the distilled student and climb past it later (ml-100k at
     # embedding_init_std 1e-4: 5 epochs below, best at epoch 10). Validation AUCs are scripted so the rule
     # itself is what is tested: below the start for more epochs than the patience, then above it.
     cfg = TrialConfig.from_dict({**SMALL, "max_epochs": 6, "patience": 2})
